@@ -1,0 +1,114 @@
+import { readFile } from 'node:fs/promises';
+import type { Command } from 'commander';
+import {
+  describeLocalCluster,
+  downLocalCluster,
+  listLocalClusters,
+  upLocalCluster,
+  type LocalClusterInfo,
+} from '../../clusters/local/local-cluster.ts';
+import { resolveBinaries } from '../../clusters/local/resolver.ts';
+import { BINARY_NAMES } from '../../clusters/local/versions.ts';
+import { UsageError } from '../../stacks/errors.ts';
+import { createOutput, table } from '../output.ts';
+import type { RunContext } from '../run-context.ts';
+
+/** `infra local ...`: real Kubernetes control planes as local processes, like kind or k3d. */
+export function registerLocal(program: Command, ctx: RunContext): void {
+  const local = program.command('local').description('run real Kubernetes clusters as local processes (etcd, apiserver, kwok nodes)');
+
+  local
+    .command('up')
+    .argument('<name>', 'cluster name')
+    .option('--nodes <n>', 'number of fake (kwok) nodes', parseInteger)
+    .option('--port <port>', 'apiserver port on 127.0.0.1 (default: a free one)', parseInteger)
+    .option('--json', 'print the result as JSON')
+    .description('create a local cluster, or restart whatever of it died')
+    .action(async (name: string, opts: { nodes?: number; port?: number; json?: boolean }) => {
+      const out = createOutput(opts.json === true);
+      const cluster = await upLocalCluster(name, {
+        nodes: opts.nodes,
+        apiserverPort: opts.port,
+        progress: out.progress,
+        signal: ctx.signal,
+      });
+      out.result(summary(cluster), () =>
+        [
+          `local cluster "${cluster.name}" is up (${cluster.nodes} node(s))`,
+          `  server:     ${cluster.server}`,
+          `  kubeconfig: ${cluster.kubeconfig}`,
+          cluster.started.length > 0 ? `  started:    ${cluster.started.join(', ')}` : '  everything was already running',
+        ].join('\n'),
+      );
+    });
+
+  local
+    .command('down')
+    .argument('<name>', 'cluster name')
+    .option('--purge', 'also delete its data (etcd, certificates, kubeconfig)')
+    .option('--json', 'print the result as JSON')
+    .description('stop a local cluster; its data stays unless --purge')
+    .action(async (name: string, opts: { purge?: boolean; json?: boolean }) => {
+      const out = createOutput(opts.json === true);
+      const result = await downLocalCluster(name, { purge: opts.purge === true });
+      out.result(result, () => `local cluster "${name}" is down${result.purged ? ' and its data deleted' : ' (data kept)'}`);
+    });
+
+  local
+    .command('list')
+    .option('--json', 'print the result as JSON')
+    .description('list local clusters and their processes')
+    .action(async (opts: { json?: boolean }) => {
+      const out = createOutput(opts.json === true);
+      const clusters = await listLocalClusters();
+      out.result(clusters.map(summary), () =>
+        clusters.length === 0
+          ? 'no local clusters (create one with `infra local up NAME`)'
+          : table(
+              ['NAME', 'STATUS', 'NODES', 'SERVER'],
+              clusters.map((c) => [c.name, status(c), String(c.nodes), c.server]),
+            ),
+      );
+    });
+
+  local
+    .command('kubeconfig')
+    .argument('<name>', 'cluster name')
+    .option('--json', 'print path and content as JSON')
+    .option('--path', 'print only the path of the kubeconfig file')
+    .description('print the admin kubeconfig of a local cluster')
+    .action(async (name: string, opts: { json?: boolean; path?: boolean }) => {
+      const out = createOutput(opts.json === true);
+      const cluster = await describeLocalCluster(name);
+      const content = await readFile(cluster.kubeconfig, 'utf8');
+      out.result({ name, path: cluster.kubeconfig, kubeconfig: content }, () => (opts.path ? cluster.kubeconfig : content.trimEnd()));
+    });
+
+  local
+    .command('binaries')
+    .option('--json', 'print the result as JSON')
+    .description('find or build the pinned etcd, Kubernetes and kwok binaries')
+    .action(async (opts: { json?: boolean }) => {
+      const out = createOutput(opts.json === true);
+      const found = await resolveBinaries(BINARY_NAMES, { progress: out.progress, signal: ctx.signal });
+      const rows = BINARY_NAMES.map((n) => found[n]);
+      out.result(rows, () => table(['BINARY', 'VERSION', 'SOURCE', 'PATH'], rows.map((b) => [b.name, b.version, b.source, b.path])));
+    });
+}
+
+function summary(c: LocalClusterInfo) {
+  return { name: c.name, server: c.server, kubeconfig: c.kubeconfig, nodes: c.nodes, status: status(c), components: c.components };
+}
+
+function status(c: LocalClusterInfo): string {
+  const states = Object.values(c.components);
+  if (states.every((s) => s === 'running')) return 'running';
+  if (states.every((s) => s === 'stopped')) return 'stopped';
+  return 'degraded';
+}
+
+function parseInteger(value: string): number {
+  const n = Number(value);
+  if (!/^\d+$/.test(value) || !Number.isSafeInteger(n)) throw new UsageError(`expected a whole number, got "${value}"`);
+  return n;
+}

@@ -1,0 +1,51 @@
+import { Command, CommanderError } from 'commander';
+import { InfraError } from '../stacks/errors.ts';
+import { registerLocal } from './commands/local.ts';
+import type { RunContext } from './run-context.ts';
+
+/**
+ * The composition root: builds the command tree and is the one place where errors become
+ * exit codes. Known failures print one line (what, where, how to fix); anything else is a bug
+ * and prints its stack.
+ */
+export async function main(argv: readonly string[]): Promise<number> {
+  const controller = new AbortController();
+  const onSignal = () => controller.abort(new Error('interrupted'));
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+  const ctx: RunContext = { signal: controller.signal };
+
+  const program = new Command('infra')
+    .description('multi-cluster infrastructure orchestrator: declarative stacks and GitOps')
+    .exitOverride()
+    .configureOutput({ writeErr: (s) => process.stderr.write(s) });
+  registerLocal(program, ctx);
+  for (const cmd of program.commands) cmd.exitOverride();
+
+  try {
+    await program.parseAsync(argv, { from: 'user' });
+    return 0;
+  } catch (err) {
+    return exitCodeFor(err);
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+  }
+}
+
+function exitCodeFor(err: unknown): number {
+  if (err instanceof CommanderError) {
+    // Commander already printed usage or help; help and version exit 0.
+    return err.exitCode === 0 ? 0 : 2;
+  }
+  if (err instanceof InfraError) {
+    process.stderr.write(`error: ${err.oneLine()}\n`);
+    return err.exitCode;
+  }
+  if (err instanceof Error && err.name === 'AbortError') {
+    process.stderr.write('error: interrupted; run the same command again to finish\n');
+    return 130;
+  }
+  process.stderr.write(`internal error (a bug in infra, please report it):\n${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+  return 70;
+}

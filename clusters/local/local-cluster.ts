@@ -1,0 +1,212 @@
+import { mkdir, readdir, rm } from 'node:fs/promises';
+import { UsageError } from '../../stacks/errors.ts';
+import { kubeConfigFromFile } from '../connection.ts';
+import { PortInUseError } from '../errors.ts';
+import { clusterNames, readState, requireState, serverUrl, writeKubeconfigs, writeState } from './cluster-files.ts';
+import { STATE_API_VERSION, type ClusterPorts, type LocalClusterState } from './cluster-state.ts';
+import { controlPlane, type ComponentName, type ComponentSpec } from './control-plane.ts';
+import { ensureFakeNodes, readyFakeNodes } from './fake-nodes.ts';
+import { acquireLock } from './file-lock.ts';
+import type { Progress } from './go-builder.ts';
+import { CLUSTER_NAME_PATTERN, clusterLayout, type ClusterLayout } from './layout.ts';
+import { localClustersDir } from './paths.ts';
+import { ensurePki } from './pki.ts';
+import { freePorts, isPortBusy } from './ports.ts';
+import { killStrays, runningProcess, startProcess, stopComponent } from './processes.ts';
+import { assertAlive, waitApiserverReady, waitEtcdHealthy, waitWorkloadsReady } from './readiness.ts';
+import { resolveBinaries } from './resolver.ts';
+import { BINARY_NAMES, ETCD_VERSION, KUBERNETES_VERSION, KWOK_VERSION } from './versions.ts';
+
+/**
+ * Local clusters: real control planes (etcd, kube-apiserver, controller-manager, scheduler)
+ * run as processes, with kwok playing the kubelets of N fake nodes. `up` is idempotent: on
+ * an existing cluster it restarts only what died.
+ */
+
+export interface UpOptions {
+  readonly nodes?: number;
+  readonly apiserverPort?: number;
+  readonly unsafeNoFsync?: boolean;
+  readonly env?: NodeJS.ProcessEnv;
+  readonly progress?: Progress;
+  readonly signal?: AbortSignal;
+}
+
+export type ComponentStatus = 'running' | 'stopped';
+
+export interface LocalClusterInfo {
+  readonly name: string;
+  readonly server: string;
+  readonly kubeconfig: string;
+  readonly nodes: number;
+  readonly components: Readonly<Record<ComponentName, ComponentStatus>>;
+  /** Components this call started (empty when everything already ran). */
+  readonly started: readonly ComponentName[];
+}
+
+const DEFAULT_NODES = 1;
+
+export async function upLocalCluster(name: string, options: UpOptions = {}): Promise<LocalClusterInfo> {
+  const layout = layoutFor(name, options.env);
+  const progress = options.progress ?? (() => {});
+  if (options.nodes !== undefined && (!Number.isInteger(options.nodes) || options.nodes < 0 || options.nodes > 1000)) {
+    throw new UsageError(`--nodes must be a whole number from 0 to 1000, got ${options.nodes}`);
+  }
+  await mkdir(layout.dir, { recursive: true, mode: 0o700 });
+  const lock = await acquireLock(layout.lockDir, { what: `local cluster "${name}"`, wait: false });
+  try {
+    const state = await loadOrCreateState(layout, options);
+    const binaries = await resolveBinaries(BINARY_NAMES, { env: options.env, progress, signal: options.signal });
+    await ensurePki(layout.pkiDir);
+    await writeKubeconfigs(layout, state);
+
+    const specs = controlPlane(state, layout);
+    const alive = new Set(specs.map((s) => runningProcess(layout, s.name)?.pid).filter((p): p is number => p !== undefined));
+    const strays = await killStrays(layout, alive);
+    if (strays.length > 0) progress(`stopped ${strays.length} stray process(es) of "${name}" left by an earlier crash`);
+
+    const started: ComponentName[] = [];
+    for (const spec of specs) {
+      if (!runningProcess(layout, spec.name)) {
+        await assertPortsFree(layout, state, spec);
+        progress(`starting ${spec.name} of "${name}"`);
+        await startProcess(layout, spec, binaries[spec.binary].path);
+        started.push(spec.name);
+      }
+      if (spec.name === 'etcd') await waitEtcdHealthy(layout, state, options.signal);
+      if (spec.name === 'kube-apiserver') await waitApiserverReady(layout, state, options.signal);
+    }
+    const kc = kubeConfigFromFile(layout.kubeconfig);
+    await ensureFakeNodes(kc, name, state.nodes);
+    await waitWorkloadsReady(layout, state, kc, () => readyFakeNodes(kc), options.signal);
+    for (const spec of specs) await assertAlive(layout, spec.name);
+    return info(layout, state, started);
+  } finally {
+    await lock.release();
+  }
+}
+
+export async function downLocalCluster(
+  name: string,
+  options: { purge?: boolean; env?: NodeJS.ProcessEnv } = {},
+): Promise<{ name: string; stopped: ComponentName[]; purged: boolean }> {
+  const layout = layoutFor(name, options.env);
+  const state = options.purge ? await readState(layout).catch(() => undefined) : await requireState(layout);
+  if (!state && options.purge && (await dirMissing(layout.dir))) await requireState(layout);
+  const lock = await acquireLock(layout.lockDir, { what: `local cluster "${name}"`, wait: false });
+  const stopped: ComponentName[] = [];
+  try {
+    const order: ComponentName[] = ['kwok', 'kube-scheduler', 'kube-controller-manager', 'kube-apiserver', 'etcd'];
+    for (const component of order) {
+      if (await stopComponent(layout, component)) stopped.push(component);
+    }
+    await killStrays(layout, new Set());
+  } finally {
+    await lock.release();
+  }
+  if (options.purge) await rm(layout.dir, { recursive: true, force: true });
+  return { name, stopped, purged: options.purge === true };
+}
+
+export async function listLocalClusters(env?: NodeJS.ProcessEnv): Promise<LocalClusterInfo[]> {
+  const out: LocalClusterInfo[] = [];
+  for (const name of await clusterNames(localClustersDir(env))) {
+    const layout = clusterLayout(name, env);
+    const state = await readState(layout).catch(() => undefined);
+    if (state) out.push(info(layout, state, []));
+  }
+  return out;
+}
+
+export async function describeLocalCluster(name: string, env?: NodeJS.ProcessEnv): Promise<LocalClusterInfo> {
+  const layout = layoutFor(name, env);
+  return info(layout, await requireState(layout), []);
+}
+
+function info(layout: ClusterLayout, state: LocalClusterState, started: ComponentName[]): LocalClusterInfo {
+  const components = Object.fromEntries(
+    controlPlane(state, layout).map((s) => [s.name, runningProcess(layout, s.name) ? 'running' : 'stopped']),
+  ) as Record<ComponentName, ComponentStatus>;
+  return { name: state.name, server: serverUrl(state), kubeconfig: layout.kubeconfig, nodes: state.nodes, components, started };
+}
+
+export function layoutFor(name: string, env?: NodeJS.ProcessEnv): ClusterLayout {
+  if (!CLUSTER_NAME_PATTERN.test(name)) {
+    throw new UsageError(`invalid local cluster name "${name}"`, {
+      hint: 'use 1-40 lowercase letters, digits and dashes, starting and ending with a letter or digit',
+    });
+  }
+  return clusterLayout(name, env);
+}
+
+async function loadOrCreateState(layout: ClusterLayout, options: UpOptions): Promise<LocalClusterState> {
+  const existing = await readState(layout);
+  if (existing) {
+    if (options.nodes === undefined || options.nodes === existing.nodes) return existing;
+    const resized = { ...existing, nodes: options.nodes };
+    await writeState(layout, resized);
+    return resized;
+  }
+  const leftovers = (await readdir(layout.dir)).filter((e) => e !== '.lock');
+  if (leftovers.length > 0) {
+    throw new UsageError(`${layout.dir} holds files but no cluster.json: not a usable local cluster`, {
+      where: layout.dir,
+      hint: `run \`infra local down ${layout.name} --purge\` to remove it`,
+    });
+  }
+  const [apiserver, etcdClient, etcdPeer, kwok] = await pickPorts(options.apiserverPort);
+  const state: LocalClusterState = {
+    apiVersion: STATE_API_VERSION,
+    kind: 'LocalCluster',
+    name: layout.name,
+    nodes: options.nodes ?? DEFAULT_NODES,
+    ports: { apiserver, etcdClient, etcdPeer, kwok } as ClusterPorts,
+    kubernetesVersion: KUBERNETES_VERSION,
+    etcdVersion: ETCD_VERSION,
+    kwokVersion: KWOK_VERSION,
+    unsafeNoFsync: options.unsafeNoFsync ?? false,
+    createdAt: new Date().toISOString(),
+  };
+  await writeState(layout, state);
+  return state;
+}
+
+async function pickPorts(apiserverPort: number | undefined): Promise<number[]> {
+  if (apiserverPort === undefined) return freePorts(4);
+  if (!Number.isInteger(apiserverPort) || apiserverPort < 1 || apiserverPort > 65535) {
+    throw new UsageError(`--port must be a TCP port number, got ${apiserverPort}`);
+  }
+  if (await isPortBusy(apiserverPort)) {
+    throw new PortInUseError(`port 127.0.0.1:${apiserverPort} is already in use`, {
+      hint: 'choose another --port, or leave it out to pick a free one',
+    });
+  }
+  const others = (await freePorts(4)).filter((p) => p !== apiserverPort).slice(0, 3);
+  return [apiserverPort, ...others];
+}
+
+async function assertPortsFree(layout: ClusterLayout, state: LocalClusterState, spec: ComponentSpec): Promise<void> {
+  const ports: Record<ComponentName, number[]> = {
+    etcd: [state.ports.etcdClient, state.ports.etcdPeer],
+    'kube-apiserver': [state.ports.apiserver],
+    'kube-controller-manager': [],
+    'kube-scheduler': [],
+    kwok: [state.ports.kwok],
+  };
+  for (const port of ports[spec.name]) {
+    if (await isPortBusy(port)) {
+      throw new PortInUseError(`port 127.0.0.1:${port} that ${spec.name} of local cluster "${layout.name}" needs is in use by another process`, {
+        hint: `stop the process on that port (\`ss -ltnp 'sport = :${port}'\` names it), or run \`infra local down ${layout.name} --purge\` and create the cluster again on new ports`,
+      });
+    }
+  }
+}
+
+async function dirMissing(dir: string): Promise<boolean> {
+  try {
+    await readdir(dir);
+    return false;
+  } catch {
+    return true;
+  }
+}

@@ -1,0 +1,100 @@
+/**
+ * Pinned versions of every binary a local cluster runs, and how to build each from the Go
+ * module proxy. Pure data: the resolver and the Go builder act on it.
+ */
+
+export type BinaryName = 'etcd' | 'kube-apiserver' | 'kube-controller-manager' | 'kube-scheduler' | 'kwok';
+
+export const BINARY_NAMES: readonly BinaryName[] = [
+  'etcd',
+  'kube-apiserver',
+  'kube-controller-manager',
+  'kube-scheduler',
+  'kwok',
+];
+
+export const KUBERNETES_VERSION = '1.34.4';
+export const ETCD_VERSION = '3.6.16';
+export const KWOK_VERSION = '0.7.0';
+
+/** A Go main package built inside a generated wrapper module. */
+export interface GoRecipe {
+  /** The module that holds the main package, required by the wrapper at `version`. */
+  readonly module: string;
+  readonly moduleVersion: string;
+  /** Import path of the main package. */
+  readonly mainPackage: string;
+  /** Replace the module's `./staging/...` replaces with versioned ones (k8s.io/kubernetes). */
+  readonly stagingReplaceVersion?: string;
+  readonly tags: readonly string[];
+  readonly ldflags: readonly string[];
+}
+
+export interface BinarySpec {
+  readonly name: BinaryName;
+  readonly version: string;
+  /** Arguments that make the binary print its version, and how to read it. */
+  readonly versionArgs: readonly string[];
+  readonly versionPattern: RegExp;
+  readonly recipe: GoRecipe;
+}
+
+function kubeVersionFlags(version: string): string[] {
+  const [major, minor] = version.split('.');
+  return ['k8s.io/component-base/version', 'k8s.io/client-go/pkg/version'].flatMap((pkg) => [
+    `-X ${pkg}.gitVersion=v${version}`,
+    `-X ${pkg}.gitMajor=${major}`,
+    `-X ${pkg}.gitMinor=${minor}`,
+    `-X ${pkg}.gitTreeState=clean`,
+  ]);
+}
+
+function kubeComponent(name: 'kube-apiserver' | 'kube-controller-manager' | 'kube-scheduler'): BinarySpec {
+  const minor = KUBERNETES_VERSION.split('.').slice(1).join('.');
+  return {
+    name,
+    version: KUBERNETES_VERSION,
+    versionArgs: ['--version'],
+    versionPattern: /Kubernetes v(\d+\.\d+\.\d+)/,
+    recipe: {
+      module: 'k8s.io/kubernetes',
+      moduleVersion: `v${KUBERNETES_VERSION}`,
+      mainPackage: `k8s.io/kubernetes/cmd/${name}`,
+      stagingReplaceVersion: `v0.${minor}`,
+      tags: ['selinux', 'notest', 'grpcnotrace'],
+      ldflags: kubeVersionFlags(KUBERNETES_VERSION),
+    },
+  };
+}
+
+export const BINARIES: Readonly<Record<BinaryName, BinarySpec>> = {
+  etcd: {
+    name: 'etcd',
+    version: ETCD_VERSION,
+    versionArgs: ['--version'],
+    versionPattern: /etcd Version: (\d+\.\d+\.\d+)/,
+    recipe: {
+      module: 'go.etcd.io/etcd/server/v3',
+      moduleVersion: `v${ETCD_VERSION}`,
+      mainPackage: 'go.etcd.io/etcd/server/v3',
+      tags: [],
+      ldflags: [],
+    },
+  },
+  'kube-apiserver': kubeComponent('kube-apiserver'),
+  'kube-controller-manager': kubeComponent('kube-controller-manager'),
+  'kube-scheduler': kubeComponent('kube-scheduler'),
+  kwok: {
+    name: 'kwok',
+    version: KWOK_VERSION,
+    versionArgs: ['--version'],
+    versionPattern: /kwok version v?(\d+\.\d+\.\d+)/,
+    recipe: {
+      module: 'sigs.k8s.io/kwok',
+      moduleVersion: `v${KWOK_VERSION}`,
+      mainPackage: 'sigs.k8s.io/kwok/cmd/kwok',
+      tags: [],
+      ldflags: [`-X sigs.k8s.io/kwok/pkg/consts.Version=v${KWOK_VERSION}`],
+    },
+  },
+};
