@@ -1,0 +1,37 @@
+import { join } from 'node:path';
+import type { TestProject } from 'vitest/node';
+import { downLocalCluster, listLocalClusters, upLocalCluster } from '../../clusters/local/local-cluster.ts';
+import { cacheDir } from '../../clusters/local/paths.ts';
+import type { TestEnvironment } from './environment-spec.ts';
+
+/**
+ * Starts the integration environment once per run: N real local clusters (etcd,
+ * kube-apiserver, controller-manager, scheduler, kwok nodes), side by side. Leftovers of a
+ * run that was killed are purged first, so every run starts clean and nothing is orphaned.
+ * INFRA_TEST_CLUSTERS sets N (default 3).
+ */
+export default async function setup(project: TestProject): Promise<() => Promise<void>> {
+  const infraHome = process.env['INFRA_TEST_HOME'] ?? join(cacheDir(), 'test-home');
+  const env = { ...process.env, INFRA_HOME: infraHome };
+  const count = Number(process.env['INFRA_TEST_CLUSTERS'] ?? '3');
+  const names = Array.from({ length: count }, (_, i) => `test-${i + 1}`);
+
+  for (const stale of await listLocalClusters(env)) await downLocalCluster(stale.name, { purge: true, env });
+
+  const progress = (line: string) => process.stderr.write(`[harness] ${line}\n`);
+  const started = Date.now();
+  // Binaries first (a cold machine builds them once), then the clusters in parallel.
+  const first = await upLocalCluster(names[0] ?? 'test-1', { nodes: 2, unsafeNoFsync: true, env, progress });
+  const rest = await Promise.all(names.slice(1).map((name) => upLocalCluster(name, { nodes: 2, unsafeNoFsync: true, env })));
+  progress(`${names.length} local cluster(s) up in ${((Date.now() - started) / 1000).toFixed(1)}s`);
+
+  const environment: TestEnvironment = {
+    infraHome,
+    clusters: [first, ...rest].map((c) => ({ name: c.name, server: c.server, kubeconfig: c.kubeconfig })),
+  };
+  project.provide('testEnvironment', environment);
+
+  return async () => {
+    for (const name of names) await downLocalCluster(name, { purge: true, env });
+  };
+}
