@@ -2,6 +2,7 @@ import { mkdir, readdir, rm } from 'node:fs/promises';
 import { UsageError } from '../../stacks/errors.ts';
 import { kubeConfigFromFile } from '../connection.ts';
 import { PortInUseError } from '../errors.ts';
+import { waitFor } from '../wait.ts';
 import { clusterNames, readState, requireState, serverUrl, writeKubeconfigs, writeState } from './cluster-files.ts';
 import { STATE_API_VERSION, type ClusterPorts, type LocalClusterState } from './cluster-state.ts';
 import { controlPlane, type ComponentName, type ComponentSpec } from './control-plane.ts';
@@ -194,7 +195,9 @@ async function assertPortsFree(layout: ClusterLayout, state: LocalClusterState, 
     kwok: [state.ports.kwok],
   };
   for (const port of ports[spec.name]) {
-    if (await isPortBusy(port)) {
+    // A process we just stopped may still be tearing down its threads and sockets: give it a moment.
+    const free = await waitFor(async () => ((await isPortBusy(port)) ? undefined : true), { timeoutMs: 5_000, intervalMs: 50 });
+    if (!free) {
       throw new PortInUseError(`port 127.0.0.1:${port} that ${spec.name} of local cluster "${layout.name}" needs is in use by another process`, {
         hint: `stop the process on that port (\`ss -ltnp 'sport = :${port}'\` names it), or run \`infra local down ${layout.name} --purge\` and create the cluster again on new ports`,
       });

@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process';
 import { closeSync, openSync, readFileSync } from 'node:fs';
-import { mkdir, rm, writeFile } from 'node:fs/promises';
+import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import type { ComponentName, ComponentSpec } from './control-plane.ts';
@@ -53,7 +53,9 @@ export async function startProcess(layout: ClusterLayout, spec: ComponentSpec, b
   }
   if (pid === undefined) throw new Error(`could not start ${spec.name} (${binaryPath})`);
   const record: PidRecord = { component: spec.name, pid, startTime: startTimeOf(pid) ?? '' };
-  await writeFile(pidFile(layout, spec.name), `${JSON.stringify(record)}\n`, { mode: 0o600 });
+  const tmp = `${pidFile(layout, spec.name)}.tmp`;
+  await writeFile(tmp, `${JSON.stringify(record)}\n`, { mode: 0o600 });
+  await rename(tmp, pidFile(layout, spec.name));
   return record;
 }
 

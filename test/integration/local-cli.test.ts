@@ -1,0 +1,131 @@
+import { existsSync } from 'node:fs';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { createServer, type Server } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { kubeConfigFromFile } from '../../clusters/connection.ts';
+import { clusterLayout } from '../../clusters/local/layout.ts';
+import { BINARY_NAMES } from '../../clusters/local/versions.ts';
+import { processesMentioning } from '../../clusters/local/process-table.ts';
+import { waitFor } from '../../clusters/wait.ts';
+import { CoreV1Api } from '@kubernetes/client-node';
+import { runInfra, startInfra } from '../harness/cli.ts';
+
+/**
+ * `infra local` as a user runs it: a separate process, its JSON output, its exit codes and
+ * one-line errors, and no process left behind — even when the CLI itself is SIGKILLed.
+ */
+
+let home: string;
+let env: NodeJS.ProcessEnv;
+
+beforeAll(async () => {
+  home = await mkdtemp(join(tmpdir(), 'infra-cli-'));
+  env = { ...process.env, INFRA_HOME: home };
+});
+
+afterAll(async () => {
+  for (const name of ['demo', 'crashy']) await runInfra(['local', 'down', name, '--purge'], env);
+  await rm(home, { recursive: true, force: true });
+});
+
+function leftovers(name: string): number[] {
+  return processesMentioning(`${clusterLayout(name, env).dir}/`, new Set(BINARY_NAMES));
+}
+
+describe('infra local', () => {
+  it('up --json prints name, server and kubeconfig; the cluster serves; down leaves no process', async () => {
+    const up = await runInfra(['local', 'up', 'demo', '--nodes', '3', '--json'], env);
+    expect(up.stderr).not.toMatch(/error/);
+    expect(up.code).toBe(0);
+    const out = JSON.parse(up.stdout) as { name: string; server: string; kubeconfig: string; status: string };
+    expect(out.name).toBe('demo');
+    expect(out.server).toMatch(/^https:\/\/127\.0\.0\.1:\d+$/);
+    expect(out.status).toBe('running');
+
+    const core = kubeConfigFromFile(out.kubeconfig).makeApiClient(CoreV1Api);
+    expect((await core.listNode()).items).toHaveLength(3);
+
+    const again = await runInfra(['local', 'up', 'demo', '--json'], env);
+    expect(again.code).toBe(0);
+    expect(JSON.parse(again.stdout).server).toBe(out.server);
+
+    const list = await runInfra(['local', 'list', '--json'], env);
+    expect(JSON.parse(list.stdout)).toEqual([expect.objectContaining({ name: 'demo', status: 'running', nodes: 3 })]);
+
+    const kubeconfig = await runInfra(['local', 'kubeconfig', 'demo', '--path'], env);
+    expect(kubeconfig.stdout.trim()).toBe(out.kubeconfig);
+
+    expect(leftovers('demo').length).toBe(5);
+    const down = await runInfra(['local', 'down', 'demo', '--json'], env);
+    expect(down.code).toBe(0);
+    expect(leftovers('demo')).toEqual([]);
+    expect(existsSync(out.kubeconfig)).toBe(true);
+  });
+
+  it('names an unknown cluster in one line and exits non-zero', async () => {
+    const r = await runInfra(['local', 'kubeconfig', 'no-such-cluster'], env);
+    expect(r.code).toBe(4);
+    expect(r.stderr.trim().split('\n')).toHaveLength(1);
+    expect(r.stderr).toMatch(/no local cluster named "no-such-cluster" — run `infra local list`/);
+  });
+
+  it('refuses a busy port with the cause and the fix', async () => {
+    const server: Server = createServer();
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const port = (server.address() as { port: number }).port;
+    try {
+      const r = await runInfra(['local', 'up', 'busy', '--port', String(port)], env);
+      expect(r.code).toBe(5);
+      expect(r.stderr.trim().split('\n')).toHaveLength(1);
+      expect(r.stderr).toContain(`port 127.0.0.1:${port} is already in use — choose another --port`);
+    } finally {
+      server.close();
+      await runInfra(['local', 'down', 'busy', '--purge'], env);
+    }
+  });
+
+  it('reports a corrupt data dir with the fix, and --purge repairs it', async () => {
+    const layout = clusterLayout('demo', env);
+    await writeFile(layout.stateFile, '{ not json');
+    const r = await runInfra(['local', 'up', 'demo'], env);
+    expect(r.code).toBe(4);
+    expect(r.stderr.trim().split('\n')).toHaveLength(1);
+    expect(r.stderr).toMatch(/corrupt state file: not valid JSON .* — run `infra local down demo --purge`/);
+    expect((await runInfra(['local', 'down', 'demo', '--purge'], env)).code).toBe(0);
+    expect(existsSync(layout.dir)).toBe(false);
+  });
+
+  it('says how to provide a binary when none is cached and go is missing', async () => {
+    const emptyCache = await mkdtemp(join(tmpdir(), 'infra-nocache-'));
+    try {
+      const r = await runInfra(['local', 'up', 'nogo'], { ...env, INFRA_CACHE_DIR: emptyCache, PATH: '/nonexistent' });
+      expect(r.code).toBe(3);
+      expect(r.stderr.trim().split('\n')).toHaveLength(1);
+      expect(r.stderr).toMatch(/etcd v[\d.]+ not found and `go` is not installed — install Go >= 1\.24/);
+    } finally {
+      await runInfra(['local', 'down', 'nogo', '--purge'], env);
+      await rm(emptyCache, { recursive: true, force: true });
+    }
+  });
+
+  it('repairs a cluster whose up was SIGKILLed midway, and down then leaves nothing', async () => {
+    const layout = clusterLayout('crashy', env);
+    const child = startInfra(['local', 'up', 'crashy'], env);
+    const apiserverPid = join(layout.runDir, 'kube-apiserver.pid');
+    const reached = await waitFor(async () => (existsSync(apiserverPid) ? true : undefined), { timeoutMs: 60_000, intervalMs: 20 });
+    expect(reached).toBe(true);
+    child.kill('SIGKILL');
+    await new Promise((resolve) => child.once('exit', resolve));
+
+    const up = await runInfra(['local', 'up', 'crashy', '--json'], env);
+    expect(up.stderr).not.toMatch(/error/);
+    expect(up.code).toBe(0);
+    expect(JSON.parse(up.stdout).status).toBe('running');
+    expect(leftovers('crashy').length).toBe(5);
+
+    expect((await runInfra(['local', 'down', 'crashy', '--purge'], env)).code).toBe(0);
+    expect(leftovers('crashy')).toEqual([]);
+  });
+});
