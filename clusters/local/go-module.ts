@@ -16,7 +16,7 @@ export function goDirective(goMod: string): string | undefined {
  */
 export function stagingReplaces(goMod: string): string[] {
   const found = new Set<string>();
-  for (const m of goMod.matchAll(/^\s*(?:replace\s+)?(\S+)(?:\s+\S+)?\s+=>\s+\.\/staging\/\S+\s*$/gm)) {
+  for (const m of goMod.matchAll(/^[ \t]*(?:replace[ \t]+)?([^\s(]+)(?:[ \t]+v\S+)?[ \t]+=>[ \t]+\.\/staging\/\S+[ \t]*$/gm)) {
     if (m[1]) found.add(m[1]);
   }
   return [...found].sort();
