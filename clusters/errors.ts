@@ -35,3 +35,30 @@ export class LockHeldError extends InfraError {
   readonly reason = 'LockHeld';
   override readonly exitCode = 7;
 }
+
+/** The Kubernetes API answered with an error status for one request. */
+export class KubeApiError extends InfraError {
+  readonly reason = 'KubeApiError';
+  override readonly exitCode = 8;
+  readonly status: number;
+  /** The Status `reason` (NotFound, Conflict, Invalid, ...). */
+  readonly apiReason: string;
+  readonly cluster: string;
+  constructor(cluster: string, status: number, apiReason: string, message: string, where?: string) {
+    super(message, { where: where ?? `cluster ${cluster}` });
+    this.status = status;
+    this.apiReason = apiReason;
+    this.cluster = cluster;
+  }
+}
+
+/** A cluster's API could not be reached (refused, reset, timed out, TLS failure). */
+export class ClusterUnreachableError extends InfraError {
+  readonly reason = 'ClusterUnreachable';
+  override readonly exitCode = 9;
+  readonly cluster: string;
+  constructor(cluster: string, message: string, cause?: unknown) {
+    super(message, { where: `cluster ${cluster}`, hint: 'check that its apiserver runs; infra retries with backoff', cause });
+    this.cluster = cluster;
+  }
+}

@@ -3,9 +3,12 @@
  * module proxy. Pure data: the resolver and the Go builder act on it.
  */
 
-export type BinaryName = 'etcd' | 'kube-apiserver' | 'kube-controller-manager' | 'kube-scheduler' | 'kwok';
+export type ControlPlaneBinary = 'etcd' | 'kube-apiserver' | 'kube-controller-manager' | 'kube-scheduler' | 'kwok';
+export type RenderBinary = 'kustomize' | 'helm';
+export type BinaryName = ControlPlaneBinary | RenderBinary;
 
-export const BINARY_NAMES: readonly BinaryName[] = [
+/** What a local cluster runs. */
+export const BINARY_NAMES: readonly ControlPlaneBinary[] = [
   'etcd',
   'kube-apiserver',
   'kube-controller-manager',
@@ -16,6 +19,12 @@ export const BINARY_NAMES: readonly BinaryName[] = [
 export const KUBERNETES_VERSION = '1.34.4';
 export const ETCD_VERSION = '3.6.16';
 export const KWOK_VERSION = '0.7.0';
+// kustomize 5.8 needs Go 1.27; 5.7 builds with the Go these machines have.
+export const KUSTOMIZE_VERSION = '5.7.1';
+export const HELM_VERSION = '3.19.0';
+
+/** What the reconciler renders with. */
+export const RENDER_BINARY_NAMES: readonly RenderBinary[] = ['kustomize', 'helm'];
 
 /** A Go main package built inside a generated wrapper module. */
 export interface GoRecipe {
@@ -95,6 +104,32 @@ export const BINARIES: Readonly<Record<BinaryName, BinarySpec>> = {
       mainPackage: 'sigs.k8s.io/kwok/cmd/kwok',
       tags: [],
       ldflags: [`-X sigs.k8s.io/kwok/pkg/consts.Version=v${KWOK_VERSION}`],
+    },
+  },
+  kustomize: {
+    name: 'kustomize',
+    version: KUSTOMIZE_VERSION,
+    versionArgs: ['version'],
+    versionPattern: /v?(\d+\.\d+\.\d+)/,
+    recipe: {
+      module: 'sigs.k8s.io/kustomize/kustomize/v5',
+      moduleVersion: `v${KUSTOMIZE_VERSION}`,
+      mainPackage: 'sigs.k8s.io/kustomize/kustomize/v5',
+      tags: [],
+      ldflags: [],
+    },
+  },
+  helm: {
+    name: 'helm',
+    version: HELM_VERSION,
+    versionArgs: ['version', '--short'],
+    versionPattern: /v(\d+\.\d+\.\d+)/,
+    recipe: {
+      module: 'helm.sh/helm/v3',
+      moduleVersion: `v${HELM_VERSION}`,
+      mainPackage: 'helm.sh/helm/v3/cmd/helm',
+      tags: [],
+      ldflags: [`-X helm.sh/helm/v3/internal/version.version=v${HELM_VERSION}`],
     },
   },
 };

@@ -1,0 +1,112 @@
+import { readFileSync } from 'node:fs';
+import { Agent, request } from 'node:https';
+import { KubeConfig } from '@kubernetes/client-node';
+import { ClusterUnreachableError, KubeApiError } from './errors.ts';
+import { InfraError } from '../stacks/errors.ts';
+
+/**
+ * A lean client for the Kubernetes REST API: one keep-alive TLS agent per cluster, JSON in
+ * and out, typed errors. Used where request count and latency matter (apply, prune, health);
+ * the server's certificate is always verified.
+ */
+
+export interface RequestOptions {
+  readonly body?: unknown;
+  readonly contentType?: string;
+  readonly accept?: string;
+  readonly query?: Readonly<Record<string, string | undefined>>;
+  readonly signal?: AbortSignal;
+  readonly timeoutMs?: number;
+}
+
+export class InsecureKubeconfigError extends InfraError {
+  readonly reason = 'InsecureKubeconfig';
+}
+
+export class KubeClient {
+  readonly cluster: string;
+  readonly server: URL;
+  private readonly agent: Agent;
+  private readonly token: string | undefined;
+
+  constructor(cluster: string, kubeconfigPath: string, options: { maxSockets?: number } = {}) {
+    const kc = new KubeConfig();
+    kc.loadFromFile(kubeconfigPath);
+    const c = kc.getCurrentCluster();
+    const u = kc.getCurrentUser();
+    if (!c) throw new ClusterUnreachableError(cluster, `kubeconfig ${kubeconfigPath} has no current cluster`);
+    if (c.skipTLSVerify) {
+      throw new InsecureKubeconfigError(`kubeconfig ${kubeconfigPath} disables TLS verification`, {
+        where: `cluster ${cluster}`,
+        hint: 'give it the cluster CA (certificate-authority-data) instead of insecure-skip-tls-verify',
+      });
+    }
+    const pem = (data?: string, file?: string) => (data ? Buffer.from(data, 'base64') : file ? readFileSync(file) : undefined);
+    this.cluster = cluster;
+    this.server = new URL(c.server);
+    this.token = u?.token;
+    this.agent = new Agent({
+      keepAlive: true,
+      maxSockets: options.maxSockets ?? 32,
+      ca: pem(c.caData, c.caFile),
+      cert: pem(u?.certData, u?.certFile),
+      key: pem(u?.keyData, u?.keyFile),
+      rejectUnauthorized: true,
+    });
+  }
+
+  async request<T>(method: string, path: string, options: RequestOptions = {}): Promise<T> {
+    const url = new URL(path, this.server);
+    for (const [k, v] of Object.entries(options.query ?? {})) if (v !== undefined) url.searchParams.set(k, v);
+    const body = options.body === undefined ? undefined : JSON.stringify(options.body);
+    const headers: Record<string, string> = { Accept: options.accept ?? 'application/json' };
+    if (body !== undefined) {
+      headers['Content-Type'] = options.contentType ?? 'application/json';
+      headers['Content-Length'] = String(Buffer.byteLength(body));
+    }
+    if (this.token) headers['Authorization'] = `Bearer ${this.token}`;
+    return new Promise<T>((resolve, reject) => {
+      const req = request(url, { method, agent: this.agent, headers, signal: options.signal, timeout: options.timeoutMs ?? 30_000 }, (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('error', (err) => reject(new ClusterUnreachableError(this.cluster, `${method} ${url.pathname}: ${err.message}`, err)));
+        res.on('end', () => {
+          const text = Buffer.concat(chunks).toString('utf8');
+          const status = res.statusCode ?? 0;
+          if (status >= 200 && status < 300) {
+            resolve((text ? JSON.parse(text) : undefined) as T);
+            return;
+          }
+          let reason = 'Unknown';
+          let message = text.slice(0, 500);
+          try {
+            const s = JSON.parse(text) as { reason?: string; message?: string };
+            reason = s.reason ?? reason;
+            message = s.message ?? message;
+          } catch {
+            // not a Status object
+          }
+          reject(new KubeApiError(this.cluster, status, reason, message));
+        });
+      });
+      req.on('timeout', () => req.destroy(new Error(`no answer within ${options.timeoutMs ?? 30_000} ms`)));
+      req.on('error', (err: NodeJS.ErrnoException) => {
+        if (err.name === 'AbortError') reject(err);
+        else reject(new ClusterUnreachableError(this.cluster, `${method} ${url.pathname}: ${err.code ?? err.message}`, err));
+      });
+      if (body !== undefined) req.write(body);
+      req.end();
+    });
+  }
+
+  close(): void {
+    this.agent.destroy();
+  }
+}
+
+/** True for failures worth retrying later: unreachable, overloaded, or server-side errors. */
+export function isTransient(err: unknown): boolean {
+  if (err instanceof ClusterUnreachableError) return true;
+  if (err instanceof KubeApiError) return err.status === 429 || err.status >= 500;
+  return false;
+}

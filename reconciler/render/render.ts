@@ -1,0 +1,41 @@
+import { access } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { AppSpec } from '../../stacks/gitops.ts';
+import { RenderError } from '../errors.ts';
+import type { Manifest, Revision } from '../types.ts';
+import { renderHelm, renderKustomize } from './tools.ts';
+import { renderYamlFolder } from './yaml-files.ts';
+
+/**
+ * Renders an app's folder at a revision into manifests, with the renderer the app names or,
+ * for `auto`, the one the folder calls for (kustomization.yaml → kustomize, Chart.yaml → helm,
+ * else plain YAML). The result is cluster-independent; variables come after.
+ */
+export async function renderApp(app: AppSpec, revision: Revision, signal?: AbortSignal): Promise<Manifest[]> {
+  const dir = join(revision.dir, app.path);
+  if (!(await exists(dir))) {
+    throw new RenderError(`path "${app.path}" does not exist at ${revision.commit.slice(0, 12)}`, {
+      where: `app ${app.name}`,
+      hint: 'fix the app path or commit the folder',
+    });
+  }
+  const kind = app.render === 'auto' ? await detect(dir) : app.render;
+  if (kind === 'kustomize') return renderKustomize(dir, revision.dir, signal);
+  if (kind === 'helm') return renderHelm(dir, revision.dir, app.helm.releaseName ?? app.name, app.namespace ?? 'default', app.helm, signal);
+  return renderYamlFolder(dir, revision.dir);
+}
+
+async function detect(dir: string): Promise<'yaml' | 'kustomize' | 'helm'> {
+  for (const f of ['kustomization.yaml', 'kustomization.yml', 'Kustomization']) if (await exists(join(dir, f))) return 'kustomize';
+  if (await exists(join(dir, 'Chart.yaml'))) return 'helm';
+  return 'yaml';
+}
+
+async function exists(p: string): Promise<boolean> {
+  try {
+    await access(p);
+    return true;
+  } catch {
+    return false;
+  }
+}

@@ -1,0 +1,125 @@
+import { createHash } from 'node:crypto';
+import { access, mkdir, rename, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { simpleGit } from 'simple-git';
+import type { GitRef, GitSourceSpec } from '../../stacks/gitops.ts';
+import { SourceError } from '../errors.ts';
+import type { Revision } from '../types.ts';
+
+/**
+ * Git sources: one bare mirror per repository URL in the cache, fetching only the ref an app
+ * follows (shallow for branches and tags), and an immutable checkout per commit. Apps of the
+ * same repository share one fetch per round (see `SourceFetcher`).
+ */
+
+export function refspecOf(ref: GitRef): string | undefined {
+  if ('branch' in ref) return `+refs/heads/${ref.branch}:refs/remotes/origin/${ref.branch}`;
+  if ('tag' in ref) return `+refs/tags/${ref.tag}:refs/tags/${ref.tag}`;
+  return undefined;
+}
+
+function localRefOf(ref: GitRef): string {
+  if ('branch' in ref) return `refs/remotes/origin/${ref.branch}`;
+  if ('tag' in ref) return `refs/tags/${ref.tag}^{commit}`;
+  return `${ref.commit}^{commit}`;
+}
+
+function describeRef(ref: GitRef): string {
+  return 'branch' in ref ? `branch ${ref.branch}` : 'tag' in ref ? `tag ${ref.tag}` : `commit ${ref.commit}`;
+}
+
+export class GitSource {
+  private readonly spec: GitSourceSpec;
+  private readonly mirror: string;
+  private readonly checkouts: string;
+
+  constructor(spec: GitSourceSpec, cacheRoot: string) {
+    this.spec = spec;
+    const id = createHash('sha256').update(spec.url).digest('hex').slice(0, 16);
+    this.mirror = join(cacheRoot, 'git', id, 'mirror.git');
+    this.checkouts = join(cacheRoot, 'git', id, 'checkouts');
+  }
+
+  /** Fetches the ref and returns the checked-out revision. */
+  async fetch(signal?: AbortSignal): Promise<Revision> {
+    const fail = (what: string, err: unknown) =>
+      new SourceError(`${what} ${this.spec.url} (${describeRef(this.spec.ref)}): ${firstLine(err)}`, {
+        where: `source ${this.spec.name}`,
+        hint: 'check the URL, the ref and access to the repository',
+        cause: err,
+      });
+    if (this.spec.url.startsWith('-')) throw fail('refusing a URL that looks like an option:', this.spec.url);
+    await mkdir(this.mirror, { recursive: true });
+    const git = simpleGit({ baseDir: this.mirror, abort: signal });
+    try {
+      if (!(await exists(join(this.mirror, 'HEAD')))) await git.init(true);
+      const refspec = refspecOf(this.spec.ref);
+      const args = refspec ? ['--depth=1', '--no-tags', this.spec.url, refspec] : ['--no-tags', this.spec.url, '+refs/heads/*:refs/remotes/origin/*'];
+      await git.raw(['fetch', '--quiet', ...args]);
+    } catch (err) {
+      throw fail('cannot fetch', err);
+    }
+    let commit: string;
+    try {
+      commit = (await git.raw(['rev-parse', '--verify', localRefOf(this.spec.ref)])).trim();
+    } catch (err) {
+      throw fail('cannot find', err);
+    }
+    return { source: this.spec.name, commit, dir: await this.checkout(commit) };
+  }
+
+  /** A directory with the tree at `commit`; made once, then reused (commits never change). */
+  private async checkout(commit: string): Promise<string> {
+    const dir = join(this.checkouts, commit);
+    if (await exists(dir)) return dir;
+    const partial = `${dir}.partial-${process.pid}-${Date.now()}`;
+    await mkdir(partial, { recursive: true });
+    try {
+      const git = simpleGit({ baseDir: this.mirror }).env({ ...process.env, GIT_INDEX_FILE: `${partial}.index` });
+      await git.raw(['--work-tree', partial, 'checkout', '--force', commit, '--', '.']);
+      await rename(partial, dir).catch(async (err: NodeJS.ErrnoException) => {
+        // Another process checked out the same commit first: theirs is as good as ours.
+        if (err.code !== 'ENOTEMPTY' && err.code !== 'EEXIST') throw err;
+        await rm(partial, { recursive: true, force: true });
+      });
+    } catch (err) {
+      await rm(partial, { recursive: true, force: true });
+      throw new SourceError(`cannot check out ${commit} of ${this.spec.url}: ${firstLine(err)}`, { where: `source ${this.spec.name}`, cause: err });
+    } finally {
+      await rm(`${partial}.index`, { force: true });
+    }
+    return dir;
+  }
+}
+
+/** One fetch per source per reconcile round, shared by every app that uses it. */
+export class SourceFetcher {
+  private readonly cacheRoot: string;
+  private readonly rounds = new Map<string, Promise<Revision>>();
+  constructor(cacheRoot: string) {
+    this.cacheRoot = cacheRoot;
+  }
+  fetch(spec: GitSourceSpec, signal?: AbortSignal): Promise<Revision> {
+    const key = `${spec.url}#${JSON.stringify(spec.ref)}`;
+    let p = this.rounds.get(key);
+    if (!p) {
+      p = new GitSource(spec, this.cacheRoot).fetch(signal);
+      this.rounds.set(key, p);
+    }
+    return p;
+  }
+}
+
+function firstLine(err: unknown): string {
+  const text = err instanceof Error ? err.message : String(err);
+  return text.split('\n').find((l) => l.trim() !== '')?.trim() ?? text;
+}
+
+async function exists(p: string): Promise<boolean> {
+  try {
+    await access(p);
+    return true;
+  } catch {
+    return false;
+  }
+}

@@ -1,0 +1,138 @@
+import type { AppSpec, ClusterSpec, GitopsSpec, GitRef, GitSourceSpec, IgnoreRule, RendererKind } from './gitops.ts';
+import type { PathSegment } from './issues.ts';
+import type { FieldReader } from './reader.ts';
+
+/** Reads the `gitops` section and `App` documents, reporting every problem through the reader. */
+
+export const NAME = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
+const NAME_TEXT = 'a lowercase name of letters, digits and dashes';
+
+const APP_FIELDS = [
+  'name', 'source', 'path', 'render', 'helm', 'namespace', 'targets', 'prune', 'allowEmpty', 'wait', 'timeout',
+  'dependsOn', 'variables', 'clusterVariables', 'drift', 'conflicts', 'ignore', 'kind',
+];
+
+export function readGitops(r: FieldReader, base: readonly PathSegment[]): GitopsSpec {
+  r.knownKeys(base, ['sources', 'apps']);
+  const sources = (r.list([...base, 'sources']) ?? []).map((_, i) => readSource(r, [...base, 'sources', i]));
+  const apps = (r.list([...base, 'apps']) ?? []).map((_, i) => readApp(r, [...base, 'apps', i]));
+  const valid = { sources: sources.filter((s): s is GitSourceSpec => !!s), apps: apps.filter((a): a is AppSpec => !!a) };
+  const sourceNames = new Set(valid.sources.map((s) => s.name));
+  apps.forEach((app, i) => {
+    if (app && !sourceNames.has(app.source)) {
+      r.source.report([...base, 'apps', i, 'source'], `no source named "${app.source}" (sources: ${[...sourceNames].join(', ') || 'none'})`);
+    }
+  });
+  reportDuplicates(r, [...base, 'sources'], valid.sources.map((s) => s.name));
+  reportDuplicates(r, [...base, 'apps'], apps.map((a) => a?.name));
+  return valid;
+}
+
+export function readClusters(r: FieldReader, base: readonly PathSegment[]): ClusterSpec[] {
+  const out: ClusterSpec[] = [];
+  (r.list(base) ?? []).forEach((_, i) => {
+    const p = [...base, i];
+    const name = r.string([...p, 'name'], { required: true, pattern: NAME, patternText: NAME_TEXT });
+    const kubeconfig = r.string([...p, 'kubeconfig']);
+    const labels = r.stringMap([...p, 'labels']);
+    if (name) out.push({ name, ...(kubeconfig ? { kubeconfig } : {}), local: !kubeconfig, labels });
+  });
+  reportDuplicates(r, base, out.map((c) => c.name));
+  return out;
+}
+
+function readSource(r: FieldReader, p: readonly PathSegment[]): GitSourceSpec | undefined {
+  r.knownKeys(p, ['name', 'url', 'ref']);
+  const name = r.string([...p, 'name'], { required: true, pattern: NAME, patternText: NAME_TEXT });
+  const url = r.string([...p, 'url'], { required: true });
+  const ref = readRef(r, [...p, 'ref']);
+  return name && url && ref ? { name, url, ref } : undefined;
+}
+
+function readRef(r: FieldReader, p: readonly PathSegment[]): GitRef | undefined {
+  const obj = r.object(p);
+  if (!obj) return { branch: 'main' };
+  const keys = Object.keys(obj);
+  if (keys.length !== 1 || !['branch', 'tag', 'commit'].includes(keys[0] ?? '')) {
+    r.source.report(p, 'expected exactly one of branch, tag or commit');
+    return undefined;
+  }
+  const key = keys[0] as 'branch' | 'tag' | 'commit';
+  const value = r.string([...p, key], { required: true, ...(key === 'commit' ? { pattern: /^[0-9a-f]{7,40}$/, patternText: 'a commit hash' } : {}) });
+  if (!value) return undefined;
+  return key === 'branch' ? { branch: value } : key === 'tag' ? { tag: value } : { commit: value };
+}
+
+export function readApp(r: FieldReader, p: readonly PathSegment[], defaults: { source?: string } = {}): AppSpec | undefined {
+  r.knownKeys(p, APP_FIELDS);
+  const name = r.string([...p, 'name'], { required: true, pattern: NAME, patternText: NAME_TEXT });
+  const source = r.string([...p, 'source'], { required: defaults.source === undefined }) ?? defaults.source;
+  const path = r.string([...p, 'path']) ?? '.';
+  if (path.split('/').includes('..')) r.source.report([...p, 'path'], 'must stay inside the repository (no "..")');
+  const render = r.oneOf<RendererKind>([...p, 'render'], ['auto', 'yaml', 'kustomize', 'helm'], 'auto');
+  const kind = r.oneOf([...p, 'kind'], ['manifests', 'apps'], 'manifests');
+  const targets = readTargets(r, [...p, 'targets']);
+  const clusterVariables: Record<string, Record<string, string>> = {};
+  for (const cluster of Object.keys(r.object([...p, 'clusterVariables']) ?? {})) {
+    clusterVariables[cluster] = r.stringMap([...p, 'clusterVariables', cluster]);
+  }
+  const dependsOn = (r.list([...p, 'dependsOn']) ?? []).map((_, i) => r.string([...p, 'dependsOn', i], { required: true })).filter((d): d is string => !!d);
+  r.object([...p, 'helm']);
+  r.knownKeys([...p, 'helm'], ['releaseName', 'values']);
+  const releaseName = r.string([...p, 'helm', 'releaseName'], { pattern: NAME, patternText: NAME_TEXT });
+  const namespace = r.string([...p, 'namespace'], { pattern: NAME, patternText: NAME_TEXT });
+  const app: AppSpec = {
+    name: name ?? '',
+    source: source ?? '',
+    path,
+    render: render ?? 'auto',
+    helm: { ...(releaseName ? { releaseName } : {}), values: (r.object([...p, 'helm', 'values']) ?? {}) as Record<string, unknown> },
+    ...(namespace ? { namespace } : {}),
+    targets,
+    prune: r.boolean([...p, 'prune'], true),
+    allowEmpty: r.boolean([...p, 'allowEmpty'], false),
+    wait: r.boolean([...p, 'wait'], true),
+    timeoutMs: r.duration([...p, 'timeout'], 120_000),
+    dependsOn,
+    variables: r.stringMap([...p, 'variables']),
+    clusterVariables,
+    drift: r.oneOf([...p, 'drift'], ['correct', 'detect'], 'correct') ?? 'correct',
+    conflicts: r.oneOf([...p, 'conflicts'], ['force', 'report'], 'force') ?? 'force',
+    ignore: readIgnore(r, [...p, 'ignore']),
+    appsFolder: kind === 'apps',
+  };
+  return name && source && render && kind ? app : undefined;
+}
+
+function readTargets(r: FieldReader, p: readonly PathSegment[]): AppSpec['targets'] {
+  r.knownKeys(p, ['clusters', 'selector']);
+  const clusters = (r.list([...p, 'clusters']) ?? []).map((_, i) => r.string([...p, 'clusters', i], { required: true })).filter((c): c is string => !!c);
+  const selectorObj = r.object([...p, 'selector']);
+  if (selectorObj) r.knownKeys([...p, 'selector'], ['matchLabels']);
+  const selector = selectorObj ? { matchLabels: r.stringMap([...p, 'selector', 'matchLabels']) } : undefined;
+  if (clusters.length === 0 && !selector && r.at(p) !== undefined) r.source.report(p, 'name clusters or a selector');
+  return { clusters, ...(selector ? { selector } : {}) };
+}
+
+function readIgnore(r: FieldReader, p: readonly PathSegment[]): IgnoreRule[] {
+  return (r.list(p) ?? []).map((_, i) => {
+    const q = [...p, i];
+    r.knownKeys(q, ['kind', 'name', 'namespace', 'pointers']);
+    const pointers = (r.list([...q, 'pointers'], true) ?? [])
+      .map((_, j) => r.string([...q, 'pointers', j], { required: true, pattern: /^(\/[^/]*)+$/, patternText: 'a JSON pointer like /spec/replicas' }))
+      .filter((x): x is string => !!x);
+    const kind = r.string([...q, 'kind']);
+    const name = r.string([...q, 'name']);
+    const namespace = r.string([...q, 'namespace']);
+    return { ...(kind ? { kind } : {}), ...(name ? { name } : {}), ...(namespace ? { namespace } : {}), pointers };
+  });
+}
+
+function reportDuplicates(r: FieldReader, base: readonly PathSegment[], names: readonly (string | undefined)[]): void {
+  const seen = new Map<string, number>();
+  names.forEach((n, i) => {
+    if (!n) return;
+    if (seen.has(n)) r.source.report([...base, i, 'name'], `duplicate name "${n}" (also at ${base.join('.')}[${seen.get(n)}])`);
+    else seen.set(n, i);
+  });
+}

@@ -1,0 +1,77 @@
+/** The `gitops` part of a stack, and the clusters apps are placed on. Plain data. */
+
+export const API_VERSION = 'infra.dev/v1alpha1';
+/** The one prefix for every label and annotation infra writes. */
+export const PREFIX = 'infra.dev';
+
+export type GitRef = { readonly branch: string } | { readonly tag: string } | { readonly commit: string };
+
+export interface GitSourceSpec {
+  readonly name: string;
+  /** A URL git understands, or a local path (relative to the stack file). */
+  readonly url: string;
+  readonly ref: GitRef;
+}
+
+export type RendererKind = 'auto' | 'yaml' | 'kustomize' | 'helm';
+export type DriftMode = 'correct' | 'detect';
+export type ConflictPolicy = 'force' | 'report';
+
+export interface HelmOptions {
+  readonly releaseName?: string;
+  readonly values: Readonly<Record<string, unknown>>;
+}
+
+export interface IgnoreRule {
+  readonly kind?: string;
+  readonly name?: string;
+  readonly namespace?: string;
+  /** RFC 6901 JSON pointers of fields whose drift is ignored, e.g. `/spec/replicas`. */
+  readonly pointers: readonly string[];
+}
+
+export interface LabelSelector {
+  readonly matchLabels: Readonly<Record<string, string>>;
+}
+
+export interface AppTargets {
+  readonly clusters: readonly string[];
+  readonly selector?: LabelSelector;
+}
+
+export interface AppSpec {
+  readonly name: string;
+  readonly source: string;
+  readonly path: string;
+  readonly render: RendererKind;
+  readonly helm: HelmOptions;
+  /** Namespace for namespaced objects that name none. */
+  readonly namespace?: string;
+  readonly targets: AppTargets;
+  readonly prune: boolean;
+  /** Allow a render with no objects to prune everything (off: an empty render is refused). */
+  readonly allowEmpty: boolean;
+  readonly wait: boolean;
+  readonly timeoutMs: number;
+  readonly dependsOn: readonly string[];
+  readonly variables: Readonly<Record<string, string>>;
+  readonly clusterVariables: Readonly<Record<string, Readonly<Record<string, string>>>>;
+  readonly drift: DriftMode;
+  readonly conflicts: ConflictPolicy;
+  readonly ignore: readonly IgnoreRule[];
+  /** An app-of-apps: the folder holds App definitions instead of manifests. */
+  readonly appsFolder: boolean;
+}
+
+export interface ClusterSpec {
+  readonly name: string;
+  /** Path of a kubeconfig, or undefined for an `infra local` cluster of the same name. */
+  readonly kubeconfig?: string;
+  readonly local: boolean;
+  readonly labels: Readonly<Record<string, string>>;
+}
+
+export interface GitopsSpec {
+  readonly sources: readonly GitSourceSpec[];
+  readonly apps: readonly AppSpec[];
+}

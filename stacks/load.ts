@@ -1,0 +1,97 @@
+import { readFile } from 'node:fs/promises';
+import { dirname, isAbsolute, resolve } from 'node:path';
+import { readClusters, readGitops } from './gitops-parse.ts';
+import { API_VERSION, type ClusterSpec, type GitopsSpec } from './gitops.ts';
+import { SourceDocument, ValidationError } from './issues.ts';
+import { FieldReader } from './reader.ts';
+import { UsageError } from './errors.ts';
+
+/** A loaded stack: what the reconciler needs today (clusters and gitops). */
+export interface StackSpec {
+  readonly file: string;
+  readonly name: string;
+  readonly clusters: readonly ClusterSpec[];
+  readonly gitops: GitopsSpec;
+}
+
+const TOP_FIELDS = ['apiVersion', 'kind', 'metadata', 'sites', 'hosts', 'clusters', 'gitops'];
+
+export async function loadStackFile(file: string): Promise<StackSpec> {
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (err) {
+    throw new UsageError(`cannot read stack file ${file}: ${(err as NodeJS.ErrnoException).code ?? err}`, {
+      hint: 'pass the stack with -f FILE',
+    });
+  }
+  return parseStack(file, text);
+}
+
+/** Parses and validates a stack; throws one ValidationError listing every problem. */
+export function parseStack(file: string, text: string): StackSpec {
+  const source = SourceDocument.parse(file, text);
+  const r = new FieldReader(source);
+  if (source.issues.length === 0) {
+    r.knownKeys([], TOP_FIELDS);
+    if (r.at(['apiVersion']) !== API_VERSION) source.report(['apiVersion'], `expected ${API_VERSION}`);
+    if (r.at(['kind']) !== 'Stack') source.report(['kind'], 'expected Stack');
+  }
+  const name = r.string(['metadata', 'name']) ?? 'stack';
+  const clusters = source.issues.length === 0 ? readClusters(r, ['clusters']) : [];
+  const gitops = source.issues.length === 0 ? readGitops(r, ['gitops']) : { sources: [], apps: [] };
+  checkReferences(source, clusters, gitops);
+  if (source.issues.length > 0) throw new ValidationError(file, source.issues);
+  const base = dirname(resolve(file));
+  return {
+    file,
+    name,
+    clusters: clusters.map((c) => (c.kubeconfig && !isAbsolute(c.kubeconfig) ? { ...c, kubeconfig: resolve(base, c.kubeconfig) } : c)),
+    gitops: { ...gitops, sources: gitops.sources.map((s) => ({ ...s, url: resolveSourceUrl(base, s.url) })) },
+  };
+}
+
+/** A local path is taken relative to the stack file; anything with a scheme or `user@host:` is a URL. */
+export function resolveSourceUrl(base: string, url: string): string {
+  if (/^[a-z][a-z0-9+.-]*:\/\//i.test(url) || /^[^/]+@[^/]+:/.test(url)) return url;
+  return isAbsolute(url) ? url : resolve(base, url);
+}
+
+function checkReferences(source: SourceDocument, clusters: readonly ClusterSpec[], gitops: GitopsSpec): void {
+  const clusterNames = new Set(clusters.map((c) => c.name));
+  const appNames = new Set(gitops.apps.map((a) => a.name));
+  gitops.apps.forEach((app, i) => {
+    app.targets.clusters.forEach((c, j) => {
+      if (!clusterNames.has(c)) source.report(['gitops', 'apps', i, 'targets', 'clusters', j], `no cluster named "${c}"`);
+    });
+    app.dependsOn.forEach((d, j) => {
+      if (!appNames.has(d)) source.report(['gitops', 'apps', i, 'dependsOn', j], `no app named "${d}"`);
+    });
+  });
+  const cycle = findCycle(gitops.apps.map((a) => [a.name, a.dependsOn] as const));
+  if (cycle) source.report(['gitops', 'apps'], `dependsOn forms a cycle: ${cycle.join(' → ')}`);
+}
+
+export function findCycle(edges: readonly (readonly [string, readonly string[]])[]): string[] | undefined {
+  const next = new Map(edges);
+  const state = new Map<string, 'visiting' | 'done'>();
+  const stack: string[] = [];
+  const visit = (n: string): string[] | undefined => {
+    if (state.get(n) === 'done') return undefined;
+    if (state.get(n) === 'visiting') return [...stack.slice(stack.indexOf(n)), n];
+    state.set(n, 'visiting');
+    stack.push(n);
+    for (const m of next.get(n) ?? []) {
+      const c = visit(m);
+      if (c) return c;
+    }
+    stack.pop();
+    state.set(n, 'done');
+    return undefined;
+  };
+  for (const [n] of edges) {
+    const c = visit(n);
+    if (c) return c;
+  }
+  return undefined;
+}
