@@ -1,5 +1,6 @@
 import { Command, CommanderError } from 'commander';
 import { InfraError } from '../stacks/errors.ts';
+import { registerGitops } from './commands/gitops.ts';
 import { registerLocal } from './commands/local.ts';
 import type { RunContext } from './run-context.ts';
 
@@ -20,6 +21,7 @@ export async function main(argv: readonly string[]): Promise<number> {
     .exitOverride()
     .configureOutput({ writeErr: (s) => process.stderr.write(s) });
   registerLocal(program, ctx);
+  registerGitops(program, ctx);
   for (const cmd of program.commands) cmd.exitOverride();
 
   try {

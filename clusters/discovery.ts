@@ -11,12 +11,13 @@ export interface ResourceInfo {
   readonly kind: string;
   readonly plural: string;
   readonly namespaced: boolean;
+  readonly verbs: readonly string[];
 }
 
 interface DiscoveryList {
   items?: {
     metadata?: { name?: string };
-    versions?: { version: string; resources?: { resource: string; scope: string; responseKind?: { kind: string } }[] }[];
+    versions?: { version: string; resources?: { resource: string; scope: string; verbs?: string[]; responseKind?: { kind: string } }[] }[];
   }[];
 }
 
@@ -40,6 +41,18 @@ export class Discovery {
     return this.byGvk.get(key(apiVersion, kind));
   }
 
+  /** Every resource (preferred first) that supports `verb`. */
+  async all(verb: string, signal?: AbortSignal): Promise<ResourceInfo[]> {
+    await (this.loaded ??= this.load(signal));
+    const seen = new Set<string>();
+    return [...this.byGvk.values()].filter((r) => {
+      const id = `${r.group}/${r.plural}`;
+      if (!r.verbs.includes(verb) || seen.has(id)) return false;
+      seen.add(id);
+      return true;
+    });
+  }
+
   invalidate(): void {
     this.loaded = undefined;
   }
@@ -57,7 +70,7 @@ export class Discovery {
           for (const r of v.resources ?? []) {
             if (!r.responseKind?.kind || r.resource.includes('/')) continue;
             const apiVersion = groupName ? `${groupName}/${v.version}` : v.version;
-            const info = { group: groupName, version: v.version, kind: r.responseKind.kind, plural: r.resource, namespaced: r.scope === 'Namespaced' };
+            const info = { group: groupName, version: v.version, kind: r.responseKind.kind, plural: r.resource, namespaced: r.scope === 'Namespaced', verbs: r.verbs ?? [] };
             if (!next.has(key(apiVersion, info.kind))) next.set(key(apiVersion, info.kind), info);
           }
         }

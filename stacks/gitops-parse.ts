@@ -65,7 +65,10 @@ function readRef(r: FieldReader, p: readonly PathSegment[]): GitRef | undefined 
 
 export function readApp(r: FieldReader, p: readonly PathSegment[], defaults: { source?: string } = {}): AppSpec | undefined {
   r.knownKeys(p, APP_FIELDS);
-  const name = r.string([...p, 'name'], { required: true, pattern: NAME, patternText: NAME_TEXT });
+  const inFile = defaults.source !== undefined;
+  const name = inFile
+    ? (r.string(['metadata', 'name'], { required: true, pattern: NAME, patternText: NAME_TEXT }) ?? undefined)
+    : r.string([...p, 'name'], { required: true, pattern: NAME, patternText: NAME_TEXT });
   const source = r.string([...p, 'source'], { required: defaults.source === undefined }) ?? defaults.source;
   const path = r.string([...p, 'path']) ?? '.';
   if (path.split('/').includes('..')) r.source.report([...p, 'path'], 'must stay inside the repository (no "..")');

@@ -1,0 +1,106 @@
+import type { Command } from 'commander';
+import { cacheDir } from '../../clusters/local/paths.ts';
+import { isTransient } from '../../clusters/kube-client.ts';
+import { diff, reconcile, type PlannedChange } from '../../reconciler/reconcile.ts';
+import { listRecords } from '../../reconciler/status/app-record.ts';
+import { connect } from '../../reconciler/targets.ts';
+import type { AppStatus } from '../../reconciler/types.ts';
+import { loadStackFile } from '../../stacks/load.ts';
+import { createOutput, table } from '../output.ts';
+import type { RunContext } from '../run-context.ts';
+
+/** `infra reconcile`, `infra status`, `infra diff`: the GitOps reconciler from the command line. */
+
+export const DEFAULT_STACK = 'stacks/local.yaml';
+
+interface StackOpts {
+  file: string;
+  json?: boolean;
+}
+
+export function registerGitops(program: Command, ctx: RunContext): void {
+  program
+    .command('reconcile')
+    .argument('[apps...]', 'only these apps (default: all)')
+    .option('-f, --file <stack>', 'stack file', DEFAULT_STACK)
+    .option('--retry-for <seconds>', 'keep retrying unreachable clusters this long', '120')
+    .option('--json', 'print statuses as JSON')
+    .description('sync apps from Git to their clusters once (validate, apply, prune, health)')
+    .action(async (apps: string[], opts: StackOpts & { retryFor: string }) => {
+      const out = createOutput(opts.json === true);
+      const stack = await loadStackFile(opts.file);
+      const statuses = await reconcile({ stack, apps, cacheRoot: cacheDir(), retryForMs: Number(opts.retryFor) * 1000, progress: out.progress, signal: ctx.signal });
+      out.result(statuses, () => statusTable(statuses));
+      if (statuses.some((s) => s.sync === 'Failed')) process.exitCode = 1;
+    });
+
+  program
+    .command('status')
+    .option('-f, --file <stack>', 'stack file', DEFAULT_STACK)
+    .option('--json', 'print statuses as JSON')
+    .description('apps × clusters: revision, sync, health, drift, last error (read from the clusters)')
+    .action(async (opts: StackOpts) => {
+      const out = createOutput(opts.json === true);
+      const stack = await loadStackFile(opts.file);
+      const statuses: AppStatus[] = [];
+      for (const spec of stack.clusters) {
+        const target = connect(spec);
+        try {
+          for (const r of await listRecords(target.client, ctx.signal)) if (r.status) statuses.push(r.status);
+        } catch (err) {
+          if (!isTransient(err)) throw err;
+          out.progress(`cluster ${spec.name} is unreachable: ${(err as Error).message}`);
+        } finally {
+          target.client.close();
+        }
+      }
+      statuses.sort((a, b) => a.app.localeCompare(b.app) || a.cluster.localeCompare(b.cluster));
+      out.result(statuses, () => statusTable(statuses));
+    });
+
+  program
+    .command('diff')
+    .argument('[apps...]', 'only these apps (default: all)')
+    .option('-f, --file <stack>', 'stack file', DEFAULT_STACK)
+    .option('--json', 'print the plan as JSON')
+    .description('what reconcile would change, per cluster, from server-side dry-runs (writes nothing)')
+    .action(async (apps: string[], opts: StackOpts) => {
+      const out = createOutput(opts.json === true);
+      const stack = await loadStackFile(opts.file);
+      const plans = await diff({ stack, apps, cacheRoot: cacheDir(), retryForMs: 0, progress: out.progress, signal: ctx.signal });
+      out.result(plans, () => diffText(plans));
+    });
+}
+
+function statusTable(statuses: readonly AppStatus[]): string {
+  if (statuses.length === 0) return 'no apps';
+  return table(
+    ['APP', 'CLUSTER', 'REVISION', 'SYNC', 'HEALTH', 'MESSAGE'],
+    statuses.map((s) => [
+      s.app,
+      s.cluster,
+      s.revision.slice(0, 12),
+      s.sync,
+      s.health,
+      s.error ? `${s.error.reason}: ${s.error.where ? `${s.error.where}: ` : ''}${s.error.message}`.slice(0, 160) : s.drifted.length > 0 ? `${s.drifted.length} drifted: ${s.drifted.map((d) => d.object).join(', ')}` : `${s.objects} objects`,
+    ]),
+  );
+}
+
+function diffText(plans: readonly (PlannedChange | AppStatus)[]): string {
+  const lines: string[] = [];
+  for (const p of plans) {
+    if (!('apply' in p)) {
+      lines.push(`${p.app} on ${p.cluster}: cannot plan: ${p.error?.reason}: ${p.error?.where ? `${p.error.where}: ` : ''}${p.error?.message}`);
+      continue;
+    }
+    if (p.apply.length === 0 && p.prune.length === 0) {
+      lines.push(`${p.app} on ${p.cluster}: no changes`);
+      continue;
+    }
+    lines.push(`${p.app} on ${p.cluster} (${p.revision.slice(0, 12)}):`);
+    for (const a of p.apply) lines.push(`  ${a.change === 'create' ? '+' : '~'} ${a.object}${a.fields.length ? `  ${a.fields.join(' ')}` : ''}`);
+    for (const k of p.prune) lines.push(`  - ${k}`);
+  }
+  return lines.join('\n') || 'no apps';
+}

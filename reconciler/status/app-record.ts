@@ -1,0 +1,90 @@
+import { KubeApiError } from '../../clusters/errors.ts';
+import type { KubeClient } from '../../clusters/kube-client.ts';
+import { PREFIX } from '../../stacks/gitops.ts';
+import { EMPTY_INVENTORY, type Inventory } from '../inventory/inventory.ts';
+import type { AppStatus } from '../types.ts';
+
+/**
+ * Where an app's inventory and status live: a ConfigMap per app in the target cluster's
+ * `infra-system` namespace, so the reconciler can die at any moment and lose nothing.
+ * Written only when something changed: a no-op reconcile writes nothing.
+ */
+
+export const SYSTEM_NAMESPACE = 'infra-system';
+export const RECORD_LABEL = `${PREFIX}/record`;
+const FIELD_MANAGER = 'infra-record';
+
+export interface AppRecord {
+  readonly inventory: Inventory;
+  readonly status?: AppStatus;
+}
+
+interface ConfigMap {
+  metadata: { name: string; resourceVersion?: string };
+  data?: Record<string, string>;
+}
+
+export function recordName(app: string): string {
+  return `infra-app-${app}`;
+}
+
+export async function readRecord(client: KubeClient, app: string, signal?: AbortSignal): Promise<AppRecord> {
+  let cm: ConfigMap;
+  try {
+    cm = await client.request<ConfigMap>('GET', `/api/v1/namespaces/${SYSTEM_NAMESPACE}/configmaps/${recordName(app)}`, { signal });
+  } catch (err) {
+    if (err instanceof KubeApiError && err.status === 404) return { inventory: EMPTY_INVENTORY };
+    throw err;
+  }
+  const inventory = cm.data?.['inventory'] ? (JSON.parse(cm.data['inventory']) as Inventory) : EMPTY_INVENTORY;
+  const status = cm.data?.['status'] ? (JSON.parse(cm.data['status']) as AppStatus) : undefined;
+  return { inventory, ...(status ? { status } : {}) };
+}
+
+/** All app records of a cluster (for `infra status`). */
+export async function listRecords(client: KubeClient, signal?: AbortSignal): Promise<AppRecord[]> {
+  try {
+    const list = await client.request<{ items: ConfigMap[] }>('GET', `/api/v1/namespaces/${SYSTEM_NAMESPACE}/configmaps`, {
+      query: { labelSelector: `${RECORD_LABEL}=app` },
+      signal,
+    });
+    return list.items.map((cm) => ({
+      inventory: cm.data?.['inventory'] ? (JSON.parse(cm.data['inventory']) as Inventory) : EMPTY_INVENTORY,
+      ...(cm.data?.['status'] ? { status: JSON.parse(cm.data['status']) as AppStatus } : {}),
+    }));
+  } catch (err) {
+    if (err instanceof KubeApiError && err.status === 404) return [];
+    throw err;
+  }
+}
+
+export async function writeRecord(client: KubeClient, app: string, record: AppRecord, signal?: AbortSignal): Promise<void> {
+  const body = {
+    apiVersion: 'v1',
+    kind: 'ConfigMap',
+    metadata: { name: recordName(app), namespace: SYSTEM_NAMESPACE, labels: { [RECORD_LABEL]: 'app', [`${PREFIX}/app-record`]: app } },
+    data: {
+      inventory: JSON.stringify(record.inventory),
+      ...(record.status ? { status: JSON.stringify(record.status) } : {}),
+    },
+  };
+  const apply = () =>
+    client.request('PATCH', `/api/v1/namespaces/${SYSTEM_NAMESPACE}/configmaps/${recordName(app)}`, {
+      body,
+      contentType: 'application/apply-patch+yaml',
+      query: { fieldManager: FIELD_MANAGER, force: 'true' },
+      signal,
+    });
+  try {
+    await apply();
+  } catch (err) {
+    if (!(err instanceof KubeApiError && err.status === 404)) throw err;
+    await client.request('PATCH', `/api/v1/namespaces/${SYSTEM_NAMESPACE}`, {
+      body: { apiVersion: 'v1', kind: 'Namespace', metadata: { name: SYSTEM_NAMESPACE } },
+      contentType: 'application/apply-patch+yaml',
+      query: { fieldManager: FIELD_MANAGER, force: 'true' },
+      signal,
+    });
+    await apply();
+  }
+}

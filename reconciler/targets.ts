@@ -1,0 +1,15 @@
+import { KubeClient } from '../clusters/kube-client.ts';
+import { clusterLayout } from '../clusters/local/layout.ts';
+import type { ClusterSpec } from '../stacks/gitops.ts';
+import { ClusterApplier } from './apply/cluster-applier.ts';
+import type { ClusterTarget } from './sync/target.ts';
+
+/** Connections to the stack's clusters: an explicit kubeconfig, or the `infra local` cluster of that name. */
+export function kubeconfigOf(spec: ClusterSpec, env: NodeJS.ProcessEnv = process.env): string {
+  return spec.kubeconfig ?? clusterLayout(spec.name, env).kubeconfig;
+}
+
+export function connect(spec: ClusterSpec, env?: NodeJS.ProcessEnv, maxSockets = 32): ClusterTarget {
+  const client = new KubeClient(spec.name, kubeconfigOf(spec, env), { maxSockets });
+  return { spec, client, applier: new ClusterApplier(client) };
+}
