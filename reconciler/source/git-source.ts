@@ -75,7 +75,9 @@ export class GitSource {
     const partial = `${dir}.partial-${process.pid}-${Date.now()}`;
     await mkdir(partial, { recursive: true });
     try {
-      const git = simpleGit({ baseDir: this.mirror }).env({ ...process.env, GIT_INDEX_FILE: `${partial}.index` });
+      // A minimal environment: simple-git refuses editor/pager variables, and git needs none here.
+      const env = { PATH: process.env['PATH'] ?? '', HOME: process.env['HOME'] ?? '', GIT_INDEX_FILE: `${partial}.index` };
+      const git = simpleGit({ baseDir: this.mirror }).env(env);
       await git.raw(['--work-tree', partial, 'checkout', '--force', commit, '--', '.']);
       await rename(partial, dir).catch(async (err: NodeJS.ErrnoException) => {
         // Another process checked out the same commit first: theirs is as good as ours.

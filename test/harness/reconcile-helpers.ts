@@ -1,0 +1,32 @@
+import { mkdtemp } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { KubernetesObjectApi, type KubernetesObject } from '@kubernetes/client-node';
+import { reconcile, type ReconcileRequest } from '../../reconciler/reconcile.ts';
+import type { AppStatus } from '../../reconciler/types.ts';
+import type { StackSpec } from '../../stacks/load.ts';
+import { clients } from './environment.ts';
+import type { TestCluster } from './environment-spec.ts';
+
+let gitCache: string | undefined;
+
+/** One reconcile round with test-friendly defaults (short backoff, private git cache). */
+export async function reconcileOnce(stack: StackSpec, extra: Partial<ReconcileRequest> = {}): Promise<AppStatus[]> {
+  gitCache ??= await mkdtemp(join(tmpdir(), 'infra-gitcache-'));
+  return reconcile({ stack, cacheRoot: gitCache, retryForMs: 30_000, ...extra });
+}
+
+/** Reads an object, or undefined if it does not exist. */
+export async function readObject(cluster: TestCluster, apiVersion: string, kind: string, name: string, namespace?: string): Promise<KubernetesObject | undefined> {
+  const api = KubernetesObjectApi.makeApiClient(clients(cluster).kc);
+  try {
+    return await api.read({ apiVersion, kind, metadata: { name, ...(namespace ? { namespace } : {}) } });
+  } catch (err) {
+    if ((err as { code?: number }).code === 404) return undefined;
+    throw err;
+  }
+}
+
+export function byCluster(statuses: readonly AppStatus[], app: string): Map<string, AppStatus> {
+  return new Map(statuses.filter((s) => s.app === app).map((s) => [s.cluster, s]));
+}
