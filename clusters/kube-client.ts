@@ -107,6 +107,14 @@ export class KubeClient {
 /** True for failures worth retrying later: unreachable, overloaded, or server-side errors. */
 export function isTransient(err: unknown): boolean {
   if (err instanceof ClusterUnreachableError) return true;
-  if (err instanceof KubeApiError) return err.status === 429 || err.status >= 500;
+  if (err instanceof KubeApiError) return err.status === 429 || (err.status >= 500 && !isSchemaError(err));
   return false;
+}
+
+/**
+ * Server-side apply reports a manifest that does not fit the schema as a 500 ("failed to
+ * create typed patch object ... field not declared in schema"): that is bad input, not an outage.
+ */
+export function isSchemaError(err: KubeApiError): boolean {
+  return /failed to create typed patch object|not declared in schema|unknown field/i.test(err.message);
 }

@@ -140,14 +140,14 @@ async function reconcileApp<T extends { app: string; cluster: string }>(
   const failAll = async (revision: string, error: StatusError) =>
     Promise.all(placed.map((t) => recordFailure(t, app, revision, error, writes, req.signal))) as Promise<unknown[]> as Promise<T[]>;
 
-  let revision: Revision;
+  let revision: Revision | undefined;
   let rendered: Manifest[];
   try {
     revision = await fetcher.fetch(sourceOf(req, app), req.signal);
     rendered = await renderApp(app, revision, req.signal);
   } catch (err) {
     if (!(err instanceof InfraError)) throw err;
-    return failAll('', { reason: err.reason === 'SourceFailed' ? 'SourceFailed' : 'RenderFailed', message: err.message, ...(err.where ? { where: err.where } : {}) });
+    return failAll(revision?.commit ?? '', { reason: err.reason === 'SourceFailed' ? 'SourceFailed' : 'RenderFailed', message: err.message, ...(err.where ? { where: err.where } : {}) });
   }
   req.progress?.(`${app.name}: ${revision.commit.slice(0, 12)}, ${rendered.length} object(s) → ${placed.map((t) => t.spec.name).join(', ') || 'no cluster'}`);
 
