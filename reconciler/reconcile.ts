@@ -3,6 +3,7 @@ import type { AppSpec } from '../stacks/gitops.ts';
 import type { StackSpec } from '../stacks/load.ts';
 import { InfraError } from '../stacks/errors.ts';
 import { expandAppsFolder } from './app-of-apps.ts';
+import { RenderError } from './errors.ts';
 import { backoffDelay, DEFAULT_BACKOFF, type Backoff } from './backoff.ts';
 import { placeApp } from './place/placement.ts';
 import { renderApp } from './render/render.ts';
@@ -149,7 +150,8 @@ async function reconcileApp<T extends { app: string; cluster: string }>(
     if (!(err instanceof InfraError)) throw err;
     return failAll(revision?.commit ?? '', { reason: err.reason === 'SourceFailed' ? 'SourceFailed' : 'RenderFailed', message: err.message, ...(err.where ? { where: err.where } : {}) });
   }
-  req.progress?.(`${app.name}: ${revision.commit.slice(0, 12)}, ${rendered.length} object(s) → ${placed.map((t) => t.spec.name).join(', ') || 'no cluster'}`);
+  const commit = revision.commit;
+  req.progress?.(`${app.name}: ${commit.slice(0, 12)}, ${rendered.length} object(s) → ${placed.map((t) => t.spec.name).join(', ') || 'no cluster'}`);
 
   const manifestsFor = (t: ClusterTarget) =>
     substituteManifests(rendered, { cluster: { name: t.spec.name, labels: t.spec.labels }, vars: { ...app.variables, ...app.clusterVariables[t.spec.name] } });
@@ -157,7 +159,16 @@ async function reconcileApp<T extends { app: string; cluster: string }>(
     const s = done.get(d)?.get(t.spec.name) as AppStatus | undefined;
     return s !== undefined && 'health' in s && (s.sync === 'Failed' || s.health !== 'Healthy');
   });
-  const prepare = (t: ClusterTarget) => prepareSync(app, revision.commit, manifestsFor(t), t, { concurrency: req.concurrency ?? 16, ...(req.signal ? { signal: req.signal } : {}) });
+  const prepare = (t: ClusterTarget) => {
+    let manifests: Manifest[];
+    try {
+      manifests = manifestsFor(t);
+    } catch (err) {
+      if (err instanceof RenderError) throw new ContentError({ reason: 'RenderFailed', message: err.message, ...(err.where ? { where: err.where } : {}) });
+      throw err;
+    }
+    return prepareSync(app, commit, manifests, t, { concurrency: req.concurrency ?? 16, ...(req.signal ? { signal: req.signal } : {}) });
+  };
 
   // Gate: every reachable cluster validates first; a content error anywhere stops the app everywhere.
   const first = await Promise.all(
