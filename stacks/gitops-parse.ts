@@ -12,20 +12,55 @@ const APP_FIELDS = [
   'dependsOn', 'variables', 'clusterVariables', 'drift', 'conflicts', 'ignore', 'kind',
 ];
 
-export function readGitops(r: FieldReader, base: readonly PathSegment[]): GitopsSpec {
+export function readGitops(r: FieldReader, base: readonly PathSegment[], clusterNames: ReadonlySet<string>): GitopsSpec {
   r.knownKeys(base, ['sources', 'apps']);
   const sources = (r.list([...base, 'sources']) ?? []).map((_, i) => readSource(r, [...base, 'sources', i]));
   const apps = (r.list([...base, 'apps']) ?? []).map((_, i) => readApp(r, [...base, 'apps', i]));
-  const valid = { sources: sources.filter((s): s is GitSourceSpec => !!s), apps: apps.filter((a): a is AppSpec => !!a) };
-  const sourceNames = new Set(valid.sources.map((s) => s.name));
+  // Names as written, even of entries with other problems, so one mistake is reported once.
+  const rawNames = (list: string) => new Set((r.list([...base, list]) ?? []).map((x) => (x as { name?: unknown } | null)?.name).filter((n): n is string => typeof n === 'string'));
+  const sourceNames = rawNames('sources');
+  const appNames = rawNames('apps');
   apps.forEach((app, i) => {
-    if (app && !sourceNames.has(app.source)) {
-      r.source.report([...base, 'apps', i, 'source'], `no source named "${app.source}" (sources: ${[...sourceNames].join(', ') || 'none'})`);
-    }
+    if (!app) return;
+    const p = [...base, 'apps', i];
+    if (!sourceNames.has(app.source)) r.source.report([...p, 'source'], `no source named "${app.source}" (sources: ${[...sourceNames].join(', ') || 'none'})`);
+    app.targets.clusters.forEach((c, j) => {
+      if (!clusterNames.has(c)) r.source.report([...p, 'targets', 'clusters', j], `no cluster named "${c}"`);
+    });
+    app.dependsOn.forEach((d, j) => {
+      if (!appNames.has(d)) r.source.report([...p, 'dependsOn', j], `no app named "${d}"`);
+    });
   });
-  reportDuplicates(r, [...base, 'sources'], valid.sources.map((s) => s.name));
+  reportDuplicates(r, [...base, 'sources'], sources.map((s) => s?.name));
   reportDuplicates(r, [...base, 'apps'], apps.map((a) => a?.name));
-  return valid;
+  const valid = apps.filter((a): a is AppSpec => !!a);
+  const cycle = findCycle(valid.map((a) => [a.name, a.dependsOn] as const));
+  if (cycle) r.source.report([...base, 'apps'], `dependsOn forms a cycle: ${cycle.join(' → ')}`);
+  return { sources: sources.filter((s): s is GitSourceSpec => !!s), apps: valid };
+}
+
+export function findCycle(edges: readonly (readonly [string, readonly string[]])[]): string[] | undefined {
+  const next = new Map(edges);
+  const state = new Map<string, 'visiting' | 'done'>();
+  const stack: string[] = [];
+  const visit = (n: string): string[] | undefined => {
+    if (state.get(n) === 'done') return undefined;
+    if (state.get(n) === 'visiting') return [...stack.slice(stack.indexOf(n)), n];
+    state.set(n, 'visiting');
+    stack.push(n);
+    for (const m of next.get(n) ?? []) {
+      const c = visit(m);
+      if (c) return c;
+    }
+    stack.pop();
+    state.set(n, 'done');
+    return undefined;
+  };
+  for (const [n] of edges) {
+    const c = visit(n);
+    if (c) return c;
+  }
+  return undefined;
 }
 
 export function readClusters(r: FieldReader, base: readonly PathSegment[]): ClusterSpec[] {

@@ -39,8 +39,7 @@ export function parseStack(file: string, text: string): StackSpec {
   }
   const name = r.string(['metadata', 'name']) ?? 'stack';
   const clusters = source.issues.length === 0 ? readClusters(r, ['clusters']) : [];
-  const gitops = source.issues.length === 0 ? readGitops(r, ['gitops']) : { sources: [], apps: [] };
-  checkReferences(source, clusters, gitops);
+  const gitops = source.issues.length === 0 ? readGitops(r, ['gitops'], new Set(clusters.map((c) => c.name))) : { sources: [], apps: [] };
   if (source.issues.length > 0) throw new ValidationError(file, source.issues);
   const base = dirname(resolve(file));
   return {
@@ -55,43 +54,4 @@ export function parseStack(file: string, text: string): StackSpec {
 export function resolveSourceUrl(base: string, url: string): string {
   if (/^[a-z][a-z0-9+.-]*:\/\//i.test(url) || /^[^/]+@[^/]+:/.test(url)) return url;
   return isAbsolute(url) ? url : resolve(base, url);
-}
-
-function checkReferences(source: SourceDocument, clusters: readonly ClusterSpec[], gitops: GitopsSpec): void {
-  const clusterNames = new Set(clusters.map((c) => c.name));
-  const appNames = new Set(gitops.apps.map((a) => a.name));
-  gitops.apps.forEach((app, i) => {
-    app.targets.clusters.forEach((c, j) => {
-      if (!clusterNames.has(c)) source.report(['gitops', 'apps', i, 'targets', 'clusters', j], `no cluster named "${c}"`);
-    });
-    app.dependsOn.forEach((d, j) => {
-      if (!appNames.has(d)) source.report(['gitops', 'apps', i, 'dependsOn', j], `no app named "${d}"`);
-    });
-  });
-  const cycle = findCycle(gitops.apps.map((a) => [a.name, a.dependsOn] as const));
-  if (cycle) source.report(['gitops', 'apps'], `dependsOn forms a cycle: ${cycle.join(' → ')}`);
-}
-
-export function findCycle(edges: readonly (readonly [string, readonly string[]])[]): string[] | undefined {
-  const next = new Map(edges);
-  const state = new Map<string, 'visiting' | 'done'>();
-  const stack: string[] = [];
-  const visit = (n: string): string[] | undefined => {
-    if (state.get(n) === 'done') return undefined;
-    if (state.get(n) === 'visiting') return [...stack.slice(stack.indexOf(n)), n];
-    state.set(n, 'visiting');
-    stack.push(n);
-    for (const m of next.get(n) ?? []) {
-      const c = visit(m);
-      if (c) return c;
-    }
-    stack.pop();
-    state.set(n, 'done');
-    return undefined;
-  };
-  for (const [n] of edges) {
-    const c = visit(n);
-    if (c) return c;
-  }
-  return undefined;
 }
