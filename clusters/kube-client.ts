@@ -17,6 +17,8 @@ export interface RequestOptions {
   readonly query?: Readonly<Record<string, string | undefined>>;
   readonly signal?: AbortSignal;
   readonly timeoutMs?: number;
+  /** Return the body as text instead of parsing JSON (metrics, logs). */
+  readonly text?: boolean;
 }
 
 export class InsecureKubeconfigError extends InfraError {
@@ -74,7 +76,11 @@ export class KubeClient {
           const text = Buffer.concat(chunks).toString('utf8');
           const status = res.statusCode ?? 0;
           if (status >= 200 && status < 300) {
-            resolve((text ? JSON.parse(text) : undefined) as T);
+            try {
+              resolve((options.text ? text : text ? JSON.parse(text) : undefined) as T);
+            } catch (err) {
+              reject(new KubeApiError(this.cluster, status, 'InvalidResponse', `${method} ${url.pathname}: response is not JSON (${(err as Error).message})`));
+            }
             return;
           }
           let reason = 'Unknown';

@@ -215,6 +215,8 @@ async function withRetry<T>(
     } catch (err) {
       if (err instanceof ContentError) return (await recordFailure(t, app, revision, err.status, writes, req.signal)) as T;
       if (!isTransient(err)) throw err;
+      t.round.invalidate();
+      t.applier.discovery.invalidate();
       if (backoff.now() >= deadline) {
         return unreachable(t, app, revision, (err as Error).message) as T;
       }

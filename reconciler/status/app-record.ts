@@ -20,7 +20,7 @@ export interface AppRecord {
 }
 
 interface ConfigMap {
-  metadata: { name: string; resourceVersion?: string };
+  metadata: { name: string; resourceVersion?: string; labels?: Record<string, string> };
   data?: Record<string, string>;
 }
 
@@ -36,6 +36,30 @@ export async function readRecord(client: KubeClient, app: string, signal?: Abort
     if (err instanceof KubeApiError && err.status === 404) return { inventory: EMPTY_INVENTORY };
     throw err;
   }
+  return parseRecord(cm);
+}
+
+/** All app records of a cluster by app name, in one request. */
+export async function listRecordsByApp(client: KubeClient, signal?: AbortSignal): Promise<Map<string, AppRecord>> {
+  const out = new Map<string, AppRecord>();
+  for (const r of await listRecordsWithNames(client, signal)) out.set(r.app, r.record);
+  return out;
+}
+
+async function listRecordsWithNames(client: KubeClient, signal?: AbortSignal): Promise<{ app: string; record: AppRecord }[]> {
+  try {
+    const list = await client.request<{ items: ConfigMap[] }>('GET', `/api/v1/namespaces/${SYSTEM_NAMESPACE}/configmaps`, {
+      query: { labelSelector: `${RECORD_LABEL}=app` },
+      signal,
+    });
+    return list.items.map((cm) => ({ app: cm.metadata.labels?.[`${PREFIX}/app-record`] ?? '', record: parseRecord(cm) }));
+  } catch (err) {
+    if (err instanceof KubeApiError && err.status === 404) return [];
+    throw err;
+  }
+}
+
+function parseRecord(cm: ConfigMap): AppRecord {
   const inventory = cm.data?.['inventory'] ? (JSON.parse(cm.data['inventory']) as Inventory) : EMPTY_INVENTORY;
   const status = cm.data?.['status'] ? (JSON.parse(cm.data['status']) as AppStatus) : undefined;
   return { inventory, ...(status ? { status } : {}) };
@@ -43,19 +67,7 @@ export async function readRecord(client: KubeClient, app: string, signal?: Abort
 
 /** All app records of a cluster (for `infra status`). */
 export async function listRecords(client: KubeClient, signal?: AbortSignal): Promise<AppRecord[]> {
-  try {
-    const list = await client.request<{ items: ConfigMap[] }>('GET', `/api/v1/namespaces/${SYSTEM_NAMESPACE}/configmaps`, {
-      query: { labelSelector: `${RECORD_LABEL}=app` },
-      signal,
-    });
-    return list.items.map((cm) => ({
-      inventory: cm.data?.['inventory'] ? (JSON.parse(cm.data['inventory']) as Inventory) : EMPTY_INVENTORY,
-      ...(cm.data?.['status'] ? { status: JSON.parse(cm.data['status']) as AppStatus } : {}),
-    }));
-  } catch (err) {
-    if (err instanceof KubeApiError && err.status === 404) return [];
-    throw err;
-  }
+  return (await listRecordsWithNames(client, signal)).map((r) => r.record);
 }
 
 export async function writeRecord(client: KubeClient, app: string, record: AppRecord, signal?: AbortSignal): Promise<void> {

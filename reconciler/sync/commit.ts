@@ -30,6 +30,8 @@ export async function commitSync(prepared: PreparedSync, options: { concurrency:
 
   // 2. Staged apply.
   const applied = new Map<string, string>();
+  // Most objects (ConfigMaps, Secrets, RBAC) are healthy the moment the apply returns: no poll needed.
+  const healthyOnApply = new Set<string>();
   const errors: StatusError[] = [];
   for (const stage of [0, 1, 2] as Stage[]) {
     const batch = prepared.objects.filter((p) => p.stage === stage && toApply(p));
@@ -38,6 +40,7 @@ export async function commitSync(prepared: PreparedSync, options: { concurrency:
       if (!info) throw new ContentError({ reason: 'ValidationFailed', message: `unknown kind ${p.object.kind} in ${p.object.apiVersion} after its CRDs were applied`, where: where(p.manifest) });
       const out = await applier.apply(info, p.object, { dryRun: false, force: app.conflicts === 'force', signal });
       applied.set(p.key, out.metadata.resourceVersion ?? '');
+      if (healthOf(out).status === 'Current') healthyOnApply.add(p.key);
     });
     for (const r of results) {
       if (r.status === 'fulfilled') continue;
@@ -68,7 +71,9 @@ export async function commitSync(prepared: PreparedSync, options: { concurrency:
   }
 
   // 4. Health of what changed, and of what was unhealthy before.
-  const check = prepared.objects.filter((p) => p.info && (applied.has(p.key) || record.status?.health !== 'Healthy'));
+  const check = prepared.objects.filter(
+    (p) => p.info && !healthyOnApply.has(p.key) && (applied.has(p.key) || record.status?.health !== 'Healthy'),
+  );
   const { health, unhealthy } = errors.length > 0 ? { health: 'Degraded' as HealthState, unhealthy: [] } : await checkHealth(prepared, check, app.wait ? app.timeoutMs : 0, signal);
 
   // 5. Record: inventory narrowed to what exists, status.

@@ -1,13 +1,13 @@
 import type { ResourceInfo } from '../../clusters/discovery.ts';
 import { KubeApiError } from '../../clusters/errors.ts';
 import { isTransient } from '../../clusters/kube-client.ts';
-import { APP_LABEL, digestOf, isCreateOnly, isSkipped, owned, stageOf } from '../apply/object-policy.ts';
+import { digestOf, isCreateOnly, isSkipped, owned, stageOf } from '../apply/object-policy.ts';
 import { driftOf, ignoredPointers } from '../drift/compare.ts';
 import { byKey } from '../inventory/inventory.ts';
 import { mapLimit } from '../pool.ts';
-import { readRecord } from '../status/app-record.ts';
 import { describeObject, groupOf, keyOf, parseKey, type KubeObject, type Manifest } from '../types.ts';
 import type { AppSpec } from '../../stacks/gitops.ts';
+import type { OwnedMeta } from './round-cache.ts';
 import { ContentError, where, type ClusterTarget, type PlannedObject, type PreparedSync } from './target.ts';
 
 /**
@@ -24,7 +24,7 @@ export async function prepareSync(
   options: { concurrency: number; signal?: AbortSignal },
 ): Promise<PreparedSync> {
   const { applier } = cluster;
-  const record = await readRecord(cluster.client, app.name, options.signal);
+  const record = await cluster.round.record(app.name, options.signal);
   const crdKinds = new Set(
     manifests
       .filter((m) => m.object.kind === 'CustomResourceDefinition')
@@ -115,28 +115,21 @@ function asContentError(err: unknown, object: KubeObject, m: Manifest): unknown 
   return new ContentError({ reason: 'ValidationFailed', message: `${describeObject(object)}: ${err.message}`, where: where(m) });
 }
 
-/** Our objects in the cluster (by ownership label), one metadata list per kind involved. */
+/** Our objects in the cluster (by ownership label), from the round's shared per-kind lists. */
 async function liveOwnedObjects(
   cluster: ClusterTarget,
   app: string,
   resolved: readonly { info: ResourceInfo | undefined; object: KubeObject }[],
   inventoryKinds: readonly { key: string; apiVersion: string }[],
   signal?: AbortSignal,
-): Promise<Map<string, { rv?: string; annotations?: Record<string, string> }>> {
+): Promise<Map<string, OwnedMeta>> {
   const infos = new Map<string, ResourceInfo>();
   for (const r of resolved) if (r.info) infos.set(`${r.info.group}/${r.info.plural}`, r.info);
   for (const e of inventoryKinds) {
     const info = await cluster.applier.info({ apiVersion: e.apiVersion, kind: parseKey(e.key).kind, metadata: {} }, signal);
     if (info) infos.set(`${info.group}/${info.plural}`, info);
   }
-  const out = new Map<string, { rv?: string; annotations?: Record<string, string> }>();
-  await Promise.all(
-    [...infos.values()].map(async (info) => {
-      for (const item of await cluster.applier.listMeta(info, `${APP_LABEL}=${app}`, signal)) {
-        const key = `${info.group}/${info.kind}/${item.metadata.namespace ?? ''}/${item.metadata.name}`;
-        out.set(key, { ...(item.metadata.resourceVersion ? { rv: item.metadata.resourceVersion } : {}), ...(item.metadata.annotations ? { annotations: item.metadata.annotations } : {}) });
-      }
-    }),
-  );
+  const out = new Map<string, OwnedMeta>();
+  for (const info of infos.values()) for (const [k, v] of await cluster.round.ownedBy(info, app, signal)) out.set(k, v);
   return out;
 }

@@ -2,6 +2,7 @@ import type { ResourceInfo } from '../../clusters/discovery.ts';
 import type { KubeClient } from '../../clusters/kube-client.ts';
 import type { AppSpec, ClusterSpec } from '../../stacks/gitops.ts';
 import type { ClusterApplier } from '../apply/cluster-applier.ts';
+import type { ClusterRound } from './round-cache.ts';
 import type { Stage } from '../apply/object-policy.ts';
 import type { AppRecord } from '../status/app-record.ts';
 import type { KubeObject, Manifest, StatusError } from '../types.ts';
@@ -12,6 +13,8 @@ export interface ClusterTarget {
   readonly spec: ClusterSpec;
   readonly client: KubeClient;
   readonly applier: ClusterApplier;
+  /** Reads shared by every app in this round. */
+  readonly round: ClusterRound;
 }
 
 export type Change = 'unchanged' | 'apply' | 'drifted' | 'skip';

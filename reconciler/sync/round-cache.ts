@@ -1,0 +1,61 @@
+import type { ResourceInfo } from '../../clusters/discovery.ts';
+import { APP_LABEL } from '../apply/object-policy.ts';
+import type { ClusterApplier } from '../apply/cluster-applier.ts';
+import { EMPTY_INVENTORY, type Inventory } from '../inventory/inventory.ts';
+import { listRecordsByApp, type AppRecord } from '../status/app-record.ts';
+
+/**
+ * What one reconcile round reads from a cluster once and shares among all apps: every app
+ * record (one list) and, per resource, the metadata of every object any app owns (one list
+ * per kind). A thousand apps cost a handful of requests instead of thousands.
+ * Valid for one round; dropped after a transient failure so retries read afresh.
+ */
+
+export interface OwnedMeta {
+  readonly rv?: string;
+  readonly annotations?: Record<string, string>;
+}
+
+export class ClusterRound {
+  private readonly applier: ClusterApplier;
+  private records: Promise<Map<string, AppRecord>> | undefined;
+  private readonly owned = new Map<string, Promise<Map<string, Map<string, OwnedMeta>>>>();
+
+  constructor(applier: ClusterApplier) {
+    this.applier = applier;
+  }
+
+  async record(app: string, signal?: AbortSignal): Promise<AppRecord> {
+    this.records ??= listRecordsByApp(this.applier.client, signal);
+    return (await this.records).get(app) ?? { inventory: EMPTY_INVENTORY as Inventory };
+  }
+
+  /** Objects of `info` owned by `app`, keyed group/kind/namespace/name. */
+  async ownedBy(info: ResourceInfo, app: string, signal?: AbortSignal): Promise<Map<string, OwnedMeta>> {
+    const id = `${info.group}/${info.plural}`;
+    let all = this.owned.get(id);
+    if (!all) {
+      all = this.applier.listMeta(info, APP_LABEL, signal).then((items) => {
+        const byApp = new Map<string, Map<string, OwnedMeta>>();
+        for (const item of items) {
+          const owner = item.metadata.labels?.[APP_LABEL];
+          if (!owner) continue;
+          let m = byApp.get(owner);
+          if (!m) byApp.set(owner, (m = new Map()));
+          m.set(`${info.group}/${info.kind}/${item.metadata.namespace ?? ''}/${item.metadata.name}`, {
+            ...(item.metadata.resourceVersion ? { rv: item.metadata.resourceVersion } : {}),
+            ...(item.metadata.annotations ? { annotations: item.metadata.annotations } : {}),
+          });
+        }
+        return byApp;
+      });
+      this.owned.set(id, all);
+    }
+    return (await all).get(app) ?? new Map();
+  }
+
+  invalidate(): void {
+    this.records = undefined;
+    this.owned.clear();
+  }
+}
