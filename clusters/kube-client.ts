@@ -1,6 +1,5 @@
-import { readFileSync } from 'node:fs';
 import { Agent, request } from 'node:https';
-import { KubeConfig } from '@kubernetes/client-node';
+import { readCredentials } from './kubeconfig.ts';
 import { ClusterUnreachableError, KubeApiError } from './errors.ts';
 import { InfraError } from '../stacks/errors.ts';
 
@@ -32,27 +31,22 @@ export class KubeClient {
   private readonly token: string | undefined;
 
   constructor(cluster: string, kubeconfigPath: string, options: { maxSockets?: number } = {}) {
-    const kc = new KubeConfig();
-    kc.loadFromFile(kubeconfigPath);
-    const c = kc.getCurrentCluster();
-    const u = kc.getCurrentUser();
-    if (!c) throw new ClusterUnreachableError(cluster, `kubeconfig ${kubeconfigPath} has no current cluster`);
-    if (c.skipTLSVerify) {
+    const c = readCredentials(kubeconfigPath, cluster);
+    if (c.insecure) {
       throw new InsecureKubeconfigError(`kubeconfig ${kubeconfigPath} disables TLS verification`, {
         where: `cluster ${cluster}`,
         hint: 'give it the cluster CA (certificate-authority-data) instead of insecure-skip-tls-verify',
       });
     }
-    const pem = (data?: string, file?: string) => (data ? Buffer.from(data, 'base64') : file ? readFileSync(file) : undefined);
     this.cluster = cluster;
     this.server = new URL(c.server);
-    this.token = u?.token;
+    this.token = c.token;
     this.agent = new Agent({
       keepAlive: true,
       maxSockets: options.maxSockets ?? 32,
-      ca: pem(c.caData, c.caFile),
-      cert: pem(u?.certData, u?.certFile),
-      key: pem(u?.keyData, u?.keyFile),
+      ...(c.ca ? { ca: c.ca } : {}),
+      ...(c.cert ? { cert: c.cert } : {}),
+      ...(c.key ? { key: c.key } : {}),
       rejectUnauthorized: true,
     });
   }

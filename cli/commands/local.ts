@@ -1,17 +1,13 @@
 import { readFile } from 'node:fs/promises';
 import type { Command } from 'commander';
-import {
-  describeLocalCluster,
-  downLocalCluster,
-  listLocalClusters,
-  upLocalCluster,
-  type LocalClusterInfo,
-} from '../../clusters/local/local-cluster.ts';
-import { resolveBinaries } from '../../clusters/local/resolver.ts';
+import type { LocalClusterInfo } from '../../clusters/local/local-cluster.ts';
 import { BINARY_NAMES } from '../../clusters/local/versions.ts';
 import { UsageError } from '../../stacks/errors.ts';
 import { createOutput, table } from '../output.ts';
 import type { RunContext } from '../run-context.ts';
+
+// Loaded when a command runs, so `infra --help` and the other commands start fast.
+const localClusters = () => import('../../clusters/local/local-cluster.ts');
 
 /** `infra local ...`: real Kubernetes control planes as local processes, like kind or k3d. */
 export function registerLocal(program: Command, ctx: RunContext): void {
@@ -26,7 +22,7 @@ export function registerLocal(program: Command, ctx: RunContext): void {
     .description('create a local cluster, or restart whatever of it died')
     .action(async (name: string, opts: { nodes?: number; port?: number; json?: boolean }) => {
       const out = createOutput(opts.json === true);
-      const cluster = await upLocalCluster(name, {
+      const cluster = await (await localClusters()).upLocalCluster(name, {
         nodes: opts.nodes,
         apiserverPort: opts.port,
         progress: out.progress,
@@ -50,7 +46,7 @@ export function registerLocal(program: Command, ctx: RunContext): void {
     .description('stop a local cluster; its data stays unless --purge')
     .action(async (name: string, opts: { purge?: boolean; json?: boolean }) => {
       const out = createOutput(opts.json === true);
-      const result = await downLocalCluster(name, { purge: opts.purge === true });
+      const result = await (await localClusters()).downLocalCluster(name, { purge: opts.purge === true });
       out.result(result, () => `local cluster "${name}" is down${result.purged ? ' and its data deleted' : ' (data kept)'}`);
     });
 
@@ -60,7 +56,7 @@ export function registerLocal(program: Command, ctx: RunContext): void {
     .description('list local clusters and their processes')
     .action(async (opts: { json?: boolean }) => {
       const out = createOutput(opts.json === true);
-      const clusters = await listLocalClusters();
+      const clusters = await (await localClusters()).listLocalClusters();
       out.result(clusters.map(summary), () =>
         clusters.length === 0
           ? 'no local clusters (create one with `infra local up NAME`)'
@@ -79,7 +75,7 @@ export function registerLocal(program: Command, ctx: RunContext): void {
     .description('print the admin kubeconfig of a local cluster')
     .action(async (name: string, opts: { json?: boolean; path?: boolean }) => {
       const out = createOutput(opts.json === true);
-      const cluster = await describeLocalCluster(name);
+      const cluster = await (await localClusters()).describeLocalCluster(name);
       const content = await readFile(cluster.kubeconfig, 'utf8');
       out.result({ name, path: cluster.kubeconfig, kubeconfig: content }, () => (opts.path ? cluster.kubeconfig : content.trimEnd()));
     });
@@ -90,6 +86,7 @@ export function registerLocal(program: Command, ctx: RunContext): void {
     .description('find or build the pinned etcd, Kubernetes and kwok binaries')
     .action(async (opts: { json?: boolean }) => {
       const out = createOutput(opts.json === true);
+      const { resolveBinaries } = await import('../../clusters/local/resolver.ts');
       const found = await resolveBinaries(BINARY_NAMES, { progress: out.progress, signal: ctx.signal });
       const rows = BINARY_NAMES.map((n) => found[n]);
       out.result(rows, () => table(['BINARY', 'VERSION', 'SOURCE', 'PATH'], rows.map((b) => [b.name, b.version, b.source, b.path])));

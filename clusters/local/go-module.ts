@@ -30,7 +30,9 @@ export function wrapperGoMod(recipe: GoRecipe, targetGoMod: string): string {
     `go ${go}`,
     '',
     `require ${recipe.module} ${recipe.moduleVersion}`,
+    ...(recipe.extraRequires ?? []).map(([m, v]) => `require ${m} ${v}`),
   ];
+  for (const [from, to] of recipe.replaces ?? []) lines.push(`replace ${from} => ${to}`);
   if (recipe.stagingReplaceVersion) {
     const replaced = stagingReplaces(targetGoMod);
     lines.push('', 'replace (');

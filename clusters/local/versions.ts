@@ -5,7 +5,8 @@
 
 export type ControlPlaneBinary = 'etcd' | 'kube-apiserver' | 'kube-controller-manager' | 'kube-scheduler' | 'kwok';
 export type RenderBinary = 'kustomize' | 'helm';
-export type BinaryName = ControlPlaneBinary | RenderBinary;
+export type EngineBinary = 'pulumi';
+export type BinaryName = ControlPlaneBinary | RenderBinary | EngineBinary;
 
 /** What a local cluster runs. */
 export const BINARY_NAMES: readonly ControlPlaneBinary[] = [
@@ -22,6 +23,9 @@ export const KWOK_VERSION = '0.7.0';
 // kustomize 5.8 needs Go 1.27; 5.7 builds with the Go these machines have.
 export const KUSTOMIZE_VERSION = '5.7.1';
 export const HELM_VERSION = '3.19.0';
+// The engine and the npm package @pulumi/pulumi must be the same version. 3.259 is the newest
+// the Go module proxy serves here.
+export const PULUMI_VERSION = '3.259.0';
 
 /** What the reconciler renders with. */
 export const RENDER_BINARY_NAMES: readonly RenderBinary[] = ['kustomize', 'helm'];
@@ -37,6 +41,10 @@ export interface GoRecipe {
   readonly stagingReplaceVersion?: string;
   readonly tags: readonly string[];
   readonly ldflags: readonly string[];
+  /** More modules the wrapper requires at fixed versions (e.g. an SDK the module replaces locally). */
+  readonly extraRequires?: readonly (readonly [string, string])[];
+  /** Replace directives the wrapper must copy from the module (its own are ignored in a dependency). */
+  readonly replaces?: readonly (readonly [string, string])[];
 }
 
 export interface BinarySpec {
@@ -130,6 +138,22 @@ export const BINARIES: Readonly<Record<BinaryName, BinarySpec>> = {
       mainPackage: 'helm.sh/helm/v3/cmd/helm',
       tags: [],
       ldflags: [`-X helm.sh/helm/v3/internal/version.version=v${HELM_VERSION}`],
+    },
+  },
+  pulumi: {
+    name: 'pulumi',
+    version: PULUMI_VERSION,
+    versionArgs: ['version'],
+    versionPattern: /v(\d+\.\d+\.\d+)/,
+    recipe: {
+      module: 'github.com/pulumi/pulumi/pkg/v3',
+      moduleVersion: `v${PULUMI_VERSION}`,
+      mainPackage: 'github.com/pulumi/pulumi/pkg/v3/cmd/pulumi',
+      tags: [],
+      // Without the version the Automation API cannot parse `pulumi version`.
+      ldflags: [`-X github.com/pulumi/pulumi/sdk/v3/go/common/version.Version=v${PULUMI_VERSION}`],
+      extraRequires: [['github.com/pulumi/pulumi/sdk/v3', `v${PULUMI_VERSION}`]],
+      replaces: [['github.com/atotto/clipboard', 'github.com/tgummerer/clipboard v0.0.0-20241001131231-d02d263e614e']],
     },
   },
 };

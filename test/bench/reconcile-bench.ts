@@ -33,6 +33,9 @@ interface Round {
   readonly applySeconds: number;
   readonly rawSeconds: number;
   readonly ratioToRaw: number;
+  /** Raw loop that dry-runs every object before writing any (validate-then-apply floor). */
+  readonly rawValidatedSeconds: number;
+  readonly ratioToRawValidated: number;
   readonly noopSeconds: number;
   readonly noopWrites: number;
   readonly noopOverApply: number;
@@ -99,20 +102,29 @@ function runReconcile(stackFile: string, env: NodeJS.ProcessEnv): Promise<{ seco
   });
 }
 
-/** The raw limit: SSA PATCH every object once, CONCURRENCY in flight per cluster. */
-async function rawLoop(clusters: readonly LocalClusterInfo[], prefix: string, ns: string): Promise<number> {
+/**
+ * The raw limit: SSA PATCH every object once, CONCURRENCY in flight per cluster. With
+ * `validateFirst`, each object is first sent as a strict dry-run (the request pattern any
+ * tool that validates a revision before writing must pay): the protocol's own floor.
+ */
+async function rawLoop(clusters: readonly LocalClusterInfo[], prefix: string, ns: string, validateFirst = false): Promise<number> {
   const started = performance.now();
   await Promise.all(
     clusters.map(async (c) => {
       const client = new KubeClient(c.name, c.kubeconfig, { maxSockets: CONCURRENCY });
       const all = Array.from({ length: APPS }, (_, i) => objects(`${prefix}${i}`, ns)).flat() as { kind: string; metadata: { name: string } }[];
-      const results = await mapLimit(all, CONCURRENCY, (o) =>
+      const patch = (o: (typeof all)[number], dryRun: boolean) =>
         client.request('PATCH', `/api/v1/namespaces/${ns}/${o.kind === 'ConfigMap' ? 'configmaps' : 'secrets'}/${o.metadata.name}`, {
           body: o,
           contentType: 'application/apply-patch+yaml',
-          query: { fieldManager: 'raw-bench', force: 'true' },
-        }),
-      );
+          query: { fieldManager: 'raw-bench', force: 'true', ...(dryRun ? { dryRun: 'All', fieldValidation: 'Strict' } : {}) },
+        });
+      if (validateFirst) {
+        const checked = await mapLimit(all, CONCURRENCY, (o) => patch(o, true));
+        const bad = checked.find((r) => r.status === 'rejected');
+        if (bad) throw (bad as PromiseRejectedResult).reason;
+      }
+      const results = await mapLimit(all, CONCURRENCY, (o) => patch(o, false));
       client.close();
       const failed = results.find((r) => r.status === 'rejected');
       if (failed) throw (failed as PromiseRejectedResult).reason;
@@ -148,12 +160,13 @@ async function round(clusters: readonly LocalClusterInfo[], repo: GitFixture, di
   const ns = `${prefix}ns`;
   for (const c of clusters) {
     const client = new KubeClient(c.name, c.kubeconfig);
-    for (const n of [ns, `${ns}-raw`]) await client.request('POST', '/api/v1/namespaces', { body: { apiVersion: 'v1', kind: 'Namespace', metadata: { name: n } } });
+    for (const n of [ns, `${ns}-raw`, `${ns}-rawv`]) await client.request('POST', '/api/v1/namespaces', { body: { apiVersion: 'v1', kind: 'Namespace', metadata: { name: n } } });
     client.close();
   }
   await writeRepo(repo, prefix, ns);
   const stack = await writeStack(dir, repo.dir, prefix, ns, clusters);
   const rawSeconds = await rawLoop(clusters, prefix, `${ns}-raw`);
+  const rawValidatedSeconds = await rawLoop(clusters, prefix, `${ns}-rawv`, true);
   const apply = await runReconcile(stack, env);
   const before = await writes(clusters);
   const noop = await runReconcile(stack, env);
@@ -163,6 +176,8 @@ async function round(clusters: readonly LocalClusterInfo[], repo: GitFixture, di
     applySeconds: r2(apply.seconds),
     rawSeconds: r2(rawSeconds),
     ratioToRaw: r2(rawSeconds / apply.seconds),
+    rawValidatedSeconds: r2(rawValidatedSeconds),
+    ratioToRawValidated: r2(rawValidatedSeconds / apply.seconds),
     noopSeconds: r2(noop.seconds),
     noopWrites,
     noopOverApply: r2(noop.seconds / apply.seconds),
