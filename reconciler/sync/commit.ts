@@ -72,7 +72,7 @@ export async function commitSync(prepared: PreparedSync, options: { concurrency:
 
   // 4. Health of what changed, and of what was unhealthy before.
   const check = prepared.objects.filter(
-    (p) => p.info && !healthyOnApply.has(p.key) && (applied.has(p.key) || record.status?.health !== 'Healthy'),
+    (p) => p.info && p.change !== 'skip' && !healthyOnApply.has(p.key) && (applied.has(p.key) || record.status?.health !== 'Healthy'),
   );
   const { health, unhealthy } = errors.length > 0 ? { health: 'Degraded' as HealthState, unhealthy: [] } : await checkHealth(prepared, check, app.wait ? app.timeoutMs : 0, signal);
 
