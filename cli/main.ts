@@ -26,7 +26,8 @@ export async function main(argv: readonly string[]): Promise<number> {
 
   try {
     await program.parseAsync(argv, { from: 'user' });
-    return 0;
+    // A command that finished but found failures (e.g. an app that did not sync) sets exitCode.
+    return typeof process.exitCode === 'number' ? process.exitCode : 0;
   } catch (err) {
     return exitCodeFor(err);
   } finally {
