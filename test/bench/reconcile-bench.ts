@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { stringify } from 'yaml';
 import { KubeClient } from '../../clusters/kube-client.ts';
@@ -81,7 +81,9 @@ async function writeStack(dir: string, repo: string, prefix: string, ns: string,
 function runReconcile(stackFile: string, env: NodeJS.ProcessEnv): Promise<{ seconds: number; peakRssMiB: number }> {
   return new Promise((resolve, reject) => {
     const started = performance.now();
-    const child = spawn(process.execPath, [INFRA_BIN, 'reconcile', '-f', stackFile, '--json'], { env, stdio: ['ignore', 'ignore', 'pipe'] });
+    // Executed as a user runs it (through its shebang, so with its Node flags).
+    const path = `${dirname(process.execPath)}:${env['PATH'] ?? ''}`;
+    const child = spawn(INFRA_BIN, ['reconcile', '-f', stackFile, '--json'], { env: { ...env, PATH: path }, stdio: ['ignore', 'ignore', 'pipe'] });
     let peakKb = 0;
     let stderr = '';
     child.stderr.on('data', (b: Buffer) => (stderr = (stderr + b.toString()).slice(-2000)));
