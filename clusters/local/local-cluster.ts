@@ -3,6 +3,7 @@ import { UsageError } from '../../stacks/errors.ts';
 import { kubeConfigFromFile } from '../connection.ts';
 import { PortInUseError } from '../errors.ts';
 import { waitFor } from '../wait.ts';
+import { pathExists } from '../fs.ts';
 import { clusterNames, readState, requireState, serverUrl, writeKubeconfigs, writeState } from './cluster-files.ts';
 import { STATE_API_VERSION, type ClusterPorts, type LocalClusterState } from './cluster-state.ts';
 import { controlPlane, type ComponentName, type ComponentSpec } from './control-plane.ts';
@@ -93,7 +94,7 @@ export async function downLocalCluster(
 ): Promise<{ name: string; stopped: ComponentName[]; purged: boolean }> {
   const layout = layoutFor(name, options.env);
   const state = options.purge ? await readState(layout).catch(() => undefined) : await requireState(layout);
-  if (!state && options.purge && (await dirMissing(layout.dir))) await requireState(layout);
+  if (!state && options.purge && !(await pathExists(layout.dir))) await requireState(layout);
   const lock = await acquireLock(layout.lockDir, { what: `local cluster "${name}"`, wait: false });
   const stopped: ComponentName[] = [];
   try {
@@ -205,11 +206,3 @@ async function assertPortsFree(layout: ClusterLayout, state: LocalClusterState, 
   }
 }
 
-async function dirMissing(dir: string): Promise<boolean> {
-  try {
-    await readdir(dir);
-    return false;
-  } catch {
-    return true;
-  }
-}

@@ -1,10 +1,10 @@
-import { access } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { AppSpec } from '../../stacks/gitops.ts';
 import { RenderError } from '../errors.ts';
 import type { Manifest, Revision } from '../types.ts';
 import { renderHelm, renderKustomize } from './tools.ts';
 import { renderYamlFolder } from './yaml-files.ts';
+import { pathExists as exists } from '../../clusters/fs.ts';
 
 /**
  * Renders an app's folder at a revision into manifests, with the renderer the app names or,
@@ -31,11 +31,3 @@ async function detect(dir: string): Promise<'yaml' | 'kustomize' | 'helm'> {
   return 'yaml';
 }
 
-async function exists(p: string): Promise<boolean> {
-  try {
-    await access(p);
-    return true;
-  } catch {
-    return false;
-  }
-}

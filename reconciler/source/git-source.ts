@@ -1,10 +1,11 @@
 import { createHash } from 'node:crypto';
-import { access, mkdir, rename, rm } from 'node:fs/promises';
+import { mkdir, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { simpleGit } from 'simple-git';
 import type { GitRef, GitSourceSpec } from '../../stacks/gitops.ts';
 import { SourceError } from '../errors.ts';
 import type { Revision } from '../types.ts';
+import { pathExists as exists } from '../../clusters/fs.ts';
 
 /**
  * Git sources: one bare mirror per repository URL in the cache, fetching only the ref an app
@@ -117,11 +118,3 @@ function firstLine(err: unknown): string {
   return text.split('\n').find((l) => l.trim() !== '')?.trim() ?? text;
 }
 
-async function exists(p: string): Promise<boolean> {
-  try {
-    await access(p);
-    return true;
-  } catch {
-    return false;
-  }
-}
