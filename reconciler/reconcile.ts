@@ -145,7 +145,7 @@ async function reconcileApp<T extends { app: string; cluster: string }>(
   let rendered: Manifest[];
   try {
     revision = await fetcher.fetch(sourceOf(req, app), req.signal);
-    rendered = await renderApp(app, revision, req.signal);
+    rendered = await renderApp(app, revision, { cacheRoot: req.cacheRoot, ...(req.signal ? { signal: req.signal } : {}) });
   } catch (err) {
     if (!(err instanceof InfraError)) throw err;
     return failAll(revision?.commit ?? '', { reason: err.reason === 'SourceFailed' ? 'SourceFailed' : 'RenderFailed', message: err.message, ...(err.where ? { where: err.where } : {}) });

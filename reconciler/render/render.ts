@@ -2,6 +2,8 @@ import { join } from 'node:path';
 import type { AppSpec } from '../../stacks/gitops.ts';
 import { RenderError } from '../errors.ts';
 import type { Manifest, Revision } from '../types.ts';
+import { HELM_VERSION, KUSTOMIZE_VERSION } from '../../clusters/local/versions.ts';
+import { readRendered, renderKey, writeRendered } from './render-cache.ts';
 import { renderHelm, renderKustomize } from './tools.ts';
 import { renderYamlFolder } from './yaml-files.ts';
 import { pathExists as exists } from '../../clusters/fs.ts';
@@ -11,7 +13,18 @@ import { pathExists as exists } from '../../clusters/fs.ts';
  * for `auto`, the one the folder calls for (kustomization.yaml → kustomize, Chart.yaml → helm,
  * else plain YAML). The result is cluster-independent; variables come after.
  */
-export async function renderApp(app: AppSpec, revision: Revision, signal?: AbortSignal): Promise<Manifest[]> {
+export async function renderApp(app: AppSpec, revision: Revision, options: { cacheRoot?: string; signal?: AbortSignal } = {}): Promise<Manifest[]> {
+  const key = options.cacheRoot ? renderKey(app, revision.commit, `${KUSTOMIZE_VERSION}/${HELM_VERSION}`) : undefined;
+  if (options.cacheRoot && key) {
+    const cached = await readRendered(options.cacheRoot, key);
+    if (cached) return cached;
+  }
+  const manifests = await renderFresh(app, revision, options.signal);
+  if (options.cacheRoot && key) await writeRendered(options.cacheRoot, key, manifests);
+  return manifests;
+}
+
+async function renderFresh(app: AppSpec, revision: Revision, signal?: AbortSignal): Promise<Manifest[]> {
   const dir = join(revision.dir, app.path);
   if (!(await exists(dir))) {
     throw new RenderError(`path "${app.path}" does not exist at ${revision.commit.slice(0, 12)}`, {

@@ -26,7 +26,7 @@ export interface ReconcileFigures {
   readonly objectsPerCluster: number;
   readonly concurrency: number;
   readonly oneCluster: Round;
-  readonly threeClusters: Round;
+  readonly threeClusters?: Round;
 }
 
 interface Round {
@@ -194,6 +194,8 @@ export async function benchReconcile(): Promise<ReconcileFigures> {
   const clusters = await Promise.all(['ra', 'rb', 'rc'].map((n) => upLocalCluster(n, { nodes: 1, unsafeNoFsync: true, env })));
   try {
     const oneCluster = await round([clusters[0] as LocalClusterInfo], repo, home, 'o', env);
+    // BENCH_ONE_CLUSTER=1 measures only the one-cluster round (quicker, for profiling).
+    if (process.env['BENCH_ONE_CLUSTER']) return { apps: APPS, objectsPerCluster: APPS * PER_APP, concurrency: CONCURRENCY, oneCluster };
     const threeClusters = await round(clusters, repo, home, 't', env);
     return { apps: APPS, objectsPerCluster: APPS * PER_APP, concurrency: CONCURRENCY, oneCluster, threeClusters };
   } finally {

@@ -40,6 +40,7 @@ describe('drift', () => {
     await reconcileOnce(stack);
     await tamper('drift-fix');
     const s = byCluster(await reconcileOnce(stack), 'drift-fix').get(cluster.name);
+    expect(s?.error).toBeUndefined();
     expect(s).toMatchObject({ sync: 'Synced', health: 'Healthy' });
     expect(await live('drift-fix')).toEqual({ key: 'git', replicas: 1 });
   });
