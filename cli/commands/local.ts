@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import type { Command } from 'commander';
 import type { LocalClusterInfo } from '../../clusters/local/local-cluster.ts';
-import { BINARY_NAMES } from '../../clusters/local/versions.ts';
+import { BINARIES, type BinaryName } from '../../clusters/local/versions.ts';
 import { UsageError } from '../../stacks/errors.ts';
 import { createOutput, table } from '../output.ts';
 import type { RunContext } from '../run-context.ts';
@@ -83,12 +83,13 @@ export function registerLocal(program: Command, ctx: RunContext): void {
   local
     .command('binaries')
     .option('--json', 'print the result as JSON')
-    .description('find or build the pinned etcd, Kubernetes and kwok binaries')
+    .description('find or build every pinned tool: etcd, Kubernetes, kwok, kustomize, helm, pulumi')
     .action(async (opts: { json?: boolean }) => {
       const out = createOutput(opts.json === true);
       const { resolveBinaries } = await import('../../clusters/local/resolver.ts');
-      const found = await resolveBinaries(BINARY_NAMES, { progress: out.progress, signal: ctx.signal });
-      const rows = BINARY_NAMES.map((n) => found[n]);
+      const names = Object.keys(BINARIES) as BinaryName[];
+      const found = await resolveBinaries(names, { progress: out.progress, signal: ctx.signal });
+      const rows = names.map((n) => found[n]);
       out.result(rows, () => table(['BINARY', 'VERSION', 'SOURCE', 'PATH'], rows.map((b) => [b.name, b.version, b.source, b.path])));
     });
 }
