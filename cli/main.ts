@@ -2,6 +2,7 @@ import { Command, CommanderError } from 'commander';
 import { InfraError } from '../stacks/errors.ts';
 import { registerGitops } from './commands/gitops.ts';
 import { registerLocal } from './commands/local.ts';
+import { registerSchema } from './commands/schema.ts';
 import type { RunContext } from './run-context.ts';
 
 /**
@@ -22,6 +23,7 @@ export async function main(argv: readonly string[]): Promise<number> {
     .configureOutput({ writeErr: (s) => process.stderr.write(s) });
   registerLocal(program, ctx);
   registerGitops(program, ctx);
+  registerSchema(program);
   for (const cmd of program.commands) cmd.exitOverride();
 
   try {

@@ -1,16 +1,14 @@
-import type { AppSpec, ClusterSpec, GitopsSpec, GitRef, GitSourceSpec, IgnoreRule, RendererKind } from './gitops.ts';
+import type { AppSpec, GitopsSpec, GitRef, GitSourceSpec, IgnoreRule, RendererKind } from './gitops.ts';
 import type { PathSegment } from './issues.ts';
 import type { FieldReader } from './reader.ts';
+import { APP, ENUMS, fieldNames, SOURCE } from './schema.ts';
 
 /** Reads the `gitops` section and `App` documents, reporting every problem through the reader. */
 
 export const NAME = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
 const NAME_TEXT = 'a lowercase name of letters, digits and dashes';
 
-const APP_FIELDS = [
-  'name', 'source', 'path', 'render', 'helm', 'namespace', 'targets', 'prune', 'allowEmpty', 'wait', 'timeout',
-  'dependsOn', 'variables', 'clusterVariables', 'drift', 'conflicts', 'ignore', 'kind',
-];
+const APP_FIELDS = fieldNames(APP);
 
 export function readGitops(r: FieldReader, base: readonly PathSegment[], clusterNames: ReadonlySet<string>): GitopsSpec {
   r.knownKeys(base, ['sources', 'apps']);
@@ -63,21 +61,8 @@ export function findCycle(edges: readonly (readonly [string, readonly string[]])
   return undefined;
 }
 
-export function readClusters(r: FieldReader, base: readonly PathSegment[]): ClusterSpec[] {
-  const out: ClusterSpec[] = [];
-  (r.list(base) ?? []).forEach((_, i) => {
-    const p = [...base, i];
-    const name = r.string([...p, 'name'], { required: true, pattern: NAME, patternText: NAME_TEXT });
-    const kubeconfig = r.string([...p, 'kubeconfig']);
-    const labels = r.stringMap([...p, 'labels']);
-    if (name) out.push({ name, ...(kubeconfig ? { kubeconfig } : {}), local: !kubeconfig, labels });
-  });
-  reportDuplicates(r, base, out.map((c) => c.name));
-  return out;
-}
-
 function readSource(r: FieldReader, p: readonly PathSegment[]): GitSourceSpec | undefined {
-  r.knownKeys(p, ['name', 'url', 'ref']);
+  r.knownKeys(p, fieldNames(SOURCE));
   const name = r.string([...p, 'name'], { required: true, pattern: NAME, patternText: NAME_TEXT });
   const url = r.string([...p, 'url'], { required: true });
   const ref = readRef(r, [...p, 'ref']);
@@ -107,8 +92,8 @@ export function readApp(r: FieldReader, p: readonly PathSegment[], defaults: { s
   const source = r.string([...p, 'source'], { required: defaults.source === undefined }) ?? defaults.source;
   const path = r.string([...p, 'path']) ?? '.';
   if (path.split('/').includes('..')) r.source.report([...p, 'path'], 'must stay inside the repository (no "..")');
-  const render = r.oneOf<RendererKind>([...p, 'render'], ['auto', 'yaml', 'kustomize', 'helm'], 'auto');
-  const kind = r.oneOf([...p, 'kind'], ['manifests', 'apps'], 'manifests');
+  const render = r.oneOf<RendererKind>([...p, 'render'], ENUMS.render, 'auto');
+  const kind = r.oneOf([...p, 'kind'], ENUMS.appKind, 'manifests');
   const targets = readTargets(r, [...p, 'targets']);
   const clusterVariables: Record<string, Record<string, string>> = {};
   for (const cluster of Object.keys(r.object([...p, 'clusterVariables']) ?? {})) {
@@ -134,8 +119,8 @@ export function readApp(r: FieldReader, p: readonly PathSegment[], defaults: { s
     dependsOn,
     variables: r.stringMap([...p, 'variables']),
     clusterVariables,
-    drift: r.oneOf([...p, 'drift'], ['correct', 'detect'], 'correct') ?? 'correct',
-    conflicts: r.oneOf([...p, 'conflicts'], ['force', 'report'], 'force') ?? 'force',
+    drift: r.oneOf([...p, 'drift'], ENUMS.drift, 'correct') ?? 'correct',
+    conflicts: r.oneOf([...p, 'conflicts'], ENUMS.conflicts, 'force') ?? 'force',
     ignore: readIgnore(r, [...p, 'ignore']),
     appsFolder: kind === 'apps',
   };

@@ -1,4 +1,6 @@
-/** The `gitops` part of a stack, and the clusters apps are placed on. Plain data. */
+/** The `gitops` part of a stack. Plain data. */
+
+export type { ClusterSpec } from './model.ts';
 
 export const API_VERSION = 'infra.dev/v1alpha1';
 /** The one prefix for every label and annotation infra writes. */
@@ -61,14 +63,6 @@ export interface AppSpec {
   readonly ignore: readonly IgnoreRule[];
   /** An app-of-apps: the folder holds App definitions instead of manifests. */
   readonly appsFolder: boolean;
-}
-
-export interface ClusterSpec {
-  readonly name: string;
-  /** Path of a kubeconfig, or undefined for an `infra local` cluster of the same name. */
-  readonly kubeconfig?: string;
-  readonly local: boolean;
-  readonly labels: Readonly<Record<string, string>>;
 }
 
 export interface GitopsSpec {

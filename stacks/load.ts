@@ -1,6 +1,9 @@
 import { readFile } from 'node:fs/promises';
 import { dirname, isAbsolute, resolve } from 'node:path';
-import { readClusters, readGitops } from './gitops-parse.ts';
+import { readGitops } from './gitops-parse.ts';
+import { readClusters, readHosts, readSites } from './infra-parse.ts';
+import type { Decision, HostSpec, SiteSpec } from './model.ts';
+import { STACK, fieldNames } from './schema.ts';
 import { API_VERSION, type ClusterSpec, type GitopsSpec } from './gitops.ts';
 import { SourceDocument, ValidationError } from './issues.ts';
 import { FieldReader } from './reader.ts';
@@ -10,11 +13,15 @@ import { UsageError } from './errors.ts';
 export interface StackSpec {
   readonly file: string;
   readonly name: string;
+  readonly sites: readonly SiteSpec[];
+  readonly hosts: readonly HostSpec[];
   readonly clusters: readonly ClusterSpec[];
+  /** Defaults chosen for what the file left out, with the rule that chose each. */
+  readonly decisions: readonly Decision[];
   readonly gitops: GitopsSpec;
 }
 
-const TOP_FIELDS = ['apiVersion', 'kind', 'metadata', 'sites', 'hosts', 'clusters', 'gitops'];
+const TOP_FIELDS = fieldNames(STACK);
 
 export async function loadStackFile(file: string): Promise<StackSpec> {
   let text: string;
@@ -38,13 +45,22 @@ export function parseStack(file: string, text: string): StackSpec {
     if (r.at(['kind']) !== 'Stack') source.report(['kind'], 'expected Stack');
   }
   const name = r.string(['metadata', 'name']) ?? 'stack';
-  const clusters = source.issues.length === 0 ? readClusters(r, ['clusters']) : [];
+  const decisions: Decision[] = [];
+  const ok = source.issues.length === 0;
+  const sites = ok ? readSites(r) : [];
+  const siteMap = new Map(sites.map((s) => [s.name, s]));
+  const hosts = ok ? readHosts(r, siteMap) : [];
+  const clusters = ok ? readClusters(r, siteMap, new Map(hosts.map((h) => [h.name, h])), decisions) : [];
+  if (ok) for (const [list, names] of [['sites', sites.map((s) => s.name)], ['hosts', hosts.map((h) => h.name)], ['clusters', clusters.map((c) => c.name)]] as const) reportDuplicateNames(source, list, names);
   const gitops = source.issues.length === 0 ? readGitops(r, ['gitops'], new Set(clusters.map((c) => c.name))) : { sources: [], apps: [] };
   if (source.issues.length > 0) throw new ValidationError(file, source.issues);
   const base = dirname(resolve(file));
   return {
     file,
     name,
+    sites,
+    hosts,
+    decisions,
     clusters: clusters.map((c) => (c.kubeconfig && !isAbsolute(c.kubeconfig) ? { ...c, kubeconfig: resolve(base, c.kubeconfig) } : c)),
     gitops: { ...gitops, sources: gitops.sources.map((s) => ({ ...s, url: resolveSourceUrl(base, s.url) })) },
   };
@@ -54,4 +70,12 @@ export function parseStack(file: string, text: string): StackSpec {
 export function resolveSourceUrl(base: string, url: string): string {
   if (/^[a-z][a-z0-9+.-]*:\/\//i.test(url) || /^[^/]+@[^/]+:/.test(url)) return url;
   return isAbsolute(url) ? url : resolve(base, url);
+}
+
+function reportDuplicateNames(source: SourceDocument, list: string, names: readonly string[]): void {
+  const seen = new Set<string>();
+  names.forEach((n, i) => {
+    if (seen.has(n)) source.report([list, i, 'name'], `duplicate name "${n}"`);
+    seen.add(n);
+  });
 }

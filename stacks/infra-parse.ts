@@ -1,0 +1,129 @@
+import { chooseCni, chooseCsi, chooseDatastore, chooseDistribution, defaultVersion, type ClusterFacts } from './defaults.ts';
+import { NAME } from './gitops-parse.ts';
+import type { PathSegment } from './issues.ts';
+import type { ClusterSpec, Decision, HostSpec, Runtime, SiteSpec } from './model.ts';
+import type { FieldReader } from './reader.ts';
+import { CLUSTER, ENUMS, HOST, SITE, fieldNames } from './schema.ts';
+
+/** Reads sites, hosts and clusters, fills defaults by the DECISIONS rules, reports every problem. */
+
+const NAME_TEXT = 'a lowercase name of letters, digits and dashes';
+
+export function readSites(r: FieldReader): SiteSpec[] {
+  const out: SiteSpec[] = [];
+  (r.list(['sites']) ?? []).forEach((_, i) => {
+    const p = ['sites', i];
+    r.knownKeys(p, fieldNames(SITE));
+    const name = r.string([...p, 'name'], { required: true, pattern: NAME, patternText: NAME_TEXT });
+    const kind = r.oneOf([...p, 'kind'], ENUMS.siteKind);
+    if (r.at([...p, 'kind']) === undefined) r.source.report([...p, 'kind'], 'is required (local, kvm or ssh)');
+    const uri = r.string([...p, 'uri']);
+    if (kind === 'kvm' && !uri) r.source.report([...p, 'uri'], 'a kvm site needs its libvirt URI, e.g. qemu:///system or qemu+ssh://root@host/system');
+    const network = r.oneOf([...p, 'network'], ENUMS.network, 'reliable');
+    if (name && kind) out.push({ name, kind, ...(uri ? { uri } : {}), edge: r.boolean([...p, 'edge'], false), network: network ?? 'reliable', labels: r.stringMap([...p, 'labels']) });
+  });
+  return out;
+}
+
+export function readHosts(r: FieldReader, sites: ReadonlyMap<string, SiteSpec>): HostSpec[] {
+  const out: HostSpec[] = [];
+  (r.list(['hosts']) ?? []).forEach((_, i) => {
+    const p = ['hosts', i];
+    r.knownKeys(p, fieldNames(HOST));
+    const name = r.string([...p, 'name'], { required: true, pattern: NAME, patternText: NAME_TEXT });
+    const siteName = r.string([...p, 'site'], { required: true });
+    const site = siteName ? sites.get(siteName) : undefined;
+    if (siteName && !site) r.source.report([...p, 'site'], `no site named "${siteName}"`);
+    const address = r.string([...p, 'address']);
+    if (site?.kind === 'ssh' && !address) r.source.report([...p, 'address'], 'a host of an ssh site needs its address');
+    if (site?.kind === 'local') r.source.report([...p, 'site'], 'a local site has no hosts (it is this machine)');
+    const disks = (r.list([...p, 'disks']) ?? []).map((_, j) => r.string([...p, 'disks', j], { required: true, pattern: /^\/dev\/\S+$/, patternText: 'a device path like /dev/vdb' })).filter((d): d is string => !!d);
+    const hostKey = r.string([...p, 'hostKey']);
+    const cpus = r.integer([...p, 'cpus'], { min: 1 });
+    const memoryGiB = r.integer([...p, 'memoryGiB'], { min: 1 });
+    if (name && siteName) {
+      out.push({
+        name,
+        site: siteName,
+        ...(address ? { address } : {}),
+        user: r.string([...p, 'user']) ?? 'root',
+        port: r.integer([...p, 'port'], { min: 1, max: 65535, fallback: 22 }) ?? 22,
+        ...(hostKey ? { hostKey } : {}),
+        ...(cpus ? { cpus } : {}),
+        ...(memoryGiB ? { memoryGiB } : {}),
+        arch: r.oneOf([...p, 'arch'], ENUMS.arch, 'amd64') ?? 'amd64',
+        disks,
+      });
+    }
+  });
+  return out;
+}
+
+export function readClusters(r: FieldReader, sites: ReadonlyMap<string, SiteSpec>, hosts: ReadonlyMap<string, HostSpec>, decisions: Decision[]): ClusterSpec[] {
+  const out: ClusterSpec[] = [];
+  (r.list(['clusters']) ?? []).forEach((_, i) => {
+    const p: PathSegment[] = ['clusters', i];
+    const path = `clusters[${i}]`;
+    r.knownKeys(p, fieldNames(CLUSTER));
+    const name = r.string([...p, 'name'], { required: true, pattern: NAME, patternText: NAME_TEXT });
+    const kubeconfig = r.string([...p, 'kubeconfig']);
+    const siteName = r.string([...p, 'site']) ?? (sites.size === 1 ? [...sites.keys()][0] : undefined);
+    const site = siteName ? sites.get(siteName) : undefined;
+    if (siteName && !site) r.source.report([...p, 'site'], `no site named "${siteName}" (sites: ${[...sites.keys()].join(', ') || 'none'})`);
+    if (!siteName && sites.size > 1 && !kubeconfig) r.source.report([...p, 'site'], `is required when the stack has several sites (${[...sites.keys()].join(', ')})`);
+    const hostNames = (r.list([...p, 'hosts']) ?? []).map((_, j) => r.string([...p, 'hosts', j], { required: true })).filter((h): h is string => !!h);
+    const clusterHosts: HostSpec[] = [];
+    hostNames.forEach((h, j) => {
+      const host = hosts.get(h);
+      if (!host) r.source.report([...p, 'hosts', j], `no host named "${h}"`);
+      else if (siteName && host.site !== siteName) r.source.report([...p, 'hosts', j], `host "${h}" is on site "${host.site}", not "${siteName}"`);
+      else clusterHosts.push(host);
+    });
+    const controlPlanes = r.integer([...p, 'controlPlanes'], { min: 1, max: 7, fallback: 1 }) ?? 1;
+    const nodes = r.integer([...p, 'nodes'], { min: 0, max: 100000, fallback: Math.max(hostNames.length, 1) }) ?? 1;
+    const facts: ClusterFacts = { path, ...(site ? { site } : {}), hosts: clusterHosts, nodes, controlPlanes, strictSecurity: r.at([...p, 'security']) === 'strict' };
+    r.oneOf([...p, 'security'], ['standard', 'strict']);
+
+    const pick = <T extends string>(key: string, allowed: readonly T[], rule: () => { value: T; decision: Decision }): T | undefined => {
+      if (r.at([...p, key]) !== undefined) return r.oneOf([...p, key], allowed);
+      const c = rule();
+      decisions.push(c.decision);
+      return c.value;
+    };
+    const distribution = pick('distribution', ENUMS.distribution, () => chooseDistribution(facts));
+    if (!distribution) return;
+    if (distribution === 'local' && site && site.kind !== 'local') r.source.report([...p, 'distribution'], `local clusters run on a local site, not the ${site.kind} site "${site.name}"`);
+    if (distribution !== 'local' && !kubeconfig && site?.kind === 'local') r.source.report([...p, 'distribution'], `${distribution} needs hosts: use a kvm or ssh site, or distribution local`);
+    const datastore = pick('datastore', ENUMS.datastore, () => chooseDatastore(facts, distribution));
+    if (datastore === 'sqlite' && controlPlanes > 1) r.source.report([...p, 'datastore'], 'sqlite serves a single server; use embedded-etcd for several control planes');
+    const endpoint = r.string([...p, 'datastoreEndpoint']);
+    if ((datastore === 'external-etcd' || datastore === 'external-sql') && !endpoint && r.at([...p, 'datastore']) !== undefined) {
+      r.source.report([...p, 'datastoreEndpoint'], `${datastore} needs datastoreEndpoint`);
+    }
+    const cni = pick('cni', ENUMS.cni, () => chooseCni(facts));
+    const csi = pick('csi', ENUMS.csi, () => chooseCsi(facts, distribution));
+    const runtimes = (r.list([...p, 'runtimes']) ?? []).map((_, j) => r.oneOf([...p, 'runtimes', j], ENUMS.runtime)).filter((x): x is Runtime => !!x);
+    const version = r.string([...p, 'version']) ?? defaultVersion(distribution);
+    const labels = { ...(site?.labels ?? {}), ...(site ? { site: site.name } : {}), ...r.stringMap([...p, 'labels']) };
+    if (name && datastore && cni && csi) {
+      out.push({
+        name,
+        ...(kubeconfig ? { kubeconfig } : {}),
+        local: !kubeconfig && distribution === 'local',
+        labels,
+        ...(siteName ? { site: siteName } : {}),
+        distribution,
+        version,
+        controlPlanes,
+        nodes,
+        hosts: hostNames,
+        datastore,
+        ...(endpoint ? { datastoreEndpoint: endpoint } : {}),
+        cni,
+        csi,
+        runtimes,
+      });
+    }
+  });
+  return out;
+}
