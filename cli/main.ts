@@ -1,5 +1,6 @@
 import { Command, CommanderError } from 'commander';
 import { InfraError } from '../stacks/errors.ts';
+import { registerEngine } from './commands/engine.ts';
 import { registerGitops } from './commands/gitops.ts';
 import { registerLocal } from './commands/local.ts';
 import { registerSchema } from './commands/schema.ts';
@@ -21,6 +22,7 @@ export async function main(argv: readonly string[]): Promise<number> {
     .description('multi-cluster infrastructure orchestrator: declarative stacks and GitOps')
     .exitOverride()
     .configureOutput({ writeErr: (s) => process.stderr.write(s) });
+  registerEngine(program, ctx);
   registerLocal(program, ctx);
   registerGitops(program, ctx);
   registerSchema(program);

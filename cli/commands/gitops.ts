@@ -72,7 +72,7 @@ export function registerGitops(program: Command, ctx: RunContext): void {
     });
 }
 
-function statusTable(statuses: readonly AppStatus[]): string {
+export function statusTable(statuses: readonly AppStatus[]): string {
   if (statuses.length === 0) return 'no apps';
   return table(
     ['APP', 'CLUSTER', 'REVISION', 'SYNC', 'HEALTH', 'MESSAGE'],

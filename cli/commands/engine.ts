@@ -1,0 +1,109 @@
+import type { Command } from 'commander';
+import { cacheDir } from '../../clusters/local/paths.ts';
+import type { OperationResult, StackEngine } from '../../modules/engine/engine.ts';
+import type { AppStatus } from '../../reconciler/types.ts';
+import { loadStackFile } from '../../stacks/load.ts';
+import { createOutput, table, type Output } from '../output.ts';
+import type { RunContext } from '../run-context.ts';
+import { DEFAULT_STACK, statusTable } from './gitops.ts';
+
+/** `infra preview | up | refresh | destroy | stack ls`: the stack on the Pulumi engine. */
+
+const engine = () => import('../../modules/engine/engine.ts');
+
+interface Opts {
+  file: string;
+  json?: boolean;
+}
+
+export function registerEngine(program: Command, ctx: RunContext): void {
+  const withStack = (cmd: Command) => cmd.option('-f, --file <stack>', 'stack file', DEFAULT_STACK).option('--json', 'print the result as JSON');
+
+  withStack(program.command('preview'))
+    .description('show what `up` would change (refreshes state first)')
+    .action(async (opts: Opts) => {
+      const out = createOutput(opts.json === true);
+      const result = await operate(opts, ctx, out, false, (e) => e.preview());
+      out.result(result, () => planText(result));
+    });
+
+  withStack(program.command('up'))
+    .option('--skip-apps', 'provision only; do not reconcile the GitOps apps')
+    .description('provision the stack (repairing what died), then sync its apps and print their status')
+    .action(async (opts: Opts & { skipApps?: boolean }) => {
+      const out = createOutput(opts.json === true);
+      const result = await operate(opts, ctx, out, true, (e) => e.up());
+      let apps: AppStatus[] = [];
+      const stack = await loadStackFile(opts.file);
+      if (!opts.skipApps && stack.gitops.apps.length > 0) {
+        const { reconcile } = await import('../../reconciler/reconcile.ts');
+        apps = await reconcile({ stack, cacheRoot: cacheDir(), progress: out.progress, signal: ctx.signal, retryForMs: 60_000 });
+        if (apps.some((a) => a.sync === 'Failed' || a.health !== 'Healthy')) process.exitCode = 1;
+      }
+      out.result({ ...result, apps }, () => `${summaryText(result)}\n\n${statusTable(apps)}`);
+    });
+
+  withStack(program.command('refresh'))
+    .description('read the real state of every resource into the stack (shows what died)')
+    .action(async (opts: Opts) => {
+      const out = createOutput(opts.json === true);
+      const result = await operate(opts, ctx, out, true, (e) => e.refresh());
+      out.result(result, () => summaryText(result));
+    });
+
+  withStack(program.command('destroy'))
+    .description('delete every resource of the stack (clusters, processes, data)')
+    .action(async (opts: Opts) => {
+      const out = createOutput(opts.json === true);
+      const result = await operate(opts, ctx, out, true, (e) => e.destroy());
+      out.result(result, () => summaryText(result));
+    });
+
+  const stackCmd = program.command('stack').description('stack state');
+  withStack(stackCmd.command('ls'))
+    .description('list the resources recorded in the stack state')
+    .action(async (opts: Opts) => {
+      const out = createOutput(opts.json === true);
+      const spec = await loadStackFile(opts.file);
+      const { StackEngine } = await engine();
+      const e = await StackEngine.open(spec, { lock: false, progress: out.progress, signal: ctx.signal });
+      try {
+        const resources = await e.resources();
+        out.result(resources, () =>
+          resources.length === 0 ? `stack "${spec.name}" has no resources` : table(['TYPE', 'NAME', 'STATE'], resources.map((r) => [r.type.split(':').pop() ?? r.type, r.name, r.outputs['running'] === false ? 'not running' : 'ok'])),
+        );
+      } finally {
+        await e.close();
+      }
+    });
+}
+
+async function operate(
+  opts: Opts,
+  ctx: RunContext,
+  out: Output,
+  lock: boolean,
+  op: (e: StackEngine) => Promise<OperationResult>,
+): Promise<OperationResult> {
+  const spec = await loadStackFile(opts.file);
+  const { StackEngine } = await engine();
+  const e = await StackEngine.open(spec, { lock, progress: out.progress, signal: ctx.signal });
+  try {
+    return await op(e);
+  } finally {
+    await e.close();
+  }
+}
+
+function summaryText(r: OperationResult): string {
+  const changed = Object.entries(r.changes).filter(([k, n]) => k !== 'same' && n > 0);
+  const same = r.changes['same'] ?? 0;
+  if (changed.length === 0) return `${r.operation} of stack "${r.stack}": no changes (${same} unchanged)`;
+  return `${r.operation} of stack "${r.stack}": ${changed.map(([k, n]) => `${n} ${k}`).join(', ')}${same ? `, ${same} unchanged` : ''}`;
+}
+
+function planText(r: OperationResult): string {
+  const symbol: Record<string, string> = { create: '+', update: '~', delete: '-', replace: '+-', 'create-replacement': '+-', 'delete-replaced': '-' };
+  const lines = r.steps.map((s) => `  ${symbol[s.op] ?? s.op} ${s.type.split(':').pop()} ${s.name}`);
+  return lines.length === 0 ? `stack "${r.stack}": no changes` : `stack "${r.stack}" would change:\n${lines.join('\n')}`;
+}

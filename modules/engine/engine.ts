@@ -1,0 +1,182 @@
+import { mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { CommandError, ConcurrentUpdateError, LocalWorkspace, PulumiCommand, type EngineEvent, type Stack } from '@pulumi/pulumi/automation/index.js';
+import { LockHeldError } from '../../clusters/errors.ts';
+import { acquireLock, type FileLock } from '../../clusters/local/file-lock.ts';
+import { infraHome } from '../../clusters/local/paths.ts';
+import type { StackSpec } from '../../stacks/load.ts';
+import { InfraError } from '../../stacks/errors.ts';
+import { stackProgram } from '../program.ts';
+import { engineEnv } from './engine-env.ts';
+
+/**
+ * The Pulumi engine through the Automation API, with an inline program built from the stack.
+ * One infra process changes a stack at a time (a lock taken before the engine starts, so a
+ * second `infra up` fails at once); engine failures become typed errors.
+ */
+
+export class EngineError extends InfraError {
+  readonly reason = 'EngineFailed';
+  override readonly exitCode = 12;
+}
+
+export type Operation = 'preview' | 'up' | 'refresh' | 'destroy';
+
+export interface ResourceChange {
+  readonly op: string;
+  readonly type: string;
+  readonly name: string;
+}
+
+export interface OperationResult {
+  readonly operation: Operation;
+  readonly stack: string;
+  readonly changes: Readonly<Record<string, number>>;
+  readonly steps: readonly ResourceChange[];
+  readonly outputs?: Record<string, unknown>;
+}
+
+export interface EngineOptions {
+  readonly env?: NodeJS.ProcessEnv;
+  readonly progress?: (line: string) => void;
+  readonly signal?: AbortSignal;
+}
+
+export class StackEngine {
+  readonly spec: StackSpec;
+  private readonly stack: Stack;
+  private readonly lock: FileLock | undefined;
+  private readonly options: EngineOptions;
+
+  private constructor(spec: StackSpec, stack: Stack, lock: FileLock | undefined, options: EngineOptions) {
+    this.spec = spec;
+    this.stack = stack;
+    this.lock = lock;
+    this.options = options;
+  }
+
+  static async open(spec: StackSpec, options: EngineOptions & { lock: boolean }): Promise<StackEngine> {
+    const env = options.env ?? process.env;
+    let lock: FileLock | undefined;
+    await mkdir(join(infraHome(env), 'locks'), { recursive: true });
+    if (options.lock) {
+      try {
+        lock = await acquireLock(join(infraHome(env), 'locks', `${spec.name}.lock`), { what: `stack "${spec.name}"`, wait: false });
+      } catch (err) {
+        if (err instanceof LockHeldError) {
+          throw new LockHeldError(`stack "${spec.name}" is being changed by another infra process`, { ...(err.where ? { where: err.where } : {}), ...(err.hint ? { hint: err.hint } : {}) });
+        }
+        throw err;
+      }
+    }
+    try {
+      const e = await engineEnv(spec.name, { env, ...(options.progress ? { progress: options.progress } : {}), ...(options.signal ? { signal: options.signal } : {}) });
+      const pulumiCommand = await PulumiCommand.get({ root: e.root, version: undefined, skipVersionCheck: true });
+      const stack = await LocalWorkspace.createOrSelectStack(
+        { stackName: spec.name, projectName: 'infra', program: stackProgram(spec) },
+        { workDir: e.workDir, pulumiCommand, envVars: e.envVars, projectSettings: { name: 'infra', runtime: 'nodejs', backend: { url: e.backendUrl } } },
+      );
+      return new StackEngine(spec, stack, lock, options);
+    } catch (err) {
+      await lock?.release();
+      throw asEngineError(err, spec.name);
+    }
+  }
+
+  async close(): Promise<void> {
+    await this.lock?.release();
+  }
+
+  async preview(): Promise<OperationResult> {
+    const steps: ResourceChange[] = [];
+    const r = await this.run(() => this.stack.preview({ refresh: true, onEvent: this.events(steps, true), ...this.signal() }));
+    return { operation: 'preview', stack: this.spec.name, changes: r.changeSummary, steps };
+  }
+
+  async up(): Promise<OperationResult> {
+    await this.clearInterrupted();
+    const steps: ResourceChange[] = [];
+    const r = await this.run(() => this.stack.up({ refresh: true, onEvent: this.events(steps, false), ...this.signal() }));
+    const outputs = Object.fromEntries(Object.entries(r.outputs).map(([k, v]) => [k, v.value]));
+    return { operation: 'up', stack: this.spec.name, changes: r.summary.resourceChanges ?? {}, steps, outputs };
+  }
+
+  async refresh(): Promise<OperationResult> {
+    await this.clearInterrupted();
+    const steps: ResourceChange[] = [];
+    const r = await this.run(() => this.stack.refresh({ onEvent: this.events(steps, false), ...this.signal() }));
+    return { operation: 'refresh', stack: this.spec.name, changes: r.summary.resourceChanges ?? {}, steps };
+  }
+
+  async destroy(): Promise<OperationResult> {
+    await this.clearInterrupted();
+    const steps: ResourceChange[] = [];
+    const r = await this.run(() => this.stack.destroy({ onEvent: this.events(steps, false), ...this.signal() }));
+    return { operation: 'destroy', stack: this.spec.name, changes: r.summary.resourceChanges ?? {}, steps };
+  }
+
+  /** Resources in the stack's state, for `infra stack ls` and tests. */
+  async resources(): Promise<{ type: string; name: string; outputs: Record<string, unknown> }[]> {
+    const state = await this.stack.exportStack();
+    const resources = (state.deployment as { resources?: { type: string; urn: string; outputs?: Record<string, unknown> }[] }).resources ?? [];
+    return resources.filter((r) => r.type.startsWith('pulumi-nodejs:dynamic')).map((r) => ({ type: r.type, name: r.urn.split('::').pop() ?? r.urn, outputs: r.outputs ?? {} }));
+  }
+
+  /** An operation cut short (Ctrl-C, crash) leaves pending creates; our creates are idempotent, so clear and redo them. */
+  private async clearInterrupted(): Promise<void> {
+    const state = await this.stack.exportStack();
+    const pending = (state.deployment as { pending_operations?: unknown[] }).pending_operations ?? [];
+    if (pending.length === 0) return;
+    this.options.progress?.(`finishing ${pending.length} operation(s) an earlier run left pending`);
+    await this.run(() => this.stack.refresh({ clearPendingCreates: true, ...this.signal() }));
+  }
+
+  private signal(): { signal?: AbortSignal } {
+    return this.options.signal ? { signal: this.options.signal } : {};
+  }
+
+  private async run<T>(op: () => Promise<T>): Promise<T> {
+    try {
+      return await op();
+    } catch (err) {
+      throw asEngineError(err, this.spec.name);
+    }
+  }
+
+  private events(steps: ResourceChange[], planning: boolean): (e: EngineEvent) => void {
+    const started = new Map<string, number>();
+    return (e) => {
+      const pre = e.resourcePreEvent?.metadata;
+      if (pre && pre.op !== 'same' && pre.op !== 'read' && !pre.type.startsWith('pulumi:pulumi:Stack')) {
+        const name = pre.urn.split('::').pop() ?? pre.urn;
+        started.set(pre.urn, Date.now());
+        if (planning) steps.push({ op: pre.op, type: pre.type, name });
+        else this.options.progress?.(`${pre.op.padEnd(8)} ${name} …`);
+      }
+      const done = e.resOutputsEvent?.metadata;
+      if (done && !planning && done.op !== 'same' && done.op !== 'read' && !done.type.startsWith('pulumi:pulumi:Stack')) {
+        const name = done.urn.split('::').pop() ?? done.urn;
+        steps.push({ op: done.op, type: done.type, name });
+        const t = started.get(done.urn);
+        this.options.progress?.(`${done.op.padEnd(8)} ${name} done${t ? ` (${((Date.now() - t) / 1000).toFixed(1)}s)` : ''}`);
+      }
+      const diag = e.diagnosticEvent;
+      if (diag && (diag.severity === 'error' || diag.severity === 'warning') && !diag.message.includes('update failed')) {
+        this.options.progress?.(`${diag.severity}: ${diag.message.trim().split('\n')[0]}`);
+      }
+    };
+  }
+}
+
+function asEngineError(err: unknown, stack: string): unknown {
+  if (err instanceof InfraError) return err;
+  if (err instanceof ConcurrentUpdateError) {
+    return new LockHeldError(`stack "${stack}" is being updated by another process`, { hint: 'wait for it to finish' });
+  }
+  if (err instanceof CommandError) {
+    const text = err.message;
+    const line = text.split('\n').map((l) => l.trim()).find((l) => /error:|failed|not implemented/i.test(l) && !/^code:/.test(l)) ?? text.split('\n')[0] ?? text;
+    return new EngineError(line.replace(/^.*?error: /, ''), { where: `stack ${stack}`, hint: 'run `infra refresh` to see the state; `infra up` again repairs what it can', cause: err });
+  }
+  return err;
+}

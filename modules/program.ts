@@ -1,0 +1,33 @@
+import type * as pulumi from '@pulumi/pulumi';
+import type { StackSpec } from '../stacks/load.ts';
+import { LocalCluster } from './local/local-cluster.ts';
+import { PlannedCluster, PlannedHost } from './planned/planned.ts';
+
+/**
+ * The Pulumi program of a stack: one resource per host and per provisioned cluster. Clusters
+ * given by kubeconfig are not resources (infra only deploys apps to them).
+ */
+export function stackProgram(stack: StackSpec): () => Promise<Record<string, unknown>> {
+  return async () => {
+    const hosts = new Map<string, pulumi.Resource>();
+    for (const h of stack.hosts) {
+      hosts.set(h.name, new PlannedHost(h.name, { site: h.site, address: h.address ?? '', user: h.user, port: h.port, arch: h.arch, cpus: h.cpus ?? 0, memoryGiB: h.memoryGiB ?? 0, disks: [...h.disks] }));
+    }
+    const clusters: Record<string, unknown> = {};
+    for (const c of stack.clusters) {
+      if (c.kubeconfig) continue;
+      if (c.local) {
+        const lc = new LocalCluster(c.name, { name: c.name, nodes: c.nodes });
+        clusters[c.name] = { server: lc.server, kubeconfigPath: lc.kubeconfigPath, running: lc.running };
+        continue;
+      }
+      const dependsOn = c.hosts.map((h) => hosts.get(h)).filter((r): r is pulumi.Resource => !!r);
+      new PlannedCluster(
+        c.name,
+        { distribution: c.distribution, version: c.version, site: c.site ?? '', controlPlanes: c.controlPlanes, datastore: c.datastore, cni: c.cni, csi: c.csi, runtimes: [...c.runtimes], hosts: [...c.hosts] },
+        { dependsOn },
+      );
+    }
+    return { clusters };
+  };
+}
