@@ -1,5 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { chmod, mkdir, readFile, symlink, unlink, writeFile } from 'node:fs/promises';
+import { chmod, copyFile, link, mkdir, readFile, stat, unlink, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { pathExists } from '../../clusters/fs.ts';
@@ -31,7 +31,8 @@ export async function engineEnv(stackName: string, options: { env?: NodeJS.Proce
   const root = join(cacheDir(env), 'engine', id);
   const bin = join(root, 'bin');
   await mkdir(bin, { recursive: true });
-  await link(pulumi.path, join(bin, 'pulumi'));
+  // A hard link, not a symlink: the engine looks for bundled plugins next to its own path.
+  await linkBinary(pulumi.path, join(bin, 'pulumi'));
   // Pulumi runs dynamic providers through `pulumi-resource-pulumi-nodejs`: our Node, our SDK.
   const provider = join(PROJECT_ROOT, 'node_modules', '@pulumi', 'pulumi', 'cmd', 'dynamic-provider');
   await writeIfChanged(join(bin, 'pulumi-resource-pulumi-nodejs'), `#!/bin/sh\nexec ${shellQuote(process.execPath)} ${shellQuote(provider)} "$@"\n`, 0o755);
@@ -67,13 +68,15 @@ async function passphrase(env: NodeJS.ProcessEnv, home: string): Promise<Record<
   return { PULUMI_CONFIG_PASSPHRASE_FILE: file };
 }
 
-async function link(target: string, path: string): Promise<void> {
+async function linkBinary(target: string, path: string): Promise<void> {
+  const same = await Promise.all([stat(target), stat(path).catch(() => undefined)]);
+  if (same[1] && same[0].ino === same[1].ino) return;
+  await unlink(path).catch(() => {});
   try {
-    await symlink(target, path);
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
-    await unlink(path);
-    await symlink(target, path);
+    await link(target, path);
+  } catch {
+    await copyFile(target, path);
+    await chmod(path, 0o755);
   }
 }
 

@@ -147,25 +147,30 @@ export class StackEngine {
     const started = new Map<string, number>();
     return (e) => {
       const pre = e.resourcePreEvent?.metadata;
-      if (pre && pre.op !== 'same' && pre.op !== 'read' && !pre.type.startsWith('pulumi:pulumi:Stack')) {
+      if (pre && interesting(pre.op, pre.type)) {
         const name = pre.urn.split('::').pop() ?? pre.urn;
         started.set(pre.urn, Date.now());
         if (planning) steps.push({ op: pre.op, type: pre.type, name });
         else this.options.progress?.(`${pre.op.padEnd(8)} ${name} …`);
       }
       const done = e.resOutputsEvent?.metadata;
-      if (done && !planning && done.op !== 'same' && done.op !== 'read' && !done.type.startsWith('pulumi:pulumi:Stack')) {
+      if (done && !planning && interesting(done.op, done.type)) {
         const name = done.urn.split('::').pop() ?? done.urn;
         steps.push({ op: done.op, type: done.type, name });
         const t = started.get(done.urn);
         this.options.progress?.(`${done.op.padEnd(8)} ${name} done${t ? ` (${((Date.now() - t) / 1000).toFixed(1)}s)` : ''}`);
       }
       const diag = e.diagnosticEvent;
-      if (diag && (diag.severity === 'error' || diag.severity === 'warning') && !diag.message.includes('update failed')) {
+      if (diag && (diag.severity === 'error' || diag.severity === 'warning') && !diag.message.includes('update failed') && !diag.message.includes('pulumi-resource-pulumi-nodejs')) {
         this.options.progress?.(`${diag.severity}: ${diag.message.trim().split('\n')[0]}`);
       }
     };
   }
+}
+
+/** Steps worth showing: real changes to our resources, not reads, refreshes or the stack and provider bookkeeping. */
+function interesting(op: string, type: string): boolean {
+  return !['same', 'read', 'refresh'].includes(op) && !type.startsWith('pulumi:pulumi:Stack') && !type.startsWith('pulumi:providers:');
 }
 
 function asEngineError(err: unknown, stack: string): unknown {
