@@ -89,30 +89,34 @@ export class StackEngine {
 
   async preview(): Promise<OperationResult> {
     const steps: ResourceChange[] = [];
-    const r = await this.run(() => this.stack.preview({ refresh: true, onEvent: this.events(steps, true), ...this.signal() }));
-    return { operation: 'preview', stack: this.spec.name, changes: r.changeSummary, steps };
+    const providers = new Map<string, number>();
+    const r = await this.run(() => this.stack.preview({ refresh: true, onEvent: this.events(steps, true, providers), ...this.signal() }));
+    return { operation: 'preview', stack: this.spec.name, changes: ours(r.changeSummary, providers), steps };
   }
 
   async up(): Promise<OperationResult> {
     await this.clearInterrupted();
     const steps: ResourceChange[] = [];
-    const r = await this.run(() => this.stack.up({ refresh: true, onEvent: this.events(steps, false), ...this.signal() }));
+    const providers = new Map<string, number>();
+    const r = await this.run(() => this.stack.up({ refresh: true, onEvent: this.events(steps, false, providers), ...this.signal() }));
     const outputs = Object.fromEntries(Object.entries(r.outputs).map(([k, v]) => [k, v.value]));
-    return { operation: 'up', stack: this.spec.name, changes: r.summary.resourceChanges ?? {}, steps, outputs };
+    return { operation: 'up', stack: this.spec.name, changes: ours(r.summary.resourceChanges, providers), steps, outputs };
   }
 
   async refresh(): Promise<OperationResult> {
     await this.clearInterrupted();
     const steps: ResourceChange[] = [];
-    const r = await this.run(() => this.stack.refresh({ onEvent: this.events(steps, false), ...this.signal() }));
-    return { operation: 'refresh', stack: this.spec.name, changes: r.summary.resourceChanges ?? {}, steps };
+    const providers = new Map<string, number>();
+    const r = await this.run(() => this.stack.refresh({ onEvent: this.events(steps, false, providers), ...this.signal() }));
+    return { operation: 'refresh', stack: this.spec.name, changes: ours(r.summary.resourceChanges, providers), steps };
   }
 
   async destroy(): Promise<OperationResult> {
     await this.clearInterrupted();
     const steps: ResourceChange[] = [];
-    const r = await this.run(() => this.stack.destroy({ onEvent: this.events(steps, false), ...this.signal() }));
-    return { operation: 'destroy', stack: this.spec.name, changes: r.summary.resourceChanges ?? {}, steps };
+    const providers = new Map<string, number>();
+    const r = await this.run(() => this.stack.destroy({ onEvent: this.events(steps, false, providers), ...this.signal() }));
+    return { operation: 'destroy', stack: this.spec.name, changes: ours(r.summary.resourceChanges, providers), steps };
   }
 
   /** Resources in the stack's state, for `infra stack ls` and tests. */
@@ -143,10 +147,11 @@ export class StackEngine {
     }
   }
 
-  private events(steps: ResourceChange[], planning: boolean): (e: EngineEvent) => void {
+  private events(steps: ResourceChange[], planning: boolean, bookkeeping?: Map<string, number>): (e: EngineEvent) => void {
     const started = new Map<string, number>();
     return (e) => {
       const pre = e.resourcePreEvent?.metadata;
+      if (pre && pre.type.startsWith('pulumi:providers:')) bookkeeping?.set(pre.op, (bookkeeping.get(pre.op) ?? 0) + 1);
       if (pre && interesting(pre.op, pre.type)) {
         const name = pre.urn.split('::').pop() ?? pre.urn;
         started.set(pre.urn, Date.now());
@@ -166,6 +171,16 @@ export class StackEngine {
       }
     };
   }
+}
+
+/** The engine's change counts without its provider bookkeeping: what the user declared. */
+function ours(summary: Record<string, number> | undefined, providers: ReadonlyMap<string, number>): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const [op, n] of Object.entries(summary ?? {})) {
+    const left = n - (providers.get(op) ?? 0);
+    if (left > 0) out[op] = left;
+  }
+  return out;
 }
 
 /** Steps worth showing: real changes to our resources, not reads, refreshes or the stack and provider bookkeeping. */
