@@ -8,6 +8,7 @@ import type { StackSpec } from '../../stacks/load.ts';
 import { InfraError } from '../../stacks/errors.ts';
 import { stackProgram } from '../program.ts';
 import { engineEnv } from './engine-env.ts';
+import { removeStaleLocks } from './stale-locks.ts';
 
 /**
  * The Pulumi engine through the Automation API, with an inline program built from the stack.
@@ -71,6 +72,10 @@ export class StackEngine {
     }
     try {
       const e = await engineEnv(spec.name, { env, ...(options.progress ? { progress: options.progress } : {}), ...(options.signal ? { signal: options.signal } : {}) });
+      if (lock) {
+        const stale = await removeStaleLocks(e.backendUrl, 'infra', spec.name);
+        if (stale > 0) options.progress?.(`removed ${stale} stale engine lock(s) left by an interrupted run`);
+      }
       const pulumiCommand = await PulumiCommand.get({ root: e.root, version: undefined, skipVersionCheck: true });
       const stack = await LocalWorkspace.createOrSelectStack(
         { stackName: spec.name, projectName: 'infra', program: stackProgram(spec) },

@@ -89,18 +89,26 @@ describe('infra up on the embedded local stack', () => {
     await new Promise((resolve) => first.once('exit', resolve));
   });
 
-  it('finishes on the next up what an interrupted up (Ctrl-C) left', async () => {
-    await writeFile(stackFile, original.replace(/(name: edge\n\s+)nodes: 1/, '$1nodes: 2'));
+  it('finishes on the next up a create that Ctrl-C interrupted midway', async () => {
+    const withExtra = original.replace('gitops:', '  - name: extra\n    nodes: 1\n    labels: {tier: cloud, region: local-3}\ngitops:');
+    expect(withExtra).toContain('name: extra');
+    await writeFile(stackFile, withExtra);
     const child = startInfra(['up', '-f', stackFile], env);
-    const editing = await waitFor(async () => (existsSync(join(home, 'locks', 'local.lock')) ? true : undefined), { timeoutMs: 30_000, intervalMs: 20 });
-    expect(editing).toBe(true);
+    const creating = await waitFor(async () => (existsSync(join(clusterLayout('extra', env).runDir, 'etcd.pid')) ? true : undefined), { timeoutMs: 60_000, intervalMs: 20 });
+    expect(creating, 'the LocalCluster create started').toBe(true);
     child.kill('SIGINT');
-    await new Promise((resolve) => child.once('exit', resolve));
+    const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
+    expect(code).not.toBe(0);
+
     const up = await runInfra(['up', '-f', stackFile, '--json'], env);
-    expect(up.code, up.stderr).toBe(0);
-    const nodes = await runInfra(['local', 'list', '--json'], env);
-    expect(JSON.parse(nodes.stdout)).toEqual(expect.arrayContaining([expect.objectContaining({ name: 'edge', nodes: 2, status: 'running' })]));
+    expect(up.code, `${up.stderr}\n${up.stdout}`).toBe(0);
+    expect((await runInfra(['stack', 'ls', '-f', stackFile], env)).stdout).toMatch(/local:extra\s+ok/);
+    expect(runningProcess(clusterLayout('extra', env), 'kube-apiserver')).toBeDefined();
+
     await writeFile(stackFile, original);
+    const shrink = await runInfra(['up', '-f', stackFile], env);
+    expect(shrink.stdout).toMatch(/1 delete/);
+    expect(leftovers('extra')).toEqual([]);
   });
 
   it('destroys clusters, processes and data, and the state says so', async () => {

@@ -1,0 +1,44 @@
+import { readFile, readdir, rm } from 'node:fs/promises';
+import { hostname } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { isAlive } from '../../clusters/local/process-table.ts';
+
+/**
+ * A `pulumi` process killed mid-operation (Ctrl-C, crash) leaves its lock in a file backend,
+ * and every later operation then fails as "being updated". While we hold infra's own stack lock
+ * no other infra process runs it, so a backend lock whose process is dead on this host is
+ * stale: remove it. Locks of live processes or of other hosts are left alone.
+ */
+export async function removeStaleLocks(backendUrl: string, project: string, stack: string): Promise<number> {
+  if (!backendUrl.startsWith('file://')) return 0;
+  const dir = join(fileURLToPath(backendUrl), '.pulumi', 'locks');
+  let removed = 0;
+  let orgs: string[];
+  try {
+    orgs = await readdir(dir);
+  } catch {
+    return 0;
+  }
+  for (const org of orgs) {
+    const stackDir = join(dir, org, project, stack);
+    let files: string[];
+    try {
+      files = await readdir(stackDir);
+    } catch {
+      continue;
+    }
+    for (const f of files.filter((x) => x.endsWith('.json'))) {
+      try {
+        const lock = JSON.parse(await readFile(join(stackDir, f), 'utf8')) as { pid?: number; hostname?: string };
+        if (lock.hostname !== hostname() || typeof lock.pid !== 'number' || isAlive(lock.pid)) continue;
+      } catch {
+        continue;
+      }
+      await rm(join(stackDir, f), { force: true });
+      await rm(join(stackDir, `${f}.attrs`), { force: true });
+      removed++;
+    }
+  }
+  return removed;
+}
