@@ -13,7 +13,11 @@ import type { RunContext } from './run-context.ts';
  */
 export async function main(argv: readonly string[]): Promise<number> {
   const controller = new AbortController();
-  const onSignal = () => controller.abort(new Error('interrupted'));
+  const onSignal = () => {
+    // Said at once: the engine may end the process before the abort unwinds.
+    process.stderr.write('\ninterrupted: stopping at the next safe point; run the same command again to finish\n');
+    controller.abort(new Error('interrupted'));
+  };
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
   const ctx: RunContext = { signal: controller.signal };
@@ -50,7 +54,7 @@ function exitCodeFor(err: unknown): number {
     return err.exitCode;
   }
   if (err instanceof Error && err.name === 'AbortError') {
-    process.stderr.write('error: interrupted; run the same command again to finish\n');
+    process.stderr.write('error: interrupted\n');
     return 130;
   }
   process.stderr.write(`internal error (a bug in infra, please report it):\n${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
