@@ -2,6 +2,7 @@ import { Command, CommanderError } from 'commander';
 import { InfraError } from '../stacks/errors.ts';
 import { registerEngine } from './commands/engine.ts';
 import { registerGitops } from './commands/gitops.ts';
+import { registerInit } from './commands/init.ts';
 import { registerLocal } from './commands/local.ts';
 import { registerSchema } from './commands/schema.ts';
 import type { RunContext } from './run-context.ts';
@@ -30,6 +31,7 @@ export async function main(argv: readonly string[]): Promise<number> {
   registerLocal(program, ctx);
   registerGitops(program, ctx);
   registerSchema(program);
+  registerInit(program);
   for (const cmd of program.commands) cmd.exitOverride();
 
   try {

@@ -1,0 +1,73 @@
+import { stringify } from 'yaml';
+import { API_VERSION } from './gitops.ts';
+import { parseStack, type StackSpec } from './load.ts';
+import type { SiteKind } from './model.ts';
+
+/**
+ * The stack `infra init` writes, from the answers of the wizard (or its flags). Pure: answers
+ * in, a stack document out; the defaults it does not spell out are chosen by the same rules
+ * as any stack (DECISIONS.md), and `explainDefaults` shows which rule chose what.
+ */
+
+export interface DraftAnswers {
+  readonly name: string;
+  readonly site: SiteKind;
+  readonly uri?: string;
+  readonly edge: boolean;
+  readonly unreliableNetwork: boolean;
+  /** ssh sites: host addresses; kvm sites: VM names are generated. */
+  readonly hosts: readonly string[];
+  readonly hostMemoryGiB?: number;
+  readonly arm: boolean;
+  readonly clusters: readonly string[];
+  readonly nodes: number;
+  /** Overrides the user chose for the defaults (cluster field → value), for every cluster. */
+  readonly overrides: Readonly<Record<string, string>>;
+  readonly withExampleApps: boolean;
+  /** Where this repository (with examples/gitops) is, relative to the stack file. */
+  readonly examplesUrl?: string;
+}
+
+export function draftStack(a: DraftAnswers): Record<string, unknown> {
+  const siteName = a.site === 'local' ? 'this-machine' : a.edge ? 'edge' : 'site';
+  const site: Record<string, unknown> = { name: siteName, kind: a.site };
+  if (a.uri) site['uri'] = a.uri;
+  if (a.edge) site['edge'] = true;
+  if (a.unreliableNetwork) site['network'] = 'unreliable';
+  const hosts =
+    a.site === 'local'
+      ? []
+      : a.hosts.map((h, i) => ({
+          name: `host-${i + 1}`,
+          site: siteName,
+          ...(a.site === 'ssh' ? { address: h } : {}),
+          ...(a.hostMemoryGiB ? { memoryGiB: a.hostMemoryGiB } : {}),
+          ...(a.arm ? { arch: 'arm64' } : {}),
+        }));
+  const perCluster = a.clusters.length > 0 ? Math.max(1, Math.floor(hosts.length / a.clusters.length)) : 0;
+  const clusters = a.clusters.map((name, i) => ({
+    name,
+    ...(a.site === 'local' ? { nodes: a.nodes } : { hosts: hosts.slice(i * perCluster, (i + 1) * perCluster).map((h) => h.name) }),
+    ...a.overrides,
+  }));
+  const doc: Record<string, unknown> = { apiVersion: API_VERSION, kind: 'Stack', metadata: { name: a.name }, sites: [site] };
+  if (hosts.length > 0) doc['hosts'] = hosts;
+  doc['clusters'] = clusters;
+  if (a.withExampleApps) {
+    doc['gitops'] = {
+      sources: [{ name: 'examples', url: a.examplesUrl ?? '.', ref: { branch: 'main' } }],
+      apps: [{ name: 'hello', source: 'examples', path: 'examples/gitops/hello', variables: { greeting: 'hello' }, targets: { clusters: [...a.clusters] } }],
+    };
+  }
+  return doc;
+}
+
+export function renderDraft(doc: Record<string, unknown>): string {
+  return `# Written by \`infra init\`. Run \`infra preview -f <this file>\`, then \`infra up -f <this file>\`.\n# yaml-language-server: $schema=./stack.schema.json\n${stringify(doc)}`;
+}
+
+/** The stack as infra reads it, and one line per default it chose: `clusters[0].cni = flannel (rule)`. */
+export function explainDefaults(file: string, text: string): { stack: StackSpec; lines: string[] } {
+  const stack = parseStack(file, text);
+  return { stack, lines: stack.decisions.map((d) => `${d.path} = ${d.value}  (${d.rule})`) };
+}

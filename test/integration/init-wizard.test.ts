@@ -1,0 +1,86 @@
+import { spawnSync } from 'node:child_process';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { waitFor } from '../../clusters/wait.ts';
+import { parseStack } from '../../stacks/load.ts';
+import { INFRA_BIN, runInfra } from '../harness/cli.ts';
+
+/** `infra init` in a real terminal (tmux), with flags only, and refusing what it must refuse. */
+
+let dir: string;
+const session = `infra-init-${process.pid}`;
+
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'infra-init-'));
+  if (spawnSync('tmux', ['-V']).status !== 0) throw new Error('tmux is required for the wizard test: apt-get install tmux (.ci/run does)');
+});
+afterAll(async () => {
+  spawnSync('tmux', ['kill-session', '-t', session]);
+  await rm(dir, { recursive: true, force: true });
+});
+
+const screen = () => spawnSync('tmux', ['capture-pane', '-t', session, '-p']).stdout.toString();
+const keys = (...k: string[]) => spawnSync('tmux', ['send-keys', '-t', session, ...k]);
+async function until(text: string | RegExp): Promise<void> {
+  const seen = await waitFor(async () => (typeof text === 'string' ? screen().includes(text) : text.test(screen())) || undefined, { timeoutMs: 20_000, intervalMs: 50 });
+  if (!seen) throw new Error(`the wizard never showed ${text}; screen:\n${screen()}`);
+}
+
+describe('infra init', () => {
+  it('asks what flags left open, shows each default with its rule, and follows an override', async () => {
+    const file = join(dir, 'fleet.yaml');
+    const path = `${dirname(process.execPath)}:${process.env['PATH'] ?? ''}`;
+    const cmd = `cd ${dir} && PATH='${path}' '${INFRA_BIN}' init -f fleet.yaml --site ssh --hosts 192.0.2.1,192.0.2.2,192.0.2.3; sleep 60`;
+    expect(spawnSync('tmux', ['new-session', '-d', '-s', session, '-x', '120', '-y', '40', cmd]).status).toBe(0);
+    await until('? Stack name');
+    keys('fleet', 'Enter');
+    await until('edge site');
+    keys('Enter'); // not an edge site
+    await until('unreliable');
+    keys('Enter');
+    await until('Memory per node');
+    keys('Enter');
+    await until('ARM nodes');
+    keys('Enter');
+    await until('Cluster names');
+    keys('Enter'); // core
+    await until('distribution: kubernetes — a core site with capable nodes → Kubernetes');
+    keys('Down', 'Enter'); // override: k3s
+    await until('datastore: sqlite — K3s with a single server → SQLite');
+    keys('Enter');
+    await until('cni: flannel');
+    keys('Enter');
+    await until('csi: local-path');
+    keys('Enter');
+    await until(`wrote fleet.yaml`);
+
+    const stack = parseStack(file, await readFile(file, 'utf8'));
+    expect(stack.name).toBe('fleet');
+    expect(stack.clusters[0]).toMatchObject({ name: 'core', distribution: 'k3s', datastore: 'sqlite', hosts: ['host-1', 'host-2', 'host-3'] });
+    expect(screen()).not.toMatch(/Where do the clusters run|Host addresses/);
+  });
+
+  it('with --yes writes a stack that infra preview accepts', async () => {
+    const file = join(dir, 'local.yaml');
+    const r = await runInfra(['init', '--yes', '-f', file, '--clusters', 'a,b', '--nodes', '1'], process.env);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toContain('clusters[0].distribution = local  (a local site runs clusters as processes on this machine)');
+    const preview = await runInfra(['preview', '-f', file, '--json'], { ...process.env, INFRA_HOME: join(dir, 'home') });
+    expect(preview.code, preview.stderr).toBe(0);
+    expect(JSON.parse(preview.stdout).steps.map((s: { op: string; name: string }) => `${s.op} ${s.name}`)).toEqual(['create local:a', 'create local:b']);
+  });
+
+  it('refuses to overwrite, and needs a terminal unless --yes', async () => {
+    const file = join(dir, 'exists.yaml');
+    await writeFile(file, 'mine');
+    const again = await runInfra(['init', '--yes', '-f', file], process.env);
+    expect(again.code).toBe(2);
+    expect(again.stderr).toMatch(/exists\.yaml exists — pass --force/);
+    const noTty = await runInfra(['init', '-f', join(dir, 'new.yaml')], process.env);
+    expect(noTty.code).toBe(2);
+    expect(noTty.stderr).toMatch(/needs a terminal .* — pass --yes/);
+    expect(await readFile(file, 'utf8')).toBe('mine');
+  });
+});
