@@ -62,8 +62,8 @@ export function draftStack(a: DraftAnswers): Record<string, unknown> {
   return doc;
 }
 
-export function renderDraft(doc: Record<string, unknown>): string {
-  return `# Written by \`infra init\`. Run \`infra preview -f <this file>\`, then \`infra up -f <this file>\`.\n# yaml-language-server: $schema=./stack.schema.json\n${stringify(doc)}`;
+export function renderDraft(doc: Record<string, unknown>, schemaPath = './stack.schema.json'): string {
+  return `# Written by \`infra init\`. Run \`infra preview -f <this file>\`, then \`infra up -f <this file>\`.\n# yaml-language-server: $schema=${schemaPath}\n${stringify(doc)}`;
 }
 
 /** The stack as infra reads it, and one line per default it chose: `clusters[0].cni = flannel (rule)`. */

@@ -5,19 +5,20 @@ import type { AppStatus } from '../../reconciler/types.ts';
 import { loadStackFile } from '../../stacks/load.ts';
 import { createOutput, table, type Output } from '../output.ts';
 import type { RunContext } from '../run-context.ts';
-import { DEFAULT_STACK, statusTable } from './gitops.ts';
+import { stackFileFrom } from '../stack-file.ts';
+import { statusTable } from './gitops.ts';
 
 /** `infra preview | up | refresh | destroy | stack ls`: the stack on the Pulumi engine. */
 
 const engine = () => import('../../modules/engine/engine.ts');
 
 interface Opts {
-  file: string;
+  file?: string;
   json?: boolean;
 }
 
 export function registerEngine(program: Command, ctx: RunContext): void {
-  const withStack = (cmd: Command) => cmd.option('-f, --file <stack>', 'stack file', DEFAULT_STACK).option('--json', 'print the result as JSON');
+  const withStack = (cmd: Command) => cmd.option('-f, --file <stack>', 'stack file (default: ./stack.yaml from infra init, ./stacks/local.yaml, or the embedded local stack)').option('--json', 'print the result as JSON');
 
   withStack(program.command('preview'))
     .description('show what `up` would change (refreshes state first)')
@@ -34,7 +35,7 @@ export function registerEngine(program: Command, ctx: RunContext): void {
       const out = createOutput(opts.json === true);
       const result = await operate(opts, ctx, out, true, (e) => e.up());
       let apps: AppStatus[] = [];
-      const stack = await loadStackFile(opts.file);
+      const stack = await loadStackFile(await stackFileFrom(opts));
       if (!opts.skipApps && stack.gitops.apps.length > 0) {
         const { reconcile } = await import('../../reconciler/reconcile.ts');
         apps = await reconcile({ stack, cacheRoot: cacheDir(), progress: out.progress, signal: ctx.signal, retryForMs: 60_000 });
@@ -64,7 +65,7 @@ export function registerEngine(program: Command, ctx: RunContext): void {
     .description('list the resources recorded in the stack state')
     .action(async (opts: Opts) => {
       const out = createOutput(opts.json === true);
-      const spec = await loadStackFile(opts.file);
+      const spec = await loadStackFile(await stackFileFrom(opts));
       const { StackEngine } = await engine();
       const e = await StackEngine.open(spec, { lock: false, progress: out.progress, signal: ctx.signal });
       try {
@@ -85,7 +86,7 @@ async function operate(
   lock: boolean,
   op: (e: StackEngine) => Promise<OperationResult>,
 ): Promise<OperationResult> {
-  const spec = await loadStackFile(opts.file);
+  const spec = await loadStackFile(await stackFileFrom(opts));
   const { StackEngine } = await engine();
   const e = await StackEngine.open(spec, { lock, progress: out.progress, signal: ctx.signal });
   try {

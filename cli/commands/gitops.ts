@@ -8,13 +8,12 @@ import type { AppStatus } from '../../reconciler/types.ts';
 import { loadStackFile } from '../../stacks/load.ts';
 import { createOutput, table } from '../output.ts';
 import type { RunContext } from '../run-context.ts';
+import { stackFileFrom } from '../stack-file.ts';
 
 /** `infra reconcile`, `infra status`, `infra diff`: the GitOps reconciler from the command line. */
 
-export const DEFAULT_STACK = 'stacks/local.yaml';
-
 interface StackOpts {
-  file: string;
+  file?: string;
   json?: boolean;
 }
 
@@ -22,13 +21,13 @@ export function registerGitops(program: Command, ctx: RunContext): void {
   program
     .command('reconcile')
     .argument('[apps...]', 'only these apps (default: all)')
-    .option('-f, --file <stack>', 'stack file', DEFAULT_STACK)
+    .option('-f, --file <stack>', 'stack file (default: ./stack.yaml from infra init, ./stacks/local.yaml, or the embedded local stack)')
     .option('--retry-for <seconds>', 'keep retrying unreachable clusters this long', '120')
     .option('--json', 'print statuses as JSON')
     .description('sync apps from Git to their clusters once (validate, apply, prune, health)')
     .action(async (apps: string[], opts: StackOpts & { retryFor: string }) => {
       const out = createOutput(opts.json === true);
-      const stack = await loadStackFile(opts.file);
+      const stack = await loadStackFile(await stackFileFrom(opts));
       const statuses = await reconcile({ stack, apps, cacheRoot: cacheDir(), retryForMs: Number(opts.retryFor) * 1000, progress: out.progress, signal: ctx.signal });
       out.result(statuses, () => statusTable(statuses));
       if (statuses.some((s) => s.sync === 'Failed')) process.exitCode = 1;
@@ -36,12 +35,12 @@ export function registerGitops(program: Command, ctx: RunContext): void {
 
   program
     .command('status')
-    .option('-f, --file <stack>', 'stack file', DEFAULT_STACK)
+    .option('-f, --file <stack>', 'stack file (default: ./stack.yaml from infra init, ./stacks/local.yaml, or the embedded local stack)')
     .option('--json', 'print statuses as JSON')
     .description('apps × clusters: revision, sync, health, drift, last error (read from the clusters)')
     .action(async (opts: StackOpts) => {
       const out = createOutput(opts.json === true);
-      const stack = await loadStackFile(opts.file);
+      const stack = await loadStackFile(await stackFileFrom(opts));
       const statuses: AppStatus[] = [];
       for (const spec of stack.clusters) {
         const target = connect(spec);
@@ -61,12 +60,12 @@ export function registerGitops(program: Command, ctx: RunContext): void {
   program
     .command('diff')
     .argument('[apps...]', 'only these apps (default: all)')
-    .option('-f, --file <stack>', 'stack file', DEFAULT_STACK)
+    .option('-f, --file <stack>', 'stack file (default: ./stack.yaml from infra init, ./stacks/local.yaml, or the embedded local stack)')
     .option('--json', 'print the plan as JSON')
     .description('what reconcile would change, per cluster, from server-side dry-runs (writes nothing)')
     .action(async (apps: string[], opts: StackOpts) => {
       const out = createOutput(opts.json === true);
-      const stack = await loadStackFile(opts.file);
+      const stack = await loadStackFile(await stackFileFrom(opts));
       const plans = await diff({ stack, apps, cacheRoot: cacheDir(), retryForMs: 0, progress: out.progress, signal: ctx.signal });
       out.result(plans, () => diffText(plans));
     });

@@ -51,7 +51,8 @@ export function registerInit(program: Command): void {
       }
       const answers = interactive ? await ask(opts) : fromFlags(opts);
       const examplesUrl = relative(dirname(resolve(opts.file)), PROJECT_ROOT) || '.';
-      const textFor = (overrides: Record<string, string>) => renderDraft(draftStack({ ...answers, overrides, examplesUrl }));
+      const schema = relative(dirname(resolve(opts.file)), `${PROJECT_ROOT}stacks/stack.schema.json`);
+      const textFor = (overrides: Record<string, string>) => renderDraft(draftStack({ ...answers, overrides, examplesUrl }), schema);
       const overrides = interactive ? await reviewDefaults((o) => explainDefaults(opts.file, textFor(o)).lines) : {};
       const text = textFor(overrides);
       const { lines } = explainDefaults(opts.file, text);
