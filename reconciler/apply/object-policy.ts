@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { createHash, createHmac } from 'node:crypto';
 import { PREFIX } from '../../stacks/gitops.ts';
 import type { KubeObject } from '../types.ts';
 
@@ -41,9 +41,10 @@ export function owned(obj: KubeObject, app: string, namespace: string | undefine
   };
 }
 
-/** A digest of the desired manifest, stable under key order. */
-export function digestOf(obj: unknown): string {
-  return createHash('sha256').update(canonicalJson(obj)).digest('hex').slice(0, 20);
+/** A digest of the desired manifest, stable under key order; keyed (HMAC) when a key is given. */
+export function digestOf(obj: unknown, key?: Buffer): string {
+  const h = key ? createHmac('sha256', key) : createHash('sha256');
+  return h.update(canonicalJson(obj)).digest('hex').slice(0, 20);
 }
 
 export function canonicalJson(value: unknown): string {

@@ -25,6 +25,7 @@ export async function prepareSync(
 ): Promise<PreparedSync> {
   const { applier } = cluster;
   const record = await cluster.round.record(app.name, options.signal);
+  const digestSecret = await cluster.round.digestKey(options.signal);
   const crdKinds = new Set(
     manifests
       .filter((m) => m.object.kind === 'CustomResourceDefinition')
@@ -65,7 +66,7 @@ export async function prepareSync(
 
   const planned = await mapLimit(resolved, options.concurrency, async ({ m, info, object }): Promise<PlannedObject> => {
     const key = keyOf(object);
-    const digest = digestOf(object);
+    const digest = digestOf(object, digestSecret);
     const live = liveOwned.get(key);
     const base = { manifest: m, object, key, digest, info, stage: stageOf(object, info?.namespaced ?? true), drift: [] as string[], ...(live?.rv ? { liveRv: live.rv } : {}) };
     if (isSkipped(object)) return { ...base, change: 'skip' };

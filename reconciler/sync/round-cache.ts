@@ -3,6 +3,7 @@ import { APP_LABEL } from '../apply/object-policy.ts';
 import type { ClusterApplier } from '../apply/cluster-applier.ts';
 import { EMPTY_INVENTORY, type Inventory } from '../inventory/inventory.ts';
 import { listRecordsByApp, type AppRecord } from '../status/app-record.ts';
+import { digestKey } from '../status/digest-key.ts';
 
 /**
  * What one reconcile round reads from a cluster once and shares among all apps: every app
@@ -19,6 +20,7 @@ export interface OwnedMeta {
 export class ClusterRound {
   private readonly applier: ClusterApplier;
   private records: Promise<Map<string, AppRecord>> | undefined;
+  private key: Promise<Buffer> | undefined;
   private readonly owned = new Map<string, Promise<Map<string, Map<string, OwnedMeta>>>>();
 
   constructor(applier: ClusterApplier) {
@@ -28,6 +30,12 @@ export class ClusterRound {
   async record(app: string, signal?: AbortSignal): Promise<AppRecord> {
     this.records ??= listRecordsByApp(this.applier.client, signal);
     return (await this.records).get(app) ?? { inventory: EMPTY_INVENTORY as Inventory };
+  }
+
+  /** The HMAC key of inventory digests in this cluster. */
+  digestKey(signal?: AbortSignal): Promise<Buffer> {
+    this.key ??= digestKey(this.applier.client, signal);
+    return this.key;
   }
 
   /** Objects of `info` owned by `app`, keyed group/kind/namespace/name. */
@@ -56,6 +64,7 @@ export class ClusterRound {
 
   invalidate(): void {
     this.records = undefined;
+    this.key = undefined;
     this.owned.clear();
   }
 }

@@ -27,4 +27,12 @@ describe('drift comparison', () => {
     expect(digestOf({ a: 1, b: 2 })).toBe(digestOf({ b: 2, a: 1 }));
     expect(digestOf({ a: 1 })).not.toBe(digestOf({ a: 2 }));
   });
+
+  it('keyed digests cannot be recomputed without the key (inventories must not leak Secret guesses)', () => {
+    const secret = { kind: 'Secret', data: { password: 'aGVsbG8=' } };
+    const k1 = Buffer.alloc(32, 1);
+    expect(digestOf(secret, k1)).toBe(digestOf(secret, Buffer.alloc(32, 1)));
+    expect(digestOf(secret, k1)).not.toBe(digestOf(secret));
+    expect(digestOf(secret, k1)).not.toBe(digestOf(secret, Buffer.alloc(32, 2)));
+  });
 });
