@@ -1,3 +1,4 @@
+import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { TestProject } from 'vitest/node';
 import { downLocalCluster, listLocalClusters, upLocalCluster } from '../../clusters/local/local-cluster.ts';
@@ -17,6 +18,7 @@ export default async function setup(project: TestProject): Promise<() => Promise
   const names = Array.from({ length: count }, (_, i) => `test-${i + 1}`);
 
   for (const stale of await listLocalClusters(env)) await downLocalCluster(stale.name, { purge: true, env });
+  await rm(join(infraHome, 'cache'), { recursive: true, force: true });
 
   const progress = (line: string) => process.stderr.write(`[harness] ${line}\n`);
   const started = Date.now();
@@ -33,5 +35,6 @@ export default async function setup(project: TestProject): Promise<() => Promise
 
   return async () => {
     for (const name of names) await downLocalCluster(name, { purge: true, env });
+    await rm(join(infraHome, 'cache'), { recursive: true, force: true });
   };
 }

@@ -1,19 +1,14 @@
-import { mkdtemp } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { KubernetesObjectApi, type KubernetesObject } from '@kubernetes/client-node';
 import { reconcile, type ReconcileRequest } from '../../reconciler/reconcile.ts';
 import type { AppStatus } from '../../reconciler/types.ts';
 import type { StackSpec } from '../../stacks/load.ts';
-import { clients } from './environment.ts';
+import { clients, testEnvironment } from './environment.ts';
 import type { TestCluster } from './environment-spec.ts';
 
-let gitCache: string | undefined;
-
-/** One reconcile round with test-friendly defaults (short backoff, private git cache). */
+/** One reconcile round with test-friendly defaults (short backoff, the run's own git and render cache). */
 export async function reconcileOnce(stack: StackSpec, extra: Partial<ReconcileRequest> = {}): Promise<AppStatus[]> {
-  gitCache ??= await mkdtemp(join(tmpdir(), 'infra-gitcache-'));
-  return reconcile({ stack, cacheRoot: gitCache, retryForMs: 30_000, ...extra });
+  return reconcile({ stack, cacheRoot: join(testEnvironment().infraHome, 'cache'), retryForMs: 30_000, ...extra });
 }
 
 /** Reads an object, or undefined if it does not exist. */
