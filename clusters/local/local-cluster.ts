@@ -69,6 +69,13 @@ export async function upLocalCluster(name: string, options: UpOptions = {}): Pro
 
     const started: ComponentName[] = [];
     for (const spec of specs) {
+      // A client that watched through an apiserver crash comes back in exponential backoff
+      // (its informers saw "forbidden" while the new apiserver's RBAC cache warmed up), which
+      // stalls controllers for minutes. When the apiserver was restarted, restart its clients.
+      if (started.includes('kube-apiserver') && spec.name !== 'etcd' && spec.name !== 'kube-apiserver' && runningProcess(layout, spec.name)) {
+        progress(`restarting ${spec.name} of "${name}" after its apiserver restarted`);
+        await stopComponent(layout, spec.name);
+      }
       if (!runningProcess(layout, spec.name)) {
         await assertPortsFree(layout, state, spec);
         progress(`starting ${spec.name} of "${name}"`);

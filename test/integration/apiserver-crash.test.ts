@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { apiserverRunning, clients, killApiserver, restartCluster, testClusters } from '../harness/environment.ts';
+import { apiserverRunning, clients, killApiserver, restartCluster, testClusters, waitDeploymentAvailable } from '../harness/environment.ts';
 
 /**
  * One apiserver crashing affects only its own cluster, and its data survives the restart
@@ -30,5 +30,25 @@ describe('an apiserver crash', () => {
     expect(apiserverRunning(victim)).toBe(true);
     const survived = await clients(victim).core.readNamespacedConfigMap({ name: marker, namespace: 'default' });
     expect(survived.data).toEqual({ before: 'crash' });
+  });
+});
+
+describe('repeated apiserver crashes', () => {
+  it('leave controllers, scheduler and kwok working: a new Deployment is Available promptly after each restart', async () => {
+    const [, cluster] = testClusters();
+    if (!cluster) throw new Error('the harness started too few clusters');
+    for (let round = 0; round < 5; round++) {
+      await killApiserver(cluster);
+      await restartCluster(cluster);
+      const name = `after-crash-${round}-${Date.now()}`;
+      await clients(cluster).apps.createNamespacedDeployment({
+        namespace: 'default',
+        body: {
+          metadata: { name },
+          spec: { replicas: 2, selector: { matchLabels: { app: name } }, template: { metadata: { labels: { app: name } }, spec: { containers: [{ name: 'c', image: 'nginx' }] } } },
+        },
+      });
+      expect(await waitDeploymentAvailable(cluster, 'default', name, 8_000), `round ${round}`).toBe(true);
+    }
   });
 });
