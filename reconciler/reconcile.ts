@@ -9,7 +9,7 @@ import { placeApp } from './place/placement.ts';
 import { renderApp } from './render/render.ts';
 import { substituteManifests } from './render/variables.ts';
 import { SourceFetcher } from './source/git-source.ts';
-import { readRecord, writeRecord } from './status/app-record.ts';
+import { writeRecord } from './status/app-record.ts';
 import { commitSync } from './sync/commit.ts';
 import { prepareSync } from './sync/prepare.ts';
 import { ContentError, type ClusterTarget, type PreparedSync } from './sync/target.ts';
@@ -237,7 +237,7 @@ async function recordFailure(t: ClusterTarget, app: AppSpec, revision: string, e
   const base = { app: app.name, cluster: t.spec.name, revision, sync: 'Failed' as const, drifted: [], unhealthy: [], error };
   if (!writes) return { ...base, health: 'Unknown', objects: 0 };
   try {
-    const record = await readRecord(t.client, app.name, signal);
+    const record = await t.round.record(app.name, signal);
     const status: AppStatus = {
       ...base,
       health: record.status?.health ?? 'Unknown',

@@ -151,7 +151,7 @@ function readIgnore(r: FieldReader, p: readonly PathSegment[]): IgnoreRule[] {
   });
 }
 
-function reportDuplicates(r: FieldReader, base: readonly PathSegment[], names: readonly (string | undefined)[]): void {
+export function reportDuplicates(r: FieldReader, base: readonly PathSegment[], names: readonly (string | undefined)[]): void {
   const seen = new Map<string, number>();
   names.forEach((n, i) => {
     if (!n) return;

@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { dirname, isAbsolute, resolve } from 'node:path';
-import { readGitops } from './gitops-parse.ts';
+import { readGitops, reportDuplicates } from './gitops-parse.ts';
 import { readClusters, readHosts, readSites } from './infra-parse.ts';
 import type { Decision, HostSpec, SiteSpec } from './model.ts';
 import { STACK, fieldNames } from './schema.ts';
@@ -51,7 +51,12 @@ export function parseStack(file: string, text: string): StackSpec {
   const siteMap = new Map(sites.map((s) => [s.name, s]));
   const hosts = ok ? readHosts(r, siteMap) : [];
   const clusters = ok ? readClusters(r, siteMap, new Map(hosts.map((h) => [h.name, h])), decisions) : [];
-  if (ok) for (const [list, names] of [['sites', sites.map((s) => s.name)], ['hosts', hosts.map((h) => h.name)], ['clusters', clusters.map((c) => c.name)]] as const) reportDuplicateNames(source, list, names);
+  if (ok) {
+    for (const list of ['sites', 'hosts', 'clusters']) {
+      const names = (r.list([list]) ?? []).map((x) => (x as { name?: unknown } | null)?.name);
+      reportDuplicates(r, [list], names.map((n) => (typeof n === 'string' ? n : undefined)));
+    }
+  }
   const gitops = source.issues.length === 0 ? readGitops(r, ['gitops'], new Set(clusters.map((c) => c.name))) : { sources: [], apps: [] };
   if (source.issues.length > 0) throw new ValidationError(file, source.issues);
   const base = dirname(resolve(file));
@@ -72,10 +77,3 @@ export function resolveSourceUrl(base: string, url: string): string {
   return isAbsolute(url) ? url : resolve(base, url);
 }
 
-function reportDuplicateNames(source: SourceDocument, list: string, names: readonly string[]): void {
-  const seen = new Set<string>();
-  names.forEach((n, i) => {
-    if (seen.has(n)) source.report([list, i, 'name'], `duplicate name "${n}"`);
-    seen.add(n);
-  });
-}

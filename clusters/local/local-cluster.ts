@@ -100,8 +100,8 @@ export async function downLocalCluster(
   options: { purge?: boolean; env?: NodeJS.ProcessEnv } = {},
 ): Promise<{ name: string; stopped: ComponentName[]; purged: boolean }> {
   const layout = layoutFor(name, options.env);
-  const state = options.purge ? await readState(layout).catch(() => undefined) : await requireState(layout);
-  if (!state && options.purge && !(await pathExists(layout.dir))) await requireState(layout);
+  // --purge removes even a corrupt cluster; anything else needs a readable one.
+  if (!options.purge || !(await pathExists(layout.dir))) await requireState(layout);
   const lock = await acquireLock(layout.lockDir, { what: `local cluster "${name}"`, wait: false });
   const stopped: ComponentName[] = [];
   try {

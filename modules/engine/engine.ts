@@ -100,28 +100,28 @@ export class StackEngine {
   }
 
   async up(): Promise<OperationResult> {
-    await this.clearInterrupted();
-    const steps: ResourceChange[] = [];
-    const providers = new Map<string, number>();
-    const r = await this.run(() => this.stack.up({ refresh: true, onEvent: this.events(steps, false, providers), ...this.signal() }));
-    const outputs = Object.fromEntries(Object.entries(r.outputs).map(([k, v]) => [k, v.value]));
-    return { operation: 'up', stack: this.spec.name, changes: ours(r.summary.resourceChanges, providers), steps, outputs };
+    return this.change('up', (onEvent) => this.stack.up({ refresh: true, onEvent, ...this.signal() }));
   }
 
   async refresh(): Promise<OperationResult> {
-    await this.clearInterrupted();
-    const steps: ResourceChange[] = [];
-    const providers = new Map<string, number>();
-    const r = await this.run(() => this.stack.refresh({ onEvent: this.events(steps, false, providers), ...this.signal() }));
-    return { operation: 'refresh', stack: this.spec.name, changes: ours(r.summary.resourceChanges, providers), steps };
+    return this.change('refresh', (onEvent) => this.stack.refresh({ onEvent, ...this.signal() }));
   }
 
   async destroy(): Promise<OperationResult> {
+    return this.change('destroy', (onEvent) => this.stack.destroy({ onEvent, ...this.signal() }));
+  }
+
+  /** Runs an operation that changes state: finish what an interrupted run left, report progress, count our changes. */
+  private async change(
+    operation: Exclude<Operation, 'preview'>,
+    op: (onEvent: (e: EngineEvent) => void) => Promise<{ summary: { resourceChanges?: Record<string, number> }; outputs?: Record<string, { value: unknown }> }>,
+  ): Promise<OperationResult> {
     await this.clearInterrupted();
     const steps: ResourceChange[] = [];
     const providers = new Map<string, number>();
-    const r = await this.run(() => this.stack.destroy({ onEvent: this.events(steps, false, providers), ...this.signal() }));
-    return { operation: 'destroy', stack: this.spec.name, changes: ours(r.summary.resourceChanges, providers), steps };
+    const r = await this.run(() => op(this.events(steps, false, providers)));
+    const outputs = r.outputs ? { outputs: Object.fromEntries(Object.entries(r.outputs).map(([k, v]) => [k, v.value])) } : {};
+    return { operation, stack: this.spec.name, changes: ours(r.summary.resourceChanges, providers), steps, ...outputs };
   }
 
   /** Resources in the stack's state, for `infra stack ls` and tests. */

@@ -3,9 +3,9 @@ import { isTransient } from '../../clusters/kube-client.ts';
 import { waitFor } from '../../clusters/wait.ts';
 import { APP_LABEL, PRUNE_ANNOTATION, type Stage } from '../apply/object-policy.ts';
 import { healthOf } from '../health/kstatus.ts';
-import { mergeEntries, sameInventory, staleEntries, type Inventory, type InventoryEntry } from '../inventory/inventory.ts';
+import { byKey, mergeEntries, sameInventory, staleEntries, type Inventory, type InventoryEntry } from '../inventory/inventory.ts';
 import { mapLimit } from '../pool.ts';
-import { EmptyRenderRefused, planPrune } from '../prune/prune-plan.ts';
+import { planPrune } from '../prune/prune-plan.ts';
 import { writeRecord } from '../status/app-record.ts';
 import { describeObject, parseKey, type AppStatus, type DriftedObject, type HealthState, type StatusError } from '../types.ts';
 import { ContentError, where, type PlannedObject, type PreparedSync } from './target.ts';
@@ -77,9 +77,10 @@ export async function commitSync(prepared: PreparedSync, options: { concurrency:
   const { health, unhealthy } = errors.length > 0 ? { health: 'Degraded' as HealthState, unhealthy: [] } : await checkHealth(prepared, check, app.wait ? app.timeoutMs : 0, signal);
 
   // 5. Record: inventory narrowed to what exists, status.
+  const previous = byKey(record.inventory);
   const entries = mergeEntries(
     kept,
-    prepared.objects.map((p) => entryOf(p, applied.get(p.key) ?? (p.change === 'unchanged' ? p.liveRv : undefined) ?? record.inventory.entries.find((e) => e.key === p.key)?.rv)),
+    prepared.objects.map((p) => entryOf(p, applied.get(p.key) ?? (p.change === 'unchanged' ? p.liveRv : undefined) ?? previous.get(p.key)?.rv)),
   );
   const drifted: DriftedObject[] = prepared.objects.filter((p) => p.change === 'drifted').map((p) => ({ object: describeObject(p.object), fields: p.drift }));
   const status: AppStatus = {
@@ -130,22 +131,17 @@ async function prune(prepared: PreparedSync, stale: readonly InventoryEntry[], s
     const k = parseKey(e.key);
     if (k.group === '' && k.kind === 'Namespace') foreign.set(k.name, await applier.foreignObjectsIn(k.name, app.name, signal));
   }
-  let decisions;
-  try {
-    decisions = planPrune(app.name, stale, prepared.objects.length, app.allowEmpty, {
-      ownerOf: (key) => facts.get(key)?.owner,
-      pruneDisabled: (key) => facts.get(key)?.pruneDisabled ?? false,
-      foreignObjectsIn: (ns) => foreign.get(ns) ?? 0,
-    });
-  } catch (err) {
-    if (err instanceof EmptyRenderRefused) throw new Error(err.message);
-    throw err;
-  }
+  const decisions = planPrune(app.name, stale, prepared.objects.length, app.allowEmpty, {
+    ownerOf: (key) => facts.get(key)?.owner,
+    pruneDisabled: (key) => facts.get(key)?.pruneDisabled ?? false,
+    foreignObjectsIn: (ns) => foreign.get(ns) ?? 0,
+  });
+  const staleByKey = new Map(stale.map((e) => [e.key, e]));
   const kept: InventoryEntry[] = [];
   // Namespaced objects first, namespaces last, so a namespace is only deleted once emptied of ours.
   const ordered = [...decisions].sort((a, b) => Number(parseKey(a.key).kind === 'Namespace') - Number(parseKey(b.key).kind === 'Namespace'));
   for (const d of ordered) {
-    const entry = stale.find((e) => e.key === d.key);
+    const entry = staleByKey.get(d.key);
     if (!entry) continue;
     if (d.action === 'keep') kept.push(entry);
     if (d.action !== 'delete') continue;
