@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { cacheDir } from '../../clusters/local/paths.ts';
+import { cacheDir } from '../../clusters/host/paths.ts';
 import type { OperationResult, StackEngine } from '../../modules/engine/engine.ts';
 import type { AppStatus } from '../../reconciler/types.ts';
 import { loadStackFile } from '../../stacks/load.ts';

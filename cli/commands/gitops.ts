@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { cacheDir } from '../../clusters/local/paths.ts';
+import { cacheDir } from '../../clusters/host/paths.ts';
 import { isTransient } from '../../clusters/kube-client.ts';
 import { diff, reconcile, type PlannedChange } from '../../reconciler/reconcile.ts';
 import { listRecords } from '../../reconciler/status/app-record.ts';

@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import type { Command } from 'commander';
 import type { LocalClusterInfo } from '../../clusters/local/local-cluster.ts';
-import { BINARIES, type BinaryName } from '../../clusters/local/versions.ts';
+import { BINARIES, type BinaryName } from '../../clusters/tools/versions.ts';
 import { UsageError } from '../../stacks/errors.ts';
 import { createOutput, table } from '../output.ts';
 import type { RunContext } from '../run-context.ts';
@@ -86,7 +86,7 @@ export function registerLocal(program: Command, ctx: RunContext): void {
     .description('find or build every pinned tool: etcd, Kubernetes, kwok, kustomize, helm, pulumi')
     .action(async (opts: { json?: boolean }) => {
       const out = createOutput(opts.json === true);
-      const { resolveBinaries } = await import('../../clusters/local/resolver.ts');
+      const { resolveBinaries } = await import('../../clusters/tools/resolver.ts');
       const names = Object.keys(BINARIES) as BinaryName[];
       const found = await resolveBinaries(names, { progress: out.progress, signal: ctx.signal });
       const rows = names.map((n) => found[n]);

@@ -2,7 +2,7 @@ import { join } from 'node:path';
 import type { LocalClusterState } from './cluster-state.ts';
 import type { ClusterLayout } from './layout.ts';
 import { SERVICE_CLUSTER_IP_RANGE } from './pki-plan.ts';
-import type { BinaryName } from './versions.ts';
+import type { BinaryName } from '../tools/versions.ts';
 
 /**
  * The command lines of a local control plane, in start order. Pure: state and layout in,

@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import { localClustersDir } from './paths.ts';
+import { localClustersDir } from '../host/paths.ts';
 
 /** Where each file of one local cluster lives. Pure path arithmetic. */
 export interface ClusterLayout {

@@ -8,16 +8,16 @@ import { clusterNames, readState, requireState, serverUrl, writeKubeconfigs, wri
 import { STATE_API_VERSION, type ClusterPorts, type LocalClusterState } from './cluster-state.ts';
 import { controlPlane, type ComponentName, type ComponentSpec } from './control-plane.ts';
 import { ensureFakeNodes, readyFakeNodes } from './fake-nodes.ts';
-import { acquireLock } from './file-lock.ts';
-import type { Progress } from './go-builder.ts';
+import { acquireLock } from '../host/file-lock.ts';
+import type { Progress } from '../tools/go-builder.ts';
 import { CLUSTER_NAME_PATTERN, clusterLayout, type ClusterLayout } from './layout.ts';
-import { localClustersDir } from './paths.ts';
+import { localClustersDir } from '../host/paths.ts';
 import { ensurePki } from './pki.ts';
 import { freePorts, isPortBusy } from './ports.ts';
 import { killStrays, runningProcess, startProcess, stopComponent } from './processes.ts';
 import { assertAlive, waitApiserverReady, waitEtcdHealthy, waitWorkloadsReady } from './readiness.ts';
-import { resolveBinaries } from './resolver.ts';
-import { BINARY_NAMES, ETCD_VERSION, KUBERNETES_VERSION, KWOK_VERSION } from './versions.ts';
+import { resolveBinaries } from '../tools/resolver.ts';
+import { BINARY_NAMES, ETCD_VERSION, KUBERNETES_VERSION, KWOK_VERSION } from '../tools/versions.ts';
 
 /**
  * Local clusters: real control planes (etcd, kube-apiserver, controller-manager, scheduler)

@@ -5,8 +5,8 @@ import { join } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import type { ComponentName, ComponentSpec } from './control-plane.ts';
 import type { ClusterLayout } from './layout.ts';
-import { BINARY_NAMES } from './versions.ts';
-import { isAlive, isSameProcess, processesMentioning, startTimeOf } from './process-table.ts';
+import { BINARY_NAMES } from '../tools/versions.ts';
+import { isAlive, isSameProcess, processesMentioning, startTimeOf } from '../host/process-table.ts';
 
 /**
  * Control-plane processes as daemons: each runs in its own session and process group

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { CoreV1Api, type KubeConfig } from '@kubernetes/client-node';
 import { ComponentFailedError } from '../errors.ts';
 import { waitFor } from '../wait.ts';
-import { tail } from './command.ts';
+import { tail } from '../host/command.ts';
 import type { LocalClusterState } from './cluster-state.ts';
 import type { ComponentName } from './control-plane.ts';
 import type { ClusterLayout } from './layout.ts';

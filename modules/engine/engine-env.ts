@@ -3,9 +3,9 @@ import { chmod, copyFile, link, mkdir, readFile, stat, unlink, writeFile } from 
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { pathExists } from '../../clusters/fs.ts';
-import { resolveBinary } from '../../clusters/local/resolver.ts';
-import { cacheDir, infraHome } from '../../clusters/local/paths.ts';
-import type { Progress } from '../../clusters/local/go-builder.ts';
+import { resolveBinary } from '../../clusters/tools/resolver.ts';
+import { cacheDir, infraHome } from '../../clusters/host/paths.ts';
+import type { Progress } from '../../clusters/tools/go-builder.ts';
 
 /**
  * Everything the Pulumi engine needs to run offline: the pinned `pulumi` binary (found or

@@ -2,7 +2,7 @@ import { readFile, readdir, rm } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { isAlive } from '../../clusters/local/process-table.ts';
+import { isAlive } from '../../clusters/host/process-table.ts';
 
 /**
  * A `pulumi` process killed mid-operation (Ctrl-C, crash) leaves its lock in a file backend,

@@ -2,7 +2,7 @@ import { join } from 'node:path';
 import type { AppSpec } from '../../stacks/gitops.ts';
 import { RenderError } from '../errors.ts';
 import type { Manifest, Revision } from '../types.ts';
-import { HELM_VERSION, KUSTOMIZE_VERSION } from '../../clusters/local/versions.ts';
+import { HELM_VERSION, KUSTOMIZE_VERSION } from '../../clusters/tools/versions.ts';
 import { readRendered, renderKey, writeRendered } from './render-cache.ts';
 import { renderHelm, renderKustomize } from './tools.ts';
 import { renderYamlFolder } from './yaml-files.ts';

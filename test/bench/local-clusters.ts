@@ -8,8 +8,8 @@ import { controlPlane, type ComponentName } from '../../clusters/local/control-p
 import { readState } from '../../clusters/local/cluster-files.ts';
 import { runningProcess, startProcess } from '../../clusters/local/processes.ts';
 import { waitApiserverReady, waitEtcdHealthy } from '../../clusters/local/readiness.ts';
-import { resolveBinaries } from '../../clusters/local/resolver.ts';
-import { BINARY_NAMES } from '../../clusters/local/versions.ts';
+import { resolveBinaries } from '../../clusters/tools/resolver.ts';
+import { BINARY_NAMES } from '../../clusters/tools/versions.ts';
 
 /**
  * `infra local up` timings and memory. The baseline, measured in the same run, is the floor

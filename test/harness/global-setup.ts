@@ -2,7 +2,7 @@ import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { TestProject } from 'vitest/node';
 import { downLocalCluster, listLocalClusters, upLocalCluster } from '../../clusters/local/local-cluster.ts';
-import { cacheDir } from '../../clusters/local/paths.ts';
+import { cacheDir } from '../../clusters/host/paths.ts';
 import type { TestEnvironment } from './environment-spec.ts';
 
 /**

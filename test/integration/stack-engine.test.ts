@@ -6,8 +6,8 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { clusterLayout } from '../../clusters/local/layout.ts';
 import { killComponent, runningProcess } from '../../clusters/local/processes.ts';
-import { processesMentioning } from '../../clusters/local/process-table.ts';
-import { BINARY_NAMES } from '../../clusters/local/versions.ts';
+import { processesMentioning } from '../../clusters/host/process-table.ts';
+import { BINARY_NAMES } from '../../clusters/tools/versions.ts';
 import { waitFor } from '../../clusters/wait.ts';
 import { runInfra, startInfra } from '../harness/cli.ts';
 

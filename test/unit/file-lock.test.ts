@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LockHeldError } from '../../clusters/errors.ts';
-import { acquireLock } from '../../clusters/local/file-lock.ts';
+import { acquireLock } from '../../clusters/host/file-lock.ts';
 
 let root: string;
 beforeAll(async () => {

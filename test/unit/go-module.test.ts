@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { goBuildArgs, goDirective, stagingReplaces, wrapperGoMod } from '../../clusters/local/go-module.ts';
-import { BINARIES } from '../../clusters/local/versions.ts';
+import { goBuildArgs, goDirective, stagingReplaces, wrapperGoMod } from '../../clusters/tools/go-module.ts';
+import { BINARIES } from '../../clusters/tools/versions.ts';
 
 const KUBERNETES_GO_MOD = `module k8s.io/kubernetes
 

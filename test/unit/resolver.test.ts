@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BinaryUnavailableError } from '../../clusters/errors.ts';
-import { resolveBinary } from '../../clusters/local/resolver.ts';
+import { resolveBinary } from '../../clusters/tools/resolver.ts';
 
 /** The resolver's search order, with real executables in temporary directories. */
 

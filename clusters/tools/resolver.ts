@@ -1,10 +1,10 @@
 import { access, constants, mkdir } from 'node:fs/promises';
 import { delimiter, join } from 'node:path';
 import { BinaryUnavailableError } from '../errors.ts';
-import { runCommand } from './command.ts';
-import { acquireLock } from './file-lock.ts';
+import { runCommand } from '../host/command.ts';
+import { acquireLock } from '../host/file-lock.ts';
 import { buildWithGo, goVersion, type Progress } from './go-builder.ts';
-import { cacheDir } from './paths.ts';
+import { cacheDir } from '../host/paths.ts';
 import { BINARIES, type BinaryName, type BinarySpec } from './versions.ts';
 
 export type BinarySource = 'env' | 'path' | 'cache' | 'built';

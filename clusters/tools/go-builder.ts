@@ -1,7 +1,7 @@
 import { mkdir, readFile, rm, writeFile, rename } from 'node:fs/promises';
 import { join } from 'node:path';
 import { BinaryUnavailableError } from '../errors.ts';
-import { runCommand, tail } from './command.ts';
+import { runCommand, tail } from '../host/command.ts';
 import { goBuildArgs, wrapperGoMod, wrapperToolsFile } from './go-module.ts';
 import type { BinarySpec } from './versions.ts';
 
