@@ -6,6 +6,22 @@ export class BinaryUnavailableError extends InfraError {
   override readonly exitCode = 3;
 }
 
+/**
+ * A downloaded release artifact does not match the SHA-256 published beside it. Never
+ * used, never silently replaced by a build: the mirror or the transfer is corrupt or tampered with.
+ */
+export class ChecksumMismatchError extends InfraError {
+  readonly reason = 'ChecksumMismatch';
+  override readonly exitCode = 3;
+  readonly expected: string;
+  readonly actual: string;
+  constructor(message: string, sums: { expected: string; actual: string }, options: { where?: string; hint?: string } = {}) {
+    super(message, options);
+    this.expected = sums.expected;
+    this.actual = sums.actual;
+  }
+}
+
 /** A local cluster's on-disk state is missing, foreign or corrupt. */
 export class LocalClusterStateError extends InfraError {
   readonly reason = 'LocalClusterState';

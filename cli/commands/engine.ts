@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { cacheDir } from '../../clusters/host/paths.ts';
 import type { OperationResult, StackEngine } from '../../modules/engine/engine.ts';
 import type { AppStatus } from '../../reconciler/types.ts';
-import { loadStackFile } from '../../stacks/load.ts';
+import { loadStackFile, type StackSpec } from '../../stacks/load.ts';
 import { createOutput, table, type Output } from '../output.ts';
 import type { RunContext } from '../run-context.ts';
 import { stackFileFrom } from '../stack-file.ts';
@@ -33,7 +33,9 @@ export function registerEngine(program: Command, ctx: RunContext): void {
     .description('provision the stack (repairing what died), then sync its apps and print their status')
     .action(async (opts: Opts & { skipApps?: boolean }) => {
       const out = createOutput(opts.json === true);
-      const result = await operate(opts, ctx, out, true, (e) => e.up());
+      // Every binary the stack runs is downloaded or built here, with progress lines, before
+      // the engine starts: inside the engine's provider a 7-minute build would be silent.
+      const result = await operate(opts, ctx, out, true, (e) => e.up(), (spec) => resolveStackBinaries(spec, out, ctx));
       let apps: AppStatus[] = [];
       const stack = await loadStackFile(await stackFileFrom(opts));
       if (!opts.skipApps && stack.gitops.apps.length > 0) {
@@ -85,8 +87,10 @@ async function operate(
   out: Output,
   lock: boolean,
   op: (e: StackEngine) => Promise<OperationResult>,
+  beforeEngine?: (spec: StackSpec) => Promise<void>,
 ): Promise<OperationResult> {
   const spec = await loadStackFile(await stackFileFrom(opts));
+  await beforeEngine?.(spec);
   const { StackEngine } = await engine();
   const e = await StackEngine.open(spec, { lock, progress: out.progress, signal: ctx.signal });
   try {
@@ -94,6 +98,11 @@ async function operate(
   } finally {
     await e.close();
   }
+}
+
+async function resolveStackBinaries(spec: StackSpec, out: Output, ctx: RunContext): Promise<void> {
+  const [{ resolveBinaries }, { binariesFor }] = await Promise.all([import('../../clusters/tools/resolver.ts'), import('../../clusters/tools/stack-binaries.ts')]);
+  await resolveBinaries(binariesFor(spec), { progress: out.progress, signal: ctx.signal });
 }
 
 function summaryText(r: OperationResult): string {

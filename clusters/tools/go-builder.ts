@@ -5,9 +5,7 @@ import { runCommand, tail } from '../host/command.ts';
 import { goBuildArgs, wrapperGoMod, wrapperToolsFile } from './go-module.ts';
 import type { BinarySpec } from './versions.ts';
 
-export type Progress = (line: string) => void;
-
-const HEARTBEAT_MS = 30_000;
+export type { Progress } from './heartbeat.ts';
 
 /** Finds the `go` toolchain, or undefined when there is none. */
 export async function goVersion(env: NodeJS.ProcessEnv): Promise<string | undefined> {
@@ -28,7 +26,7 @@ export async function buildWithGo(
   spec: BinarySpec,
   workDir: string,
   targetDir: string,
-  options: { env: NodeJS.ProcessEnv; progress: Progress; signal?: AbortSignal },
+  options: { env: NodeJS.ProcessEnv; signal?: AbortSignal },
 ): Promise<string> {
   const { recipe } = spec;
   const env = { ...options.env, CGO_ENABLED: '0', GOFLAGS: '-mod=mod' };
@@ -57,15 +55,7 @@ export async function buildWithGo(
   await mkdir(targetDir, { recursive: true });
   const output = join(targetDir, spec.name);
   const partial = `${output}.partial-${process.pid}`;
-  const started = Date.now();
-  const heartbeat = setInterval(() => {
-    options.progress(`  still building ${spec.name} (${Math.round((Date.now() - started) / 1000)}s)`);
-  }, HEARTBEAT_MS);
-  try {
-    await go(goBuildArgs(recipe, partial), workDir);
-  } finally {
-    clearInterval(heartbeat);
-  }
+  await go(goBuildArgs(recipe, partial), workDir);
   await rename(partial, output);
   await rm(workDir, { recursive: true, force: true });
   return output;

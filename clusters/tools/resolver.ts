@@ -3,11 +3,15 @@ import { delimiter, join } from 'node:path';
 import { BinaryUnavailableError } from '../errors.ts';
 import { runCommand } from '../host/command.ts';
 import { acquireLock } from '../host/file-lock.ts';
-import { buildWithGo, goVersion, type Progress } from './go-builder.ts';
 import { cacheDir } from '../host/paths.ts';
+import { DownloadError, type DownloadTimeouts } from './download.ts';
+import { buildWithGo, goVersion } from './go-builder.ts';
+import { elapsedText, HEARTBEAT_MS, megabytes, withHeartbeat, type Progress } from './heartbeat.ts';
+import { releaseArtifact } from './release-artifacts.ts';
+import { downloadRelease } from './release-download.ts';
 import { BINARIES, type BinaryName, type BinarySpec } from './versions.ts';
 
-export type BinarySource = 'env' | 'path' | 'cache' | 'built';
+export type BinarySource = 'env' | 'path' | 'cache' | 'downloaded' | 'built';
 
 export interface ResolvedBinary {
   readonly name: BinaryName;
@@ -16,18 +20,30 @@ export interface ResolvedBinary {
   readonly source: BinarySource;
 }
 
+/** Builds `spec` into `targetDir/<name>` (the default builds with Go from the module proxy). */
+export type Builder = (spec: BinarySpec, targetDir: string, options: { env: NodeJS.ProcessEnv; signal?: AbortSignal }) => Promise<void>;
+
 export interface ResolveOptions {
   readonly env?: NodeJS.ProcessEnv;
   readonly progress?: Progress;
   readonly signal?: AbortSignal;
-  /** Build with Go when nothing else has the binary (default true). */
+  /** Build when nothing else has the binary and no download is possible (default true). */
   readonly build?: boolean;
+  /** Replaces the Go build (tests inject a fast fake). */
+  readonly builder?: Builder;
+  readonly timeouts?: Partial<DownloadTimeouts>;
+  /** How often a long download or build says it is still going (default 10 s). */
+  readonly heartbeatMs?: number;
+  /** Defaults to this machine's. */
+  readonly platform?: { readonly platform: NodeJS.Platform; readonly arch: string };
+  /** Hosts already found unreachable in this run, so the next binary does not wait for them again. */
+  readonly unreachable?: Map<string, string>;
 }
 
 /**
  * Finds a pinned binary: `$INFRA_BIN_DIR` → PATH (only at the pinned version) → the cache
- * outside the checkout → a build from the Go module proxy → a clear error saying how to
- * provide it.
+ * outside the checkout → a release download verified against its published SHA-256 → a
+ * build from the Go module proxy → a clear error saying how to provide it.
  */
 export async function resolveBinary(name: BinaryName, options: ResolveOptions = {}): Promise<ResolvedBinary> {
   const env = options.env ?? process.env;
@@ -45,30 +61,84 @@ export async function resolveBinary(name: BinaryName, options: ResolveOptions = 
   }
   const cached = cachedPath(spec, env);
   if (await isExecutable(cached)) return found(cached, 'cache');
-  if (options.build === false) throw unavailable(spec, env, 'building is disabled');
 
-  const go = await goVersion(env);
-  if (!go) throw unavailable(spec, env, '`go` is not installed');
   const progress = options.progress ?? (() => {});
+  const heartbeatMs = options.heartbeatMs ?? HEARTBEAT_MS;
+  const dir = join(cacheBinDir(env), `${name}-v${spec.version}`);
   await mkdir(cacheBinDir(env), { recursive: true });
-  const lock = await acquireLock(join(cacheBinDir(env), `${name}-v${spec.version}.lock`), { what: `build of ${name}`, wait: true, signal: options.signal });
+  const lock = await acquireLock(join(cacheBinDir(env), `${name}-v${spec.version}.lock`), { what: `download or build of ${name}`, wait: true, signal: options.signal });
   try {
-    // Another process may have finished the same build while we waited for the lock.
+    // Another process may have finished the same work while we waited for the lock.
     if (await isExecutable(cached)) return found(cached, 'cache');
-    progress(`building ${name} v${spec.version} with ${go} from the Go module proxy (once; cached in ${cacheBinDir(env)})`);
+
+    const noDownload = await download(spec, dir, env, { ...options, progress, heartbeatMs });
+    if (noDownload === undefined) return found(cached, 'downloaded');
+    if (options.build === false) throw unavailable(spec, env, `cannot be downloaded (${noDownload}) and building is disabled`);
+
+    const build: Builder = options.builder ?? buildWithGo$;
+    let how = 'a custom builder';
+    if (!options.builder) {
+      const go = await goVersion(env);
+      if (!go) throw unavailable(spec, env, `cannot be downloaded (${noDownload}) and \`go\` is not installed`);
+      how = `${go} from the Go module proxy`;
+    }
+    progress(`building ${name} v${spec.version} with ${how} (once; cached in ${cacheBinDir(env)})`);
     const started = Date.now();
-    const dir = join(cacheBinDir(env), `${name}-v${spec.version}`);
-    await buildWithGo(spec, join(cacheDir(env), 'build', `${name}-v${spec.version}`), dir, {
-      env,
-      progress,
-      signal: options.signal,
-    });
-    progress(`built ${name} v${spec.version} in ${Math.round((Date.now() - started) / 1000)}s`);
+    await withHeartbeat(progress, heartbeatMs, (elapsed) => `  still building ${name} (${elapsed})…`, () =>
+      build(spec, dir, { env, ...(options.signal ? { signal: options.signal } : {}) }),
+    );
+    progress(`built ${name} v${spec.version} in ${elapsedText(Date.now() - started)}`);
     return found(cached, 'built');
   } finally {
     await lock.release();
   }
 }
+
+/**
+ * Tries the release download. Returns undefined when the binary is in place, or why no
+ * download happened (after one progress line saying so). A checksum mismatch throws.
+ */
+async function download(
+  spec: BinarySpec,
+  dir: string,
+  env: NodeJS.ProcessEnv,
+  options: ResolveOptions & { progress: Progress; heartbeatMs: number },
+): Promise<string | undefined> {
+  const { progress } = options;
+  const plan = releaseArtifact(spec.name, options.platform ?? { platform: process.platform, arch: process.arch }, env);
+  if (plan.kind === 'none') {
+    progress(`no release download for ${spec.name} (${plan.why}): building it from source`);
+    return plan.why;
+  }
+  const { artifact } = plan;
+  const host = new URL(artifact.url).host;
+  const known = options.unreachable?.get(host);
+  if (known) {
+    progress(`cannot download ${spec.name} (${known}): building it from source`);
+    return known;
+  }
+  progress(`downloading ${spec.name} v${spec.version} from ${artifact.url}`);
+  const started = Date.now();
+  try {
+    const bytes = await downloadRelease(spec, artifact, dir, {
+      progress,
+      heartbeatMs: options.heartbeatMs,
+      ...(options.signal ? { signal: options.signal } : {}),
+      ...(options.timeouts ? { timeouts: options.timeouts } : {}),
+    });
+    progress(`downloaded ${spec.name} v${spec.version} (${megabytes(bytes)}, SHA-256 verified) in ${elapsedText(Date.now() - started)}`);
+    return undefined;
+  } catch (err) {
+    if (!(err instanceof DownloadError)) throw err;
+    if (err.kind === 'unreachable') options.unreachable?.set(err.host, err.message);
+    progress(`cannot download ${spec.name} (${err.message}, after ${elapsedText(Date.now() - started)}): building it from source`);
+    return err.message;
+  }
+}
+
+const buildWithGo$: Builder = async (spec, targetDir, options) => {
+  await buildWithGo(spec, join(cacheDir(options.env), 'build', `${spec.name}-v${spec.version}`), targetDir, options);
+};
 
 /** Resolves several binaries one after another (builds share Go's build cache, so order matters little). */
 export async function resolveBinaries(
@@ -76,7 +146,8 @@ export async function resolveBinaries(
   options: ResolveOptions = {},
 ): Promise<Record<BinaryName, ResolvedBinary>> {
   const out: Partial<Record<BinaryName, ResolvedBinary>> = {};
-  for (const name of names) out[name] = await resolveBinary(name, options);
+  const shared = { ...options, unreachable: options.unreachable ?? new Map<string, string>() };
+  for (const name of names) out[name] = await resolveBinary(name, shared);
   return out as Record<BinaryName, ResolvedBinary>;
 }
 
@@ -89,8 +160,8 @@ function cachedPath(spec: BinarySpec, env: NodeJS.ProcessEnv): string {
 }
 
 function unavailable(spec: BinarySpec, env: NodeJS.ProcessEnv, why: string): BinaryUnavailableError {
-  return new BinaryUnavailableError(`${spec.name} v${spec.version} not found and ${why}`, {
-    hint: `install Go >= 1.24 so infra can build it into ${cacheBinDir(env)}, or put a ${spec.name} v${spec.version} binary in $INFRA_BIN_DIR or on PATH`,
+  return new BinaryUnavailableError(`${spec.name} v${spec.version} not found: it ${why}`, {
+    hint: `allow downloads from the release hosts (or set INFRA_RELEASE_MIRROR), or install Go >= 1.24 so infra can build it into ${cacheBinDir(env)}, or put a ${spec.name} v${spec.version} binary in $INFRA_BIN_DIR or on PATH`,
   });
 }
 

@@ -5,7 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { pathExists } from '../../clusters/fs.ts';
 import { resolveBinary } from '../../clusters/tools/resolver.ts';
 import { cacheDir, infraHome } from '../../clusters/host/paths.ts';
-import type { Progress } from '../../clusters/tools/go-builder.ts';
+import type { Progress } from '../../clusters/tools/heartbeat.ts';
 
 /**
  * Everything the Pulumi engine needs to run offline: the pinned `pulumi` binary (found or

@@ -1,0 +1,19 @@
+import type { StackSpec } from '../../stacks/load.ts';
+import { BINARY_NAMES, type BinaryName } from './versions.ts';
+
+/**
+ * The pinned binaries a stack's `up` runs, so they can be resolved (downloaded or built,
+ * with progress) before the engine starts instead of silently inside its provider: the
+ * engine itself, the control plane when the stack has local clusters, and the renderers its
+ * apps may use (`auto` may detect either, so it needs both).
+ */
+export function binariesFor(stack: StackSpec): BinaryName[] {
+  const names = new Set<BinaryName>(['pulumi']);
+  if (stack.clusters.some((c) => c.local && !c.kubeconfig)) for (const n of BINARY_NAMES) names.add(n);
+  for (const app of stack.gitops.apps) {
+    if (app.render === 'kustomize' || app.render === 'auto') names.add('kustomize');
+    if (app.render === 'helm' || app.render === 'auto') names.add('helm');
+  }
+  const order: readonly BinaryName[] = ['pulumi', ...BINARY_NAMES, 'kustomize', 'helm'];
+  return order.filter((n) => names.has(n));
+}

@@ -1,0 +1,154 @@
+import { execFile } from 'node:child_process';
+import { chmod, mkdir, mkdtemp, readdir, rm, stat, writeFile } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ChecksumMismatchError } from '../../clusters/errors.ts';
+import { resolveBinaries, resolveBinary, type Builder } from '../../clusters/tools/resolver.ts';
+import { closedPort, LINUX_AMD64, startReleaseMirror, versionScript, type ReleaseMirror } from '../harness/release-mirror.ts';
+
+/**
+ * Release downloads through the real resolver against a mirror on loopback: a good file is
+ * used, a file whose checksum does not match is refused with both sums, an unreachable mirror
+ * falls back to the build (injected, so no Go build runs) with one line saying so.
+ */
+
+const run = promisify(execFile);
+let root: string;
+let mirror: ReleaseMirror;
+let n = 0;
+
+beforeAll(async () => {
+  root = await mkdtemp(join(tmpdir(), 'infra-download-'));
+  mirror = await startReleaseMirror();
+});
+afterAll(async () => {
+  await mirror.close();
+  await rm(root, { recursive: true, force: true });
+});
+
+/** A fresh cache and an environment where nothing is on PATH. */
+function freshEnv(extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
+  n++;
+  return { PATH: '/usr/bin:/bin', INFRA_CACHE_DIR: join(root, `cache-${n}`), ...extra };
+}
+
+/** A builder that records its calls and writes a fake binary, like the Go build would. */
+function fakeBuilder() {
+  const calls: { name: string; at: number }[] = [];
+  const builder: Builder = async (spec, targetDir) => {
+    calls.push({ name: spec.name, at: Date.now() });
+    await mkdir(targetDir, { recursive: true });
+    await writeFile(join(targetDir, spec.name), versionScript(spec.name));
+    await chmod(join(targetDir, spec.name), 0o755);
+  };
+  return { calls, builder };
+}
+
+describe('release downloads', () => {
+  it('downloads, verifies and installs every published binary (tarballs and bare files, redirects followed)', async () => {
+    const names = ['pulumi', 'etcd', 'kube-apiserver', 'kube-controller-manager', 'kube-scheduler', 'kustomize', 'helm'] as const;
+    for (const name of names) await mirror.publish(name);
+    const lines: string[] = [];
+    const { calls, builder } = fakeBuilder();
+    const env = freshEnv({ INFRA_RELEASE_MIRROR: mirror.base });
+    const found = await resolveBinaries(names, { env, builder, progress: (l) => lines.push(l), platform: LINUX_AMD64 });
+
+    expect(calls).toEqual([]);
+    for (const name of names) {
+      const b = found[name];
+      expect(b.source).toBe('downloaded');
+      expect((await stat(b.path)).mode & 0o777).toBe(0o755);
+      const { stdout } = await run(b.path, []);
+      expect(stdout.trim()).toBe(/echo '(.*)'/.exec(versionScript(name))?.[1]);
+      // Nothing but the binary is left in its cache folder (no partial or unpacked files).
+      expect(await readdir(join(b.path, '..'))).toEqual([name]);
+    }
+    expect(lines.filter((l) => l.startsWith('downloaded etcd v3.6.16 ('))).toHaveLength(1);
+    expect(lines.some((l) => l.includes('SHA-256 verified'))).toBe(true);
+
+    // A second run finds them in the cache without touching the mirror.
+    const before = mirror.requests.length;
+    expect((await resolveBinary('etcd', { env, builder })).source).toBe('cache');
+    expect(mirror.requests.length).toBe(before);
+  });
+
+  it('refuses a file whose checksum does not match, with both sums, and installs nothing', async () => {
+    const { sha256, published } = await mirror.publish('kube-scheduler', { wrongSha256: true });
+    const { calls, builder } = fakeBuilder();
+    const env = freshEnv({ INFRA_RELEASE_MIRROR: mirror.base });
+    const attempt = resolveBinary('kube-scheduler', { env, builder, platform: LINUX_AMD64 });
+    await expect(attempt).rejects.toThrow(ChecksumMismatchError);
+    await expect(attempt).rejects.toThrow(new RegExp(`SHA-256 ${sha256}, but .*kube-scheduler\\.sha256 publishes ${published}`));
+    await expect(attempt).rejects.toMatchObject({ expected: published, actual: sha256, exitCode: 3 });
+    expect(calls).toEqual([]);
+    const dir = join(env['INFRA_CACHE_DIR'] ?? '', 'bin', 'kube-scheduler-v1.34.4');
+    expect(await readdir(dir)).toEqual([]);
+    await mirror.publish('kube-scheduler');
+  });
+
+  it('refuses a mismatching tarball listed in a SHA256SUMS file too', async () => {
+    await mirror.publish('etcd', { wrongSha256: true });
+    const attempt = resolveBinary('etcd', { env: freshEnv({ INFRA_RELEASE_MIRROR: mirror.base }), builder: fakeBuilder().builder, platform: LINUX_AMD64 });
+    await expect(attempt).rejects.toThrow(/etcd v3\.6\.16 downloaded from .*etcd-v3\.6\.16-linux-amd64\.tar\.gz has SHA-256 [0-9a-f]{64}, but .*SHA256SUMS publishes [0-9a-f]{64}/);
+    await mirror.publish('etcd');
+  });
+
+  it('falls back to the build at once when the mirror is unreachable, with one line saying so, and asks each host once', async () => {
+    const port = await closedPort();
+    const lines: string[] = [];
+    const { calls, builder } = fakeBuilder();
+    const env = freshEnv({ INFRA_RELEASE_MIRROR: `http://127.0.0.1:${port}` });
+    const started = Date.now();
+    const found = await resolveBinaries(['kube-apiserver', 'kube-scheduler'], { env, builder, progress: (l) => lines.push(l), platform: LINUX_AMD64 });
+
+    expect(found['kube-apiserver'].source).toBe('built');
+    expect(found['kube-scheduler'].source).toBe('built');
+    expect(calls.map((c) => c.name)).toEqual(['kube-apiserver', 'kube-scheduler']);
+    expect((calls[0]?.at ?? Infinity) - started).toBeLessThan(5_000);
+    const fallbacks = lines.filter((l) => l.startsWith('cannot download'));
+    expect(fallbacks).toHaveLength(2);
+    expect(fallbacks[0]).toMatch(new RegExp(`^cannot download kube-apiserver \\(127\\.0\\.0\\.1:${port}: ECONNREFUSED, after \\d+s\\): building it from source$`));
+    expect(fallbacks[1]).toMatch(/^cannot download kube-scheduler \(127\.0\.0\.1:\d+: ECONNREFUSED\): building it from source$/);
+  });
+
+  it('gives up on a mirror that accepts connections but never answers, after the response deadline', async () => {
+    const silent = createServer(() => {});
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+    const port = (silent.address() as AddressInfo).port;
+    const lines: string[] = [];
+    const { calls, builder } = fakeBuilder();
+    try {
+      const r = await resolveBinary('helm', {
+        env: freshEnv({ INFRA_RELEASE_MIRROR: `http://127.0.0.1:${port}` }),
+        builder,
+        progress: (l) => lines.push(l),
+        platform: LINUX_AMD64,
+        timeouts: { responseMs: 300 },
+      });
+      expect(r.source).toBe('built');
+      expect(calls).toHaveLength(1);
+      expect(lines).toContainEqual(expect.stringMatching(/^cannot download helm \(127\.0\.0\.1:\d+: connected but no answer within 0\.3s, after \d+s\): building it from source$/));
+    } finally {
+      silent.close();
+    }
+  });
+
+  it('builds without asking any host when INFRA_OFFLINE=1', async () => {
+    const lines: string[] = [];
+    const before = mirror.requests.length;
+    const r = await resolveBinary('kustomize', { env: freshEnv({ INFRA_OFFLINE: '1', INFRA_RELEASE_MIRROR: mirror.base }), builder: fakeBuilder().builder, progress: (l) => lines.push(l) });
+    expect(r.source).toBe('built');
+    expect(mirror.requests.length).toBe(before);
+    expect(lines[0]).toBe('no release download for kustomize (INFRA_OFFLINE=1): building it from source');
+  });
+
+  it('says the download failed and how to provide the binary when there is no Go either', async () => {
+    const port = await closedPort();
+    const attempt = resolveBinary('etcd', { env: freshEnv({ INFRA_RELEASE_MIRROR: `http://127.0.0.1:${port}` }), platform: LINUX_AMD64 });
+    await expect(attempt).rejects.toThrow(/etcd v3\.6\.16 not found: it cannot be downloaded \(127\.0\.0\.1:\d+: ECONNREFUSED\) and `go` is not installed/);
+  });
+});
