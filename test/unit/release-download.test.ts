@@ -1,11 +1,12 @@
 import { execFile } from 'node:child_process';
 import { chmod, mkdir, mkdtemp, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
+import { createServer as createHttpServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { ChecksumMismatchError } from '../../clusters/errors.ts';
 import { resolveBinaries, resolveBinary, type Builder } from '../../clusters/tools/resolver.ts';
 import { closedPort, LINUX_AMD64, startReleaseMirror, versionScript, type ReleaseMirror } from '../harness/release-mirror.ts';
@@ -150,5 +151,76 @@ describe('release downloads', () => {
     const port = await closedPort();
     const attempt = resolveBinary('etcd', { env: freshEnv({ INFRA_RELEASE_MIRROR: `http://127.0.0.1:${port}` }), platform: LINUX_AMD64 });
     await expect(attempt).rejects.toThrow(/etcd v3\.6\.16 not found: it cannot be downloaded \(127\.0\.0\.1:\d+: ECONNREFUSED\) and `go` is not installed/);
+  });
+});
+
+describe('never silent', () => {
+  afterEach(() => {
+    vi.useRealTimers();
+  });
+
+  it('says it is still building at least every 10 s during a slow build', async () => {
+    vi.useFakeTimers({ toFake: ['setInterval', 'clearInterval', 'Date'] });
+    const lines: string[] = [];
+    let building!: () => void;
+    let finish!: () => void;
+    const started = new Promise<void>((resolve) => (building = resolve));
+    const slow: Builder = async (spec, targetDir, options) => {
+      building();
+      await new Promise<void>((resolve) => (finish = resolve));
+      await fakeBuilder().builder(spec, targetDir, options);
+    };
+    const attempt = resolveBinary('kwok', { env: freshEnv(), builder: slow, progress: (l) => lines.push(l) });
+    await started;
+    await vi.advanceTimersByTimeAsync(35_000);
+    finish();
+    expect((await attempt).source).toBe('built');
+    expect(lines.filter((l) => l.includes('still'))).toEqual(['  still building kwok (10s)…', '  still building kwok (20s)…', '  still building kwok (30s)…']);
+    expect(lines.at(-1)).toBe('built kwok v0.7.0 in 35s');
+  });
+
+  it('says it is still downloading, with the bytes so far, during a slow download', async () => {
+    const published = await startReleaseMirror();
+    await published.publish('kube-controller-manager');
+    // A proxy in front of the mirror that sends the artifact in slow pieces.
+    const slow = createHttpServer(async (req, res) => {
+      const upstream = await fetch(`${published.base}${req.url}`, { redirect: 'manual' });
+      const body = Buffer.from(await upstream.arrayBuffer());
+      res.writeHead(upstream.status, { 'content-length': body.length });
+      if (!req.url?.endsWith('/kube-controller-manager')) return void res.end(body);
+      for (const byte of body) {
+        res.write(Buffer.from([byte]));
+        await new Promise((r) => setTimeout(r, 600 / body.length));
+      }
+      res.end();
+    });
+    await new Promise<void>((resolve) => slow.listen(0, '127.0.0.1', resolve));
+    const lines: string[] = [];
+    try {
+      const env = freshEnv({ INFRA_RELEASE_MIRROR: `http://127.0.0.1:${(slow.address() as AddressInfo).port}` });
+      const r = await resolveBinary('kube-controller-manager', { env, builder: fakeBuilder().builder, progress: (l) => lines.push(l), heartbeatMs: 100, platform: LINUX_AMD64 });
+      expect(r.source).toBe('downloaded');
+      expect(lines).toContainEqual(expect.stringMatching(/^ {2}still downloading kube-controller-manager \(\d+s, \d+\.\d MB of \d+\.\d MB\)…$/));
+    } finally {
+      slow.close();
+      await published.close();
+    }
+  });
+
+  // The one test that asks the real release hosts. Without internet (as here) the fallback
+  // must start within 5 s; with internet the download must be under way within 5 s.
+  it('decides within 5 s whether the upstream release hosts are reachable', async () => {
+    const lines: string[] = [];
+    const { calls, builder } = fakeBuilder();
+    const stop = new AbortController();
+    const started = Date.now();
+    const attempt = resolveBinary('kube-scheduler', { env: freshEnv(), builder, progress: (l) => lines.push(l), heartbeatMs: 1_000, signal: stop.signal }).catch((err: unknown) => err);
+    const decided = () => calls.length > 0 || lines.some((l) => l.startsWith('  still downloading') || l.startsWith('downloaded'));
+    await vi.waitFor(() => expect(decided()).toBe(true), { timeout: 5_000, interval: 20 });
+    const elapsed = Date.now() - started;
+    stop.abort();
+    await attempt;
+    console.log(`upstream reachability decided in ${elapsed} ms: ${calls.length > 0 ? 'fell back to the build' : 'downloading'}; ${lines.join(' | ')}`);
+    expect(elapsed).toBeLessThan(5_000);
   });
 });
