@@ -1,6 +1,7 @@
 import { createWriteStream } from 'node:fs';
 import http, { type IncomingMessage } from 'node:http';
 import https from 'node:https';
+import type { LookupFunction } from 'node:net';
 import { pipeline } from 'node:stream/promises';
 import { Sha256Tap } from './checksum.ts';
 
@@ -8,7 +9,8 @@ import { Sha256Tap } from './checksum.ts';
  * HTTP(S) GET for release artifacts, with deadlines that make "no internet" a fast answer:
  * a connection (DNS, TCP, TLS) must be up within `connectMs`, response headers must follow
  * within `responseMs`, and a body that stalls for `idleMs` is abandoned. Redirects (GitHub
- * and dl.k8s.io redirect to their CDNs) are followed.
+ * and dl.k8s.io redirect to their CDNs) are followed. HTTPS_PROXY / HTTP_PROXY / NO_PROXY are
+ * honoured (Node's own proxy support).
  */
 
 export interface DownloadTimeouts {
@@ -38,6 +40,10 @@ export class DownloadError extends Error {
 export interface GetOptions {
   readonly signal?: AbortSignal;
   readonly timeouts?: Partial<DownloadTimeouts>;
+  /** Where proxy settings are read from (default: none, direct connections). */
+  readonly env?: NodeJS.ProcessEnv;
+  /** Replaces DNS (tests simulate a resolver that never answers). */
+  readonly lookup?: LookupFunction;
 }
 
 /** Bytes received so far, for progress lines. */
@@ -106,7 +112,12 @@ function request(url: URL, options: GetOptions): Promise<IncomingMessage> {
     return Promise.reject(new DownloadError('missing', url.host, `${url.href}: only http and https mirrors are supported`));
   }
   return new Promise((resolve, reject) => {
-    const req = (tls ? https : http).get(url, { agent: false, headers: { 'user-agent': 'infra' }, ...(options.signal ? { signal: options.signal } : {}) });
+    const req = (tls ? https : http).get(url, {
+      agent: agentFor(tls, options.env),
+      headers: { 'user-agent': 'infra' },
+      ...(options.signal ? { signal: options.signal } : {}),
+      ...(options.lookup ? { lookup: options.lookup } : {}),
+    });
     const giveUp = (why: string) => req.destroy(new DownloadError('unreachable', url.host, `${url.host}: ${why}`));
     let timer = setTimeout(() => giveUp(`no connection within ${t.connectMs / 1000}s`), t.connectMs);
     const connected = () => {
@@ -127,4 +138,13 @@ function request(url: URL, options: GetOptions): Promise<IncomingMessage> {
       else reject(new DownloadError('unreachable', url.host, `${url.host}: ${err.code ?? err.message}`));
     });
   });
+}
+
+const PROXY_VARS = ['HTTPS_PROXY', 'https_proxy', 'HTTP_PROXY', 'http_proxy', 'NO_PROXY', 'no_proxy'] as const;
+
+/** A fresh connection per request (so the connect deadline means what it says), through the proxy the environment names. */
+function agentFor(tls: boolean, env: NodeJS.ProcessEnv | undefined): http.Agent | false {
+  const proxyEnv = Object.fromEntries(PROXY_VARS.filter((k) => env?.[k]).map((k) => [k, env?.[k]]));
+  if (Object.keys(proxyEnv).length === 0) return false;
+  return tls ? new https.Agent({ keepAlive: false, proxyEnv }) : new http.Agent({ keepAlive: false, proxyEnv });
 }

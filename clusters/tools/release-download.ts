@@ -3,12 +3,14 @@ import { join } from 'node:path';
 import { ChecksumMismatchError } from '../errors.ts';
 import { runCommand, tail } from '../host/command.ts';
 import { publishedSha256 } from './checksum.ts';
-import { DownloadError, downloadFile, fetchText, type DownloadTimeouts, type Transfer } from './download.ts';
+import { DownloadError, downloadFile, fetchText, type DownloadTimeouts, type GetOptions, type Transfer } from './download.ts';
 import { megabytes, withHeartbeat, type Progress } from './heartbeat.ts';
 import type { ReleaseArtifact } from './release-artifacts.ts';
 import type { BinarySpec } from './versions.ts';
 
 export interface ReleaseDownloadOptions {
+  /** Proxy settings are read from it. */
+  readonly env: NodeJS.ProcessEnv;
   readonly progress: Progress;
   readonly heartbeatMs: number;
   readonly signal?: AbortSignal;
@@ -22,7 +24,7 @@ export interface ReleaseDownloadOptions {
  * Returns the artifact's size in bytes.
  */
 export async function downloadRelease(spec: BinarySpec, artifact: ReleaseArtifact, targetDir: string, options: ReleaseDownloadOptions): Promise<number> {
-  const get = { ...(options.signal ? { signal: options.signal } : {}), ...(options.timeouts ? { timeouts: options.timeouts } : {}) };
+  const get: GetOptions = { env: options.env, ...(options.signal ? { signal: options.signal } : {}), ...(options.timeouts ? { timeouts: options.timeouts } : {}) };
   const expected = await expectedSha256(artifact, get);
 
   await mkdir(targetDir, { recursive: true });
@@ -62,7 +64,7 @@ export async function downloadRelease(spec: BinarySpec, artifact: ReleaseArtifac
   }
 }
 
-async function expectedSha256(artifact: ReleaseArtifact, get: { signal?: AbortSignal; timeouts?: Partial<DownloadTimeouts> }): Promise<string> {
+async function expectedSha256(artifact: ReleaseArtifact, get: GetOptions): Promise<string> {
   if (artifact.checksum.kind === 'pinned') {
     if (!artifact.checksum.sha256) throw new DownloadError('missing', new URL(artifact.url).host, `no SHA-256 is pinned for ${artifact.fileName}`);
     return artifact.checksum.sha256;

@@ -121,6 +121,7 @@ async function download(
   const started = Date.now();
   try {
     const bytes = await downloadRelease(spec, artifact, dir, {
+      env,
       progress,
       heartbeatMs: options.heartbeatMs,
       ...(options.signal ? { signal: options.signal } : {}),
