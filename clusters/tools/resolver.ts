@@ -71,18 +71,19 @@ export async function resolveBinary(name: BinaryName, options: ResolveOptions = 
     // Another process may have finished the same work while we waited for the lock.
     if (await isExecutable(cached)) return found(cached, 'cache');
 
-    const noDownload = await download(spec, dir, env, { ...options, progress, heartbeatMs });
-    if (noDownload === undefined) return found(cached, 'downloaded');
-    if (options.build === false) throw unavailable(spec, env, `cannot be downloaded (${noDownload}) and building is disabled`);
+    const missed = await download(spec, dir, env, { ...options, progress, heartbeatMs });
+    if (missed === undefined) return found(cached, 'downloaded');
+    if (options.build === false) throw unavailable(spec, env, `cannot be downloaded (${missed.why}) and building is disabled`);
 
     const build: Builder = options.builder ?? buildWithGo$;
     let how = 'a custom builder';
     if (!options.builder) {
       const go = await goVersion(env);
-      if (!go) throw unavailable(spec, env, `cannot be downloaded (${noDownload}) and \`go\` is not installed`);
+      if (!go) throw unavailable(spec, env, `cannot be downloaded (${missed.why}) and \`go\` is not installed`);
       how = `${go} from the Go module proxy`;
     }
-    progress(`building ${name} v${spec.version} with ${how} (once; cached in ${cacheBinDir(env)})`);
+    // One line says both why there was no download and that a build starts instead.
+    progress(`${missed.line}: building ${name} v${spec.version} with ${how} (once; cached in ${cacheBinDir(env)})`);
     const started = Date.now();
     await withHeartbeat(progress, heartbeatMs, (elapsed) => `  still building ${name} (${elapsed})…`, () =>
       build(spec, dir, { env, ...(options.signal ? { signal: options.signal } : {}) }),
@@ -94,29 +95,29 @@ export async function resolveBinary(name: BinaryName, options: ResolveOptions = 
   }
 }
 
+/** Why no download happened: `why` for an error, `line` for the progress line. */
+interface Missed {
+  readonly why: string;
+  readonly line: string;
+}
+
 /**
  * Tries the release download. Returns undefined when the binary is in place, or why no
- * download happened (after one progress line saying so). A checksum mismatch throws.
+ * download happened. A checksum mismatch throws.
  */
 async function download(
   spec: BinarySpec,
   dir: string,
   env: NodeJS.ProcessEnv,
   options: ResolveOptions & { progress: Progress; heartbeatMs: number },
-): Promise<string | undefined> {
+): Promise<Missed | undefined> {
   const { progress } = options;
   const plan = releaseArtifact(spec.name, options.platform ?? { platform: process.platform, arch: process.arch }, env);
-  if (plan.kind === 'none') {
-    progress(`no release download for ${spec.name} (${plan.why}): building it from source`);
-    return plan.why;
-  }
+  if (plan.kind === 'none') return { why: plan.why, line: `no release download for ${spec.name} (${plan.why})` };
   const { artifact } = plan;
   const host = new URL(artifact.url).host;
   const known = options.unreachable?.get(host);
-  if (known) {
-    progress(`cannot download ${spec.name} (${known}): building it from source`);
-    return known;
-  }
+  if (known) return { why: known, line: `cannot download ${spec.name} (${known})` };
   progress(`downloading ${spec.name} v${spec.version} from ${artifact.url}`);
   const started = Date.now();
   try {
@@ -132,8 +133,7 @@ async function download(
   } catch (err) {
     if (!(err instanceof DownloadError)) throw err;
     if (err.kind === 'unreachable') options.unreachable?.set(err.host, err.message);
-    progress(`cannot download ${spec.name} (${err.message}, after ${elapsedText(Date.now() - started)}): building it from source`);
-    return err.message;
+    return { why: err.message, line: `cannot download ${spec.name} (${err.message}, after ${elapsedText(Date.now() - started)})` };
   }
 }
 

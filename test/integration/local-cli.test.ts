@@ -97,13 +97,13 @@ describe('infra local', () => {
     expect(existsSync(layout.dir)).toBe(false);
   });
 
-  it('says how to provide a binary when none is cached and go is missing', async () => {
+  it('says how to provide a binary when none is cached, downloads are off and go is missing', async () => {
     const emptyCache = await mkdtemp(join(tmpdir(), 'infra-nocache-'));
     try {
-      const r = await runInfra(['local', 'up', 'nogo'], { ...env, INFRA_CACHE_DIR: emptyCache, PATH: '/nonexistent' });
+      const r = await runInfra(['local', 'up', 'nogo'], { ...env, INFRA_CACHE_DIR: emptyCache, PATH: '/nonexistent', INFRA_OFFLINE: '1' });
       expect(r.code).toBe(3);
       expect(r.stderr.trim().split('\n')).toHaveLength(1);
-      expect(r.stderr).toMatch(/etcd v[\d.]+ not found and `go` is not installed — install Go >= 1\.24/);
+      expect(r.stderr).toMatch(/etcd v[\d.]+ not found: it cannot be downloaded \(INFRA_OFFLINE=1\) and `go` is not installed — .*install Go >= 1\.24/);
     } finally {
       await runInfra(['local', 'down', 'nogo', '--purge'], env);
       await rm(emptyCache, { recursive: true, force: true });

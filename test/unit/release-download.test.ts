@@ -112,8 +112,14 @@ describe('release downloads', () => {
     expect((calls[0]?.at ?? Infinity) - started).toBeLessThan(5_000);
     const fallbacks = lines.filter((l) => l.startsWith('cannot download'));
     expect(fallbacks).toHaveLength(2);
-    expect(fallbacks[0]).toMatch(new RegExp(`^cannot download kube-apiserver \\(127\\.0\\.0\\.1:${port}: ECONNREFUSED, after \\d+s\\): building it from source$`));
-    expect(fallbacks[1]).toMatch(/^cannot download kube-scheduler \(127\.0\.0\.1:\d+: ECONNREFUSED\): building it from source$/);
+    expect(fallbacks[0]).toMatch(new RegExp(`^cannot download kube-apiserver \\(127\\.0\\.0\\.1:${port}: ECONNREFUSED, after \\d+s\\): building kube-apiserver v1\\.34\\.4 with a custom builder \\(once; cached in .*\\)$`));
+    expect(fallbacks[1]).toMatch(/^cannot download kube-scheduler \(127\.0\.0\.1:\d+: ECONNREFUSED\): building kube-scheduler v1\.34\.4 with /);
+    // Besides the attempt and the fallback, only the build's own result line.
+    expect(lines.filter((l) => l.includes('kube-apiserver'))).toEqual([
+      expect.stringMatching(/^downloading kube-apiserver v1\.34\.4 from http:\/\/127\.0\.0\.1:\d+\/dl\.k8s\.io\/release\/v1\.34\.4\/bin\/linux\/amd64\/kube-apiserver$/),
+      fallbacks[0],
+      'built kube-apiserver v1.34.4 in 0s',
+    ]);
   });
 
   it('gives up on a mirror that accepts connections but never answers, after the response deadline', async () => {
@@ -132,7 +138,7 @@ describe('release downloads', () => {
       });
       expect(r.source).toBe('built');
       expect(calls).toHaveLength(1);
-      expect(lines).toContainEqual(expect.stringMatching(/^cannot download helm \(127\.0\.0\.1:\d+: connected but no answer within 0\.3s, after \d+s\): building it from source$/));
+      expect(lines).toContainEqual(expect.stringMatching(/^cannot download helm \(127\.0\.0\.1:\d+: connected but no answer within 0\.3s, after \d+s\): building helm v3\.19\.0 with /));
     } finally {
       silent.close();
     }
@@ -144,7 +150,7 @@ describe('release downloads', () => {
     const r = await resolveBinary('kustomize', { env: freshEnv({ INFRA_OFFLINE: '1', INFRA_RELEASE_MIRROR: mirror.base }), builder: fakeBuilder().builder, progress: (l) => lines.push(l) });
     expect(r.source).toBe('built');
     expect(mirror.requests.length).toBe(before);
-    expect(lines[0]).toBe('no release download for kustomize (INFRA_OFFLINE=1): building it from source');
+    expect(lines[0]).toMatch(/^no release download for kustomize \(INFRA_OFFLINE=1\): building kustomize v5\.7\.1 with a custom builder \(once; cached in .*\)$/);
   });
 
   it('says the download failed and how to provide the binary when there is no Go either', async () => {
