@@ -80,11 +80,16 @@ export async function downloadFile(url: string, path: string, transfer: Transfer
   tap.on('data', (chunk: Buffer) => {
     transfer.received += chunk.length;
   });
-  const idleMs = { ...DEFAULT_TIMEOUTS, ...options.timeouts }.idleMs;
-  res.socket.setTimeout(idleMs, () => {
-    res.destroy(new DownloadError('unreachable', new URL(url).host, `${new URL(url).host}: no data for ${idleMs / 1000}s while downloading ${url}`));
-  });
-  await pipeline(res, tap, createWriteStream(path, { mode: 0o600 }), options.signal ? { signal: options.signal } : {});
+  try {
+    await pipeline(res, tap, createWriteStream(path, { mode: 0o600 }), options.signal ? { signal: options.signal } : {});
+  } catch (err) {
+    // A dropped connection is a network failure (build instead), not a corrupt file.
+    if (err instanceof DownloadError || options.signal?.aborted || !isConnectionLoss(err)) throw err;
+    throw new DownloadError('unreachable', new URL(url).host, `${new URL(url).host}: connection lost after ${transfer.received} bytes of ${url}`);
+  }
+  if (transfer.total !== undefined && transfer.received !== transfer.total) {
+    throw new DownloadError('unreachable', new URL(url).host, `${new URL(url).host}: connection closed after ${transfer.received} of ${transfer.total} bytes of ${url}`);
+  }
   return tap.digest();
 }
 
@@ -98,7 +103,15 @@ async function open(url: string, options: GetOptions): Promise<IncomingMessage> 
       current = new URL(res.headers.location, current);
       continue;
     }
-    if (status === 200) return res;
+    if (status === 200) {
+      const idleMs = { ...DEFAULT_TIMEOUTS, ...options.timeouts }.idleMs;
+      const host = current.host;
+      const href = current.href;
+      res.socket.setTimeout(idleMs, () => {
+        res.destroy(new DownloadError('unreachable', host, `${host}: no data for ${idleMs / 1000}s while downloading ${href}`));
+      });
+      return res;
+    }
     res.resume();
     throw new DownloadError('missing', current.host, `${current.href} answered HTTP ${status}`);
   }
@@ -147,4 +160,9 @@ function agentFor(tls: boolean, env: NodeJS.ProcessEnv | undefined): http.Agent 
   const proxyEnv = Object.fromEntries(PROXY_VARS.filter((k) => env?.[k]).map((k) => [k, env?.[k]]));
   if (Object.keys(proxyEnv).length === 0) return false;
   return tls ? new https.Agent({ keepAlive: false, proxyEnv }) : new http.Agent({ keepAlive: false, proxyEnv });
+}
+
+function isConnectionLoss(err: unknown): boolean {
+  const e = err as NodeJS.ErrnoException;
+  return ['ECONNRESET', 'ECONNABORTED', 'EPIPE', 'ETIMEDOUT', 'ERR_STREAM_PREMATURE_CLOSE'].includes(e.code ?? '') || e.message === 'aborted';
 }

@@ -69,3 +69,50 @@ describe('proxies', () => {
     }
   });
 });
+
+describe('broken transfers', () => {
+  async function serve(handler: Parameters<typeof createServer>[1]): Promise<{ base: string; close: () => void }> {
+    const server = createServer(handler);
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    return { base: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, close: () => server.close() };
+  }
+
+  it('treats a connection lost midway as a network failure (build instead), not as a checksum mismatch', async () => {
+    const server = await serve((req, res) => {
+      if (req.url?.endsWith('.sha256')) return void res.end(`${'a'.repeat(64)}\n`);
+      res.writeHead(200, { 'content-length': 1000 });
+      res.write('#!/bin/sh\n');
+      setTimeout(() => res.socket?.destroy(), 20);
+    });
+    const lines: string[] = [];
+    try {
+      const r = await resolveBinary('kube-apiserver', {
+        env: { PATH: '', INFRA_CACHE_DIR: join(root, 'cache-cut'), INFRA_RELEASE_MIRROR_KUBERNETES: server.base },
+        platform: LINUX_AMD64,
+        progress: (l) => lines.push(l),
+        builder: async (spec, dir) => {
+          const { mkdir, writeFile } = await import('node:fs/promises');
+          await mkdir(dir, { recursive: true });
+          await writeFile(join(dir, spec.name), '#!/bin/sh\n', { mode: 0o755 });
+        },
+      });
+      expect(r.source).toBe('built');
+      expect(lines).toContainEqual(expect.stringMatching(/^cannot download kube-apiserver \(127\.0\.0\.1:\d+: connection lost after 10 bytes of .*\/v1\.34\.4\/bin\/linux\/amd64\/kube-apiserver, after \d+s\): building /));
+    } finally {
+      server.close();
+    }
+  });
+
+  it('gives up on a body that stalls, after the idle deadline', async () => {
+    const server = await serve((_req, res) => {
+      res.writeHead(200, { 'content-length': 1000 });
+      res.write('partial');
+    });
+    try {
+      const attempt = fetchText(`${server.base}/SHA256SUMS`, { timeouts: { idleMs: 200 } });
+      await expect(attempt).rejects.toMatchObject({ kind: 'unreachable', message: expect.stringMatching(/^127\.0\.0\.1:\d+: no data for 0\.2s while downloading http:.*\/SHA256SUMS$/) });
+    } finally {
+      server.close();
+    }
+  });
+});
