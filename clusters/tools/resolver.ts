@@ -66,7 +66,10 @@ export async function resolveBinary(name: BinaryName, options: ResolveOptions = 
   const heartbeatMs = options.heartbeatMs ?? HEARTBEAT_MS;
   const dir = join(cacheBinDir(env), `${name}-v${spec.version}`);
   await mkdir(cacheBinDir(env), { recursive: true });
-  const lock = await acquireLock(join(cacheBinDir(env), `${name}-v${spec.version}.lock`), { what: `download or build of ${name}`, wait: true, signal: options.signal });
+  // Another infra process may be downloading or building the same binary: wait, not silently.
+  const lock = await withHeartbeat(progress, heartbeatMs, (elapsed) => `  waiting for another infra process to download or build ${name} (${elapsed})…`, () =>
+    acquireLock(join(cacheBinDir(env), `${name}-v${spec.version}.lock`), { what: `download or build of ${name}`, wait: true, signal: options.signal }),
+  );
   try {
     // Another process may have finished the same work while we waited for the lock.
     if (await isExecutable(cached)) return found(cached, 'cache');

@@ -185,6 +185,29 @@ describe('never silent', () => {
     expect(lines.at(-1)).toBe('built kwok v0.7.0 in 35s');
   });
 
+  it('says it is waiting while another resolver holds the same binary, then takes it from the cache', async () => {
+    const env = freshEnv({ INFRA_OFFLINE: '1' });
+    const lines: string[] = [];
+    let sawWaiting!: () => void;
+    const waiting = new Promise<void>((resolve) => (sawWaiting = resolve));
+    const progress = (l: string) => {
+      lines.push(l);
+      if (l.startsWith('  waiting for another infra process to download or build etcd (')) sawWaiting();
+    };
+    // The first resolver's build finishes only once the second has said it is waiting.
+    const slow: Builder = async (spec, targetDir, options) => {
+      await waiting;
+      await fakeBuilder().builder(spec, targetDir, options);
+    };
+    let building!: () => void;
+    const firstBuilds = new Promise<void>((resolve) => (building = resolve));
+    const first = resolveBinary('etcd', { env, builder: slow, progress: (l) => l.includes(': building etcd') && building() });
+    await firstBuilds;
+    const second = resolveBinary('etcd', { env, builder: fakeBuilder().builder, progress, heartbeatMs: 50 });
+    expect((await first).source).toBe('built');
+    expect((await second).source).toBe('cache');
+  });
+
   it('says it is still downloading, with the bytes so far, during a slow download', async () => {
     const published = await startReleaseMirror();
     await published.publish('kube-controller-manager');
