@@ -34,7 +34,9 @@ afterAll(async () => {
 /** A fresh cache and an environment where nothing is on PATH. */
 function freshEnv(extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
   n++;
-  return { PATH: '/usr/bin:/bin', INFRA_CACHE_DIR: join(root, `cache-${n}`), ...extra };
+  // Unless a test names its own mirror, downloads go to a closed port on loopback: tests never
+  // send traffic to the real release hosts.
+  return { PATH: '/usr/bin:/bin', INFRA_CACHE_DIR: join(root, `cache-${n}`), INFRA_RELEASE_MIRROR: 'http://127.0.0.1:9', ...extra };
 }
 
 /** A builder that records its calls and writes a fake binary, like the Go build would. */
@@ -234,22 +236,5 @@ describe('never silent', () => {
       slow.close();
       await published.close();
     }
-  });
-
-  // The one test that asks the real release hosts. Without internet (as here) the fallback
-  // must start within 5 s; with internet the download must be under way within 5 s.
-  it('decides within 5 s whether the upstream release hosts are reachable', async () => {
-    const lines: string[] = [];
-    const { calls, builder } = fakeBuilder();
-    const stop = new AbortController();
-    const started = Date.now();
-    const attempt = resolveBinary('kube-scheduler', { env: freshEnv(), builder, progress: (l) => lines.push(l), heartbeatMs: 1_000, signal: stop.signal }).catch((err: unknown) => err);
-    const decided = () => calls.length > 0 || lines.some((l) => l.startsWith('  still downloading') || l.startsWith('downloaded'));
-    await vi.waitFor(() => expect(decided()).toBe(true), { timeout: 5_000, interval: 20 });
-    const elapsed = Date.now() - started;
-    stop.abort();
-    await attempt;
-    console.log(`upstream reachability decided in ${elapsed} ms: ${calls.length > 0 ? 'fell back to the build' : 'downloading'}; ${lines.join(' | ')}`);
-    expect(elapsed).toBeLessThan(5_000);
   });
 });
