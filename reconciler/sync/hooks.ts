@@ -85,7 +85,8 @@ async function runHook(prepared: PreparedSync, p: PlannedObject, timeoutMs: numb
     if (hook.deletePolicies.includes('hook-succeeded')) await applier.delete(info, namespace, name, signal);
     return undefined;
   }
-  if (outcome && hook.deletePolicies.includes('hook-failed')) await applier.delete(info, namespace, name, signal);
+  // Failed or timed out, as Helm counts it.
+  if (hook.deletePolicies.includes('hook-failed')) await applier.delete(info, namespace, name, signal);
   const message = outcome ? outcome.message : `not finished within ${Math.round(timeoutMs / 1000)}s`;
   return { reason: 'HookFailed', message: `${hook.phase}-sync hook ${describeObject(p.object)}: ${message}`, where: where(p.manifest) };
 }

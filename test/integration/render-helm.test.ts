@@ -132,6 +132,21 @@ describe('helm charts as published', () => {
     expect(hook?.metadata?.name).not.toBe(before.hook?.metadata?.name);
   });
 
+  it('stops the release when a pre-install hook does not finish, naming the hook and its template', async () => {
+    await repo.commit({
+      'stuck/Chart.yaml': 'apiVersion: v2\nname: stuck\nversion: 0.1.0\n',
+      // A bare Pod never completes on these clusters' fake nodes: the hook times out.
+      'stuck/templates/hook.yaml': 'apiVersion: v1\nkind: Pod\nmetadata:\n  name: {{ .Release.Name }}-wait\n  annotations:\n    helm.sh/hook: pre-install\n    helm.sh/hook-delete-policy: hook-failed\nspec:\n  containers:\n    - name: wait\n      image: registry.invalid/wait:1\n',
+      'stuck/templates/cm.yaml': 'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {{ .Release.Name }}-after\ndata:\n  a: "1"\n',
+    });
+    const statuses = await reconcileOnce(stackFor(repo.dir, [{ name: 'stuck', path: 'stuck', namespace: 'default', timeout: '3s', targets: { clusters: [clusters[2].name] } }]));
+    expect(statuses[0]).toMatchObject({ sync: 'Failed', error: { reason: 'HookFailed', where: 'stuck/templates/hook.yaml:1' } });
+    expect(statuses[0]?.error?.message).toContain('Pod default/stuck-wait');
+    expect(await readObject(clusters[2], 'v1', 'ConfigMap', 'stuck-after', 'default')).toBeUndefined();
+    const pod = await readObject(clusters[2], 'v1', 'Pod', 'stuck-wait', 'default'); // hook-failed: deleted
+    expect(pod === undefined || pod.metadata?.deletionTimestamp !== undefined).toBe(true);
+  });
+
   it('renders with a pinned kube version and API versions', async () => {
     const statuses = await reconcileOnce(stackFor(repo.dir, [shop({ name: 'shop-pinned', helm: { releaseName: 'pinned', kubeVersion: '1.30.0', apiVersions: ['shop.infra.dev/v1/Probe'] }, targets: { clusters: [clusters[2].name] } })]));
     expect(statuses[0], JSON.stringify(statuses)).toMatchObject({ sync: 'Synced' });
