@@ -18,7 +18,13 @@ export function renderKey(inputs: unknown): string {
   return createHash('sha256').update(canonicalJson(inputs)).digest('hex').slice(0, 32);
 }
 
+const tightened = new Map<string, Promise<void>>();
+
 export async function readRendered(cacheRoot: string, key: string): Promise<Manifest[] | undefined> {
+  // Once per process: a cache an older version left readable to others is closed before it is used.
+  let closed = tightened.get(cacheRoot);
+  if (!closed) tightened.set(cacheRoot, (closed = privateDir(join(cacheRoot, 'render')).catch(() => undefined)));
+  await closed;
   try {
     return JSON.parse(await readFile(join(cacheRoot, 'render', key.slice(0, 2), `${key}.json`), 'utf8')) as Manifest[];
   } catch {
