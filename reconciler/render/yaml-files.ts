@@ -65,7 +65,7 @@ export function parseDocuments(text: string, file: string): ParsedDocument[] {
     const value = doc.toJS({ maxAliasCount: 100 }) as unknown;
     if (value === null || value === undefined) continue;
     const lines: Record<string, number> = {};
-    if (doc.contents) variableLines(doc.contents, '', counter, lines);
+    if (doc.contents) variableLines(doc.contents, '', { text, counter }, lines);
     const comment = doc.commentBefore ?? (doc.contents as { commentBefore?: string | null } | null)?.commentBefore ?? undefined;
     const objects = flattenLists(value, file, line);
     const isList = objects.length !== 1 || objects[0] !== value;
@@ -76,20 +76,27 @@ export function parseDocuments(text: string, file: string): ParsedDocument[] {
   return out;
 }
 
-function variableLines(node: Node, pointer: string, counter: LineCounter, into: Record<string, number>): void {
+/** The line of each string with a variable: where its first variable is (inside a block scalar too), else where the string starts. */
+function variableLines(node: Node, pointer: string, source: { text: string; counter: LineCounter }, into: Record<string, number>): void {
   if (isScalar(node)) {
-    if (typeof node.value === 'string' && hasVariable(node.value) && node.range) into[pointer] = counter.linePos(node.range[0]).line;
+    if (typeof node.value !== 'string' || !hasVariable(node.value) || !node.range) return;
+    const expr = VARIABLE.exec(node.value)?.[0];
+    const at = expr ? source.text.indexOf(expr, node.range[0]) : -1;
+    const offset = at >= 0 && at < node.range[1] ? at : node.range[0];
+    into[pointer] = source.counter.linePos(offset).line;
   } else if (isMap(node)) {
     for (const pair of node.items) {
       if (!isPair(pair) || !isScalar(pair.key)) continue;
       const p = `${pointer}/${pointerSegment(String(pair.key.value))}`;
-      variableLines(pair.key, p, counter, into);
-      if (pair.value) variableLines(pair.value as Node, p, counter, into);
+      variableLines(pair.key, p, source, into);
+      if (pair.value) variableLines(pair.value as Node, p, source, into);
     }
   } else if (isSeq(node)) {
-    node.items.forEach((item, i) => variableLines(item as Node, `${pointer}/${i}`, counter, into));
+    node.items.forEach((item, i) => variableLines(item as Node, `${pointer}/${i}`, source, into));
   }
 }
+
+const VARIABLE = /\$\{\s*(?:var|cluster)\.[^}]*\}/;
 
 function rebase(lines: Record<string, number>, prefix: string): Record<string, number> {
   const out: Record<string, number> = {};

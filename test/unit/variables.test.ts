@@ -53,6 +53,8 @@ describe('per-cluster variables', () => {
     expect(manifests[0]?.origin.line).toBe(2);
     const err = errorOf(() => substituteManifests(manifests, scope));
     expect(err.where).toBe('apps/cm.yaml:10');
+    const block = parseManifests('apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: b\ndata:\n  run.sh: |\n    echo "${1}"\n    echo "${var.nope}"\n', 'apps/b.yaml');
+    expect(errorOf(() => substituteManifests(block, scope)).where).toBe('apps/b.yaml:8');
   });
 
   it('is turned off per object by annotation and per app by option', () => {
