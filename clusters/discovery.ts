@@ -21,12 +21,19 @@ interface DiscoveryList {
   }[];
 }
 
+/** What a cluster offers charts: its version and every group/version and group/version/Kind it serves (Helm's .Capabilities). */
+export interface ClusterCapabilities {
+  readonly kubeVersion: string;
+  readonly apiVersions: readonly string[];
+}
+
 const AGGREGATED = 'application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList,application/json;q=0.9';
 
 export class Discovery {
   private readonly client: KubeClient;
   private byGvk = new Map<string, ResourceInfo>();
   private loaded: Promise<void> | undefined;
+  private version: Promise<string> | undefined;
 
   constructor(client: KubeClient) {
     this.client = client;
@@ -53,8 +60,25 @@ export class Discovery {
     });
   }
 
+  /** The server version and served API versions, sorted (so equal clusters compare equal). */
+  async capabilities(signal?: AbortSignal): Promise<ClusterCapabilities> {
+    await (this.loaded ??= this.load(signal));
+    this.version ??= this.client.request<{ gitVersion?: string }>('GET', '/version', { signal }).then((v) => v.gitVersion ?? '');
+    const kubeVersion = await this.version.catch((err: unknown) => {
+      this.version = undefined;
+      throw err;
+    });
+    const apiVersions = new Set<string>();
+    for (const k of this.byGvk.keys()) {
+      const [apiVersion = '', kind = ''] = k.split('|');
+      apiVersions.add(apiVersion).add(`${apiVersion}/${kind}`);
+    }
+    return { kubeVersion, apiVersions: [...apiVersions].sort() };
+  }
+
   invalidate(): void {
     this.loaded = undefined;
+    this.version = undefined;
   }
 
   private async load(signal?: AbortSignal): Promise<void> {

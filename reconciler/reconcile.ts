@@ -6,7 +6,7 @@ import { expandAppsFolder } from './app-of-apps.ts';
 import { RenderError } from './errors.ts';
 import { backoffDelay, DEFAULT_BACKOFF, type Backoff } from './backoff.ts';
 import { placeApp } from './place/placement.ts';
-import { renderApp } from './render/render.ts';
+import { renderApp, type AppRender } from './render/render.ts';
 import { substituteManifests } from './render/variables.ts';
 import { SourceFetcher } from './source/git-source.ts';
 import { writeRecord } from './status/app-record.ts';
@@ -142,7 +142,7 @@ async function reconcileApp<T extends { app: string; cluster: string }>(
     Promise.all(placed.map((t) => recordFailure(t, app, revision, error, writes, req.signal))) as Promise<unknown[]> as Promise<T[]>;
 
   let revision: Revision | undefined;
-  let rendered: Manifest[];
+  let rendered: AppRender;
   try {
     revision = await fetcher.fetch(sourceOf(req, app), req.signal);
     rendered = await renderApp(app, revision, { cacheRoot: req.cacheRoot, ...(req.signal ? { signal: req.signal } : {}) });
@@ -151,18 +151,23 @@ async function reconcileApp<T extends { app: string; cluster: string }>(
     return failAll(revision?.commit ?? '', { reason: err.reason === 'SourceFailed' ? 'SourceFailed' : 'RenderFailed', message: err.message, ...(err.where ? { where: err.where } : {}) });
   }
   const commit = revision.commit;
-  req.progress?.(`${app.name}: ${commit.slice(0, 12)}, ${rendered.length} object(s) → ${placed.map((t) => t.spec.name).join(', ') || 'no cluster'}`);
+  const count = rendered.shared ? `${rendered.shared.length} object(s)` : 'rendered per cluster';
+  req.progress?.(`${app.name}: ${commit.slice(0, 12)}, ${count} → ${placed.map((t) => t.spec.name).join(', ') || 'no cluster'}`);
 
-  const manifestsFor = (t: ClusterTarget) =>
-    substituteManifests(rendered, { cluster: { name: t.spec.name, labels: t.spec.labels }, vars: { ...app.variables, ...app.clusterVariables[t.spec.name] } });
+  const manifestsFor = async (t: ClusterTarget) =>
+    substituteManifests(
+      await rendered.forCluster(() => t.applier.discovery.capabilities(req.signal)),
+      { cluster: { name: t.spec.name, labels: t.spec.labels }, vars: { ...app.variables, ...app.clusterVariables[t.spec.name] } },
+      { enabled: app.substitute },
+    );
   const blocked = (t: ClusterTarget) => app.dependsOn.find((d) => {
     const s = done.get(d)?.get(t.spec.name) as AppStatus | undefined;
     return s !== undefined && 'health' in s && (s.sync === 'Failed' || s.health !== 'Healthy');
   });
-  const prepare = (t: ClusterTarget) => {
+  const prepare = async (t: ClusterTarget) => {
     let manifests: Manifest[];
     try {
-      manifests = manifestsFor(t);
+      manifests = await manifestsFor(t);
     } catch (err) {
       if (err instanceof RenderError) throw new ContentError({ reason: 'RenderFailed', message: err.message, ...(err.where ? { where: err.where } : {}) });
       throw err;

@@ -20,6 +20,8 @@ export interface KubeObject {
 export interface Origin {
   readonly file: string;
   readonly line?: number;
+  /** Lines (in `file`) of the strings that hold variables, by JSON pointer: errors point at the string, not the document. */
+  readonly lines?: Readonly<Record<string, number>>;
 }
 
 export interface Manifest {
@@ -84,7 +86,8 @@ export interface StatusError {
     | 'HealthCheckFailed'
     | 'ClusterUnreachable'
     | 'DependencyNotReady'
-    | 'Conflict';
+    | 'Conflict'
+    | 'HookFailed';
   readonly message: string;
   /** file:line, or the object. */
   readonly where?: string;

@@ -1,7 +1,7 @@
 import type { AppSpec, GitopsSpec, GitRef, GitSourceSpec, IgnoreRule, RendererKind } from './gitops.ts';
 import type { PathSegment } from './issues.ts';
 import type { FieldReader } from './reader.ts';
-import { APP, ENUMS, fieldNames, SOURCE } from './schema.ts';
+import { API_VERSION_PATTERN, APP, ENUMS, fieldNames, HELM, KUBE_VERSION_PATTERN, SOURCE } from './schema.ts';
 
 /** Reads the `gitops` section and `App` documents, reporting every problem through the reader. */
 
@@ -100,16 +100,14 @@ export function readApp(r: FieldReader, p: readonly PathSegment[], defaults: { s
     clusterVariables[cluster] = r.stringMap([...p, 'clusterVariables', cluster]);
   }
   const dependsOn = (r.list([...p, 'dependsOn']) ?? []).map((_, i) => r.string([...p, 'dependsOn', i], { required: true })).filter((d): d is string => !!d);
-  r.object([...p, 'helm']);
-  r.knownKeys([...p, 'helm'], ['releaseName', 'values']);
-  const releaseName = r.string([...p, 'helm', 'releaseName'], { pattern: NAME, patternText: NAME_TEXT });
+  const helm = readHelm(r, [...p, 'helm']);
   const namespace = r.string([...p, 'namespace'], { pattern: NAME, patternText: NAME_TEXT });
   const app: AppSpec = {
     name: name ?? '',
     source: source ?? '',
     path,
     render: render ?? 'auto',
-    helm: { ...(releaseName ? { releaseName } : {}), values: (r.object([...p, 'helm', 'values']) ?? {}) as Record<string, unknown> },
+    helm,
     ...(namespace ? { namespace } : {}),
     targets,
     prune: r.boolean([...p, 'prune'], true),
@@ -118,6 +116,7 @@ export function readApp(r: FieldReader, p: readonly PathSegment[], defaults: { s
     timeoutMs: r.duration([...p, 'timeout'], 120_000),
     dependsOn,
     variables: r.stringMap([...p, 'variables']),
+    substitute: r.boolean([...p, 'substitute'], true),
     clusterVariables,
     drift: r.oneOf([...p, 'drift'], ENUMS.drift, 'correct') ?? 'correct',
     conflicts: r.oneOf([...p, 'conflicts'], ENUMS.conflicts, 'force') ?? 'force',
@@ -125,6 +124,28 @@ export function readApp(r: FieldReader, p: readonly PathSegment[], defaults: { s
     appsFolder: kind === 'apps',
   };
   return name && source && render && kind ? app : undefined;
+}
+
+function readHelm(r: FieldReader, p: readonly PathSegment[]): AppSpec['helm'] {
+  r.object(p);
+  r.knownKeys(p, fieldNames(HELM));
+  const releaseName = r.string([...p, 'releaseName'], { pattern: NAME, patternText: NAME_TEXT });
+  const valuesFiles = (r.list([...p, 'valuesFiles']) ?? []).map((_, i) => r.string([...p, 'valuesFiles', i], { required: true })).filter((f): f is string => !!f);
+  valuesFiles.forEach((f, i) => {
+    if (f.startsWith('/') || f.split('/').includes('..')) r.source.report([...p, 'valuesFiles', i], 'must be a path inside the chart folder (no "..", not absolute)');
+  });
+  const kubeVersion = r.string([...p, 'kubeVersion'], { pattern: new RegExp(KUBE_VERSION_PATTERN), patternText: 'a Kubernetes version like 1.30.0' });
+  const apiList = r.list([...p, 'apiVersions']);
+  const apiVersions = (apiList ?? [])
+    .map((_, i) => r.string([...p, 'apiVersions', i], { required: true, pattern: new RegExp(API_VERSION_PATTERN), patternText: 'group/version or group/version/Kind' }))
+    .filter((v): v is string => !!v);
+  return {
+    ...(releaseName ? { releaseName } : {}),
+    values: (r.object([...p, 'values']) ?? {}) as Record<string, unknown>,
+    valuesFiles,
+    ...(kubeVersion ? { kubeVersion } : {}),
+    ...(apiList ? { apiVersions } : {}),
+  };
 }
 
 function readTargets(r: FieldReader, p: readonly PathSegment[]): AppSpec['targets'] {

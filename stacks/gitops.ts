@@ -22,6 +22,12 @@ export type ConflictPolicy = 'force' | 'report';
 export interface HelmOptions {
   readonly releaseName?: string;
   readonly values: Readonly<Record<string, unknown>>;
+  /** Values files, relative to the chart folder, applied in order before `values`. */
+  readonly valuesFiles: readonly string[];
+  /** Pins `--kube-version` (default: each target cluster's version, from discovery). */
+  readonly kubeVersion?: string;
+  /** Pins `--api-versions` (default: each target cluster's API groups and kinds, from discovery). */
+  readonly apiVersions?: readonly string[];
 }
 
 export interface IgnoreRule {
@@ -57,6 +63,8 @@ export interface AppSpec {
   readonly timeoutMs: number;
   readonly dependsOn: readonly string[];
   readonly variables: Readonly<Record<string, string>>;
+  /** Replace `${var.*}` and `${cluster.*}` in manifests (default true). */
+  readonly substitute: boolean;
   readonly clusterVariables: Readonly<Record<string, Readonly<Record<string, string>>>>;
   readonly drift: DriftMode;
   readonly conflicts: ConflictPolicy;

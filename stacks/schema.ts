@@ -30,6 +30,8 @@ export type Field =
   | { readonly type: 'list'; readonly description: string; readonly items: Field };
 
 export const NAME_PATTERN = '^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$';
+export const KUBE_VERSION_PATTERN = '^v?\\d+\\.\\d+(\\.\\d+)?([-+][0-9A-Za-z.+-]*)?$';
+export const API_VERSION_PATTERN = '^([a-z0-9.-]+/)?v[0-9a-z]+(/[A-Za-z0-9]+)?$';
 const name = (description: string): Field => ({ type: 'string', description, pattern: NAME_PATTERN });
 const oneOf = (values: readonly string[], description: string): Field => ({ type: 'string', enum: values, description });
 const obj = (description: string, fields: Record<string, Field>, required: string[] = []): Field => ({ type: 'object', description, fields, required });
@@ -82,13 +84,21 @@ const IGNORE = obj('Fields whose drift is ignored.', {
   pointers: list('JSON pointers, e.g. /spec/replicas.', { type: 'string', description: 'A JSON pointer.', pattern: '^(/[^/]*)+$' }),
 }, ['pointers']);
 
+export const HELM = obj('Helm options.', {
+  releaseName: name('Release name (default: app name).'),
+  values: { type: 'any', description: 'Chart values (applied after valuesFiles).' },
+  valuesFiles: list('Values files, relative to the chart folder, applied in order.', { type: 'string', description: 'A file inside the chart folder.' }),
+  kubeVersion: { type: 'string', description: 'Pins --kube-version, e.g. 1.30.0 (default: each target cluster\'s version).', pattern: KUBE_VERSION_PATTERN },
+  apiVersions: list('Pins --api-versions (default: each target cluster\'s API groups and kinds).', { type: 'string', description: 'group/version or group/version/Kind.', pattern: API_VERSION_PATTERN }),
+});
+
 export const APP = obj('An app: manifests from a folder of a Git source, placed on clusters.', {
   name: name('App name.'),
   kind: oneOf(ENUMS.appKind, 'manifests (default), or apps: the folder holds App files (app-of-apps).'),
   source: name('The source it comes from.'),
   path: { type: 'string', description: 'Folder inside the repository.' },
   render: oneOf(ENUMS.render, 'auto picks kustomize (kustomization.yaml), helm (Chart.yaml) or plain YAML.'),
-  helm: obj('Helm options.', { releaseName: name('Release name (default: app name).'), values: { type: 'any', description: 'Chart values.' } }),
+  helm: HELM,
   namespace: name('Namespace for namespaced objects that name none.'),
   targets: obj('Where it goes.', {
     clusters: list('Cluster names.', name('Cluster name.')),
@@ -100,6 +110,7 @@ export const APP = obj('An app: manifests from a folder of a Git source, placed 
   timeout: { type: 'duration', description: 'Health wait, e.g. 2m (default 2m).' },
   dependsOn: list('Apps that must be Healthy first.', name('App name.')),
   variables: { type: 'labels', description: 'Values for ${var.NAME}.' },
+  substitute: { type: 'boolean', description: 'Replace ${var.*} and ${cluster.*} in manifests (default true; per object: annotation infra.dev/substitute: disabled).' },
   clusterVariables: { type: 'any', description: 'Per cluster: name → values for ${var.NAME}.' },
   drift: oneOf(ENUMS.drift, 'correct (default) or detect: report only.'),
   conflicts: oneOf(ENUMS.conflicts, 'force (default) or report fields other managers own.'),

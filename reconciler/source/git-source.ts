@@ -1,11 +1,11 @@
 import { createHash } from 'node:crypto';
 import { mkdir, rename, rm } from 'node:fs/promises';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { simpleGit } from 'simple-git';
 import type { GitRef, GitSourceSpec } from '../../stacks/gitops.ts';
 import { SourceError } from '../errors.ts';
 import type { Revision } from '../types.ts';
-import { pathExists as exists } from '../../clusters/fs.ts';
+import { pathExists as exists, privateDir } from '../../clusters/fs.ts';
 
 /**
  * Git sources: one bare mirror per repository URL in the cache, fetching only the ref an app
@@ -50,7 +50,9 @@ export class GitSource {
         cause: err,
       });
     if (this.spec.url.startsWith('-')) throw fail('refusing a URL that looks like an option:', this.spec.url);
-    await mkdir(this.mirror, { recursive: true });
+    // Checkouts hold whatever the repository holds, Secrets included: only we may read them.
+    await privateDir(dirname(dirname(this.mirror)));
+    await mkdir(this.mirror, { recursive: true, mode: 0o700 });
     const git = simpleGit({ baseDir: this.mirror, abort: signal });
     try {
       if (!(await exists(join(this.mirror, 'HEAD')))) await git.init(true);

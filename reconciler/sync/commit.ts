@@ -9,6 +9,7 @@ import { planPrune } from '../prune/prune-plan.ts';
 import { writeRecord } from '../status/app-record.ts';
 import { describeObject, parseKey, type AppStatus, type DriftedObject, type HealthState, type StatusError } from '../types.ts';
 import { ContentError, where, type PlannedObject, type PreparedSync } from './target.ts';
+import { planHooks, runHooks } from './hooks.ts';
 
 /**
  * The second half of a sync: staged server-side apply (CRDs and Namespaces, then
@@ -23,9 +24,14 @@ export async function commitSync(prepared: PreparedSync, options: { concurrency:
   const detectOnly = app.drift === 'detect';
   const toApply = (p: PlannedObject) => p.change === 'apply' || (p.change === 'drifted' && !detectOnly);
   const entryOf = (p: PlannedObject, rv?: string): InventoryEntry => ({ key: p.key, apiVersion: p.object.apiVersion, digest: p.digest, ...(rv ? { rv } : {}) });
+  // Helm hooks run at their phase (sync/hooks.ts); one that has not run yet is tracked without its digest.
+  const hooks = planHooks(prepared);
+  const hooksRan = new Set<string>();
+  const tracked = (p: PlannedObject, rv?: string): InventoryEntry =>
+    hooks.pending.has(p.key) && !hooksRan.has(p.key) ? (byKey(record.inventory).get(p.key) ?? { ...entryOf(p), digest: '' }) : entryOf(p, rv);
 
   // 1. Track everything we are about to create before creating it.
-  const widened: Inventory = { revision: record.inventory.revision, entries: mergeEntries(prepared.objects.map((p) => entryOf(p)), record.inventory.entries) };
+  const widened: Inventory = { revision: record.inventory.revision, entries: mergeEntries(prepared.objects.map((p) => tracked(p)), record.inventory.entries) };
   if (widened.entries.length !== record.inventory.entries.length) await writeRecord(cluster.client, app.name, { ...record, inventory: widened }, signal);
 
   // 2. Staged apply.
@@ -34,7 +40,13 @@ export async function commitSync(prepared: PreparedSync, options: { concurrency:
   const healthyOnApply = new Set<string>();
   const errors: StatusError[] = [];
   for (const stage of [0, 1, 2] as Stage[]) {
-    const batch = prepared.objects.filter((p) => p.stage === stage && toApply(p));
+    if (stage === 1 && errors.length === 0) {
+      const pre = await runHooks(prepared, hooks.pre, { timeoutMs: app.timeoutMs, ...(signal ? { signal } : {}) });
+      for (const k of pre.succeeded) hooksRan.add(k);
+      if (pre.error) errors.push(pre.error);
+      if (errors.length > 0) break;
+    }
+    const batch = prepared.objects.filter((p) => p.stage === stage && toApply(p) && !hooks.isHook(p));
     const results = await mapLimit(batch, options.concurrency, async (p) => {
       const info = p.info ?? (await applier.info(p.object, signal));
       if (!info) throw new ContentError({ reason: 'ValidationFailed', message: `unknown kind ${p.object.kind} in ${p.object.apiVersion} after its CRDs were applied`, where: where(p.manifest) });
@@ -72,15 +84,20 @@ export async function commitSync(prepared: PreparedSync, options: { concurrency:
 
   // 4. Health of what changed, and of what was unhealthy before.
   const check = prepared.objects.filter(
-    (p) => p.info && p.change !== 'skip' && !healthyOnApply.has(p.key) && (applied.has(p.key) || record.status?.health !== 'Healthy'),
+    (p) => p.info && p.change !== 'skip' && !hooks.isHook(p) && !healthyOnApply.has(p.key) && (applied.has(p.key) || record.status?.health !== 'Healthy'),
   );
   const { health, unhealthy } = errors.length > 0 ? { health: 'Degraded' as HealthState, unhealthy: [] } : await checkHealth(prepared, check, app.wait ? app.timeoutMs : 0, signal);
+  if (errors.length === 0 && health === 'Healthy' && hooks.post.length > 0) {
+    const post = await runHooks(prepared, hooks.post, { timeoutMs: app.timeoutMs, ...(signal ? { signal } : {}) });
+    for (const k of post.succeeded) hooksRan.add(k);
+    if (post.error) errors.push(post.error);
+  }
 
   // 5. Record: inventory narrowed to what exists, status.
   const previous = byKey(record.inventory);
   const entries = mergeEntries(
     kept,
-    prepared.objects.map((p) => entryOf(p, applied.get(p.key) ?? (p.change === 'unchanged' ? p.liveRv : undefined) ?? previous.get(p.key)?.rv)),
+    prepared.objects.map((p) => tracked(p, applied.get(p.key) ?? (p.change === 'unchanged' ? p.liveRv : undefined) ?? previous.get(p.key)?.rv)),
   );
   const drifted: DriftedObject[] = prepared.objects.filter((p) => p.change === 'drifted').map((p) => ({ object: describeObject(p.object), fields: p.drift }));
   const status: AppStatus = {

@@ -8,6 +8,8 @@ import { mapLimit } from '../pool.ts';
 import { describeObject, groupOf, keyOf, parseKey, type KubeObject, type Manifest } from '../types.ts';
 import type { AppSpec } from '../../stacks/gitops.ts';
 import type { OwnedMeta } from './round-cache.ts';
+import { hookOf } from '../render/helm-hooks.ts';
+import { asRecreatedHook } from './hooks.ts';
 import { ContentError, where, type ClusterTarget, type PlannedObject, type PreparedSync } from './target.ts';
 
 /**
@@ -70,13 +72,16 @@ export async function prepareSync(
     const live = liveOwned.get(key);
     const base = { manifest: m, object, key, digest, info, stage: stageOf(object, info?.namespaced ?? true), drift: [] as string[], ...(live?.rv ? { liveRv: live.rv } : {}) };
     if (isSkipped(object)) return { ...base, change: 'skip' };
-    if (!info) return { ...base, change: 'apply' };
     const entry = inventory.get(key);
+    // A Helm hook that ran at this digest stays done, even when its policy deleted it (sync/hooks.ts).
+    const hook = hookOf(object) !== undefined;
+    if (hook && entry?.digest === digest) return { ...base, change: 'unchanged' };
+    if (!info) return { ...base, change: 'apply' };
     if (entry && entry.digest === digest && live?.rv !== undefined && live.rv === entry.rv) return { ...base, change: 'unchanged' };
 
     let afterApply: KubeObject;
     try {
-      afterApply = await applier.apply(info, object, { dryRun: true, force: app.conflicts === 'force', signal: options.signal });
+      afterApply = await applier.apply(info, hook && live ? asRecreatedHook(object) : object, { dryRun: true, force: app.conflicts === 'force', signal: options.signal });
     } catch (err) {
       const ns = object.metadata.namespace;
       if (err instanceof KubeApiError && err.status === 404 && ns && renderNamespaces.has(ns)) {
@@ -86,6 +91,7 @@ export async function prepareSync(
       }
       throw asContentError(err, object, m);
     }
+    if (hook) return { ...base, change: 'apply' };
     const current = live ? await applier.get(info, object.metadata.namespace, object.metadata.name ?? '', options.signal) : undefined;
     if (!current) return { ...base, change: 'apply' };
     if (isCreateOnly(object)) return { ...base, change: 'skip' };

@@ -68,7 +68,7 @@ describe('rendering', () => {
     await repo.commit({ 'vars/cm.yaml': 'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: vars\ndata:\n  x: ${var.missing}\n' });
     const stack = stackFor(repo.dir, [{ name: 'vars', path: 'vars', namespace: 'default', targets: { clusters: [clusters[0].name] } }]);
     const s = byCluster(await reconcileOnce(stack), 'vars').get(clusters[0].name);
-    expect(s?.error).toMatchObject({ reason: 'RenderFailed', where: 'vars/cm.yaml:1' });
+    expect(s?.error).toMatchObject({ reason: 'RenderFailed', where: 'vars/cm.yaml:6' });
     expect(s?.error?.message).toContain('${var.missing}');
   });
 });

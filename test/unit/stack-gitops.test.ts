@@ -71,6 +71,29 @@ describe('stack gitops section', () => {
     expect(error!.message).toMatch(/stack\.yaml has \d+ problem\(s\)/);
   });
 
+  it('reads helm settings and substitution, and reports bad ones with their path', () => {
+    const withHelm = valid.replace('      path: web\n', '      path: web\n      substitute: false\n      helm: {releaseName: shop, valuesFiles: [values-eu.yaml], values: {a: 1}, kubeVersion: 1.30.0, apiVersions: [v1, policy/v1/PodDisruptionBudget]}\n');
+    const web = parseStack('stack.yaml', withHelm).gitops.apps[1];
+    expect(web?.substitute).toBe(false);
+    expect(web?.helm).toEqual({ releaseName: 'shop', valuesFiles: ['values-eu.yaml'], values: { a: 1 }, kubeVersion: '1.30.0', apiVersions: ['v1', 'policy/v1/PodDisruptionBudget'] });
+    expect(parseStack('stack.yaml', valid).gitops.apps[1]).toMatchObject({ substitute: true, helm: { values: {}, valuesFiles: [] } });
+    const broken = valid.replace('      path: web\n', '      path: web\n      helm: {valuesFiles: [../secrets.yaml], kubeVersion: latest, apiVersions: ["not a version"], chart: x}\n');
+    let error: ValidationError | undefined;
+    try {
+      parseStack('stack.yaml', broken);
+    } catch (err) {
+      error = err as ValidationError;
+    }
+    expect(error?.issues.map((i) => `${i.path}|${i.message}`)).toEqual(
+      expect.arrayContaining([
+        expect.stringMatching(/^gitops\.apps\[1\]\.helm\.valuesFiles\[0\]\|must be a path inside the chart folder/),
+        expect.stringMatching(/^gitops\.apps\[1\]\.helm\.kubeVersion\|expected a Kubernetes version/),
+        expect.stringMatching(/^gitops\.apps\[1\]\.helm\.apiVersions\[0\]\|expected group\/version/),
+        expect.stringMatching(/^gitops\.apps\[1\]\.helm\.chart\|unknown field/),
+      ]),
+    );
+  });
+
   it('rejects dependsOn cycles and bad YAML with a line', () => {
     const cyclic = valid.replace('      path: base\n', '      path: base\n      dependsOn: [web]\n');
     expect(() => parseStack('s.yaml', cyclic)).toThrow(/dependsOn forms a cycle: (base → web → base|web → base → web)/);
