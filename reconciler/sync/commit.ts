@@ -1,13 +1,11 @@
-import { KubeApiError } from '../../clusters/errors.ts';
 import { isTransient } from '../../clusters/kube-client.ts';
 import { waitFor } from '../../clusters/wait.ts';
-import { APP_LABEL, PRUNE_ANNOTATION } from '../apply/object-policy.ts';
-import { healthOf } from '../health/kstatus.ts';
+import { hasHealthSignal, healthOf } from '../health/kstatus.ts';
 import { mergeEntries, sameInventory, staleEntries, type Inventory, type InventoryEntry } from '../inventory/inventory.ts';
 import { mapLimit } from '../pool.ts';
-import { planPrune } from '../prune/prune-plan.ts';
 import { writeRecord } from '../status/app-record.ts';
-import { describeObject, parseKey, type AppStatus, type HealthState } from '../types.ts';
+import { describeObject, type AppStatus, type HealthState } from '../types.ts';
+import { pruneStale } from './prune.ts';
 import { applyStaged } from './staged-apply.ts';
 import { statusOf } from './status-of.ts';
 import type { PlannedObject, PreparedSync } from './target.ts';
@@ -38,7 +36,9 @@ export async function commitSync(prepared: PreparedSync, options: { concurrency:
   const kept: InventoryEntry[] = [];
   if (errors.length === 0 && app.prune && stale.length > 0) {
     try {
-      kept.push(...(await prune(prepared, stale, signal)));
+      const pruned = await pruneStale(cluster, { app: app.name, stale, desiredCount: prepared.objects.length, allowEmpty: app.allowEmpty, waitMs: app.timeoutMs, ...(signal ? { signal } : {}) });
+      kept.push(...pruned.kept, ...pruned.pending);
+      errors.push(...pruned.problems);
     } catch (err) {
       if (isTransient(err)) throw err;
       errors.push({ reason: 'PruneFailed', message: (err as Error).message });
@@ -48,60 +48,38 @@ export async function commitSync(prepared: PreparedSync, options: { concurrency:
     kept.push(...stale);
   }
 
-  // 4. Health of what changed, and of what was unhealthy before.
-  const check = prepared.objects.filter(
-    (p) => p.info && p.change !== 'skip' && !healthyOnApply.has(p.key) && (applied.has(p.key) || record.status?.health !== 'Healthy'),
-  );
-  const { health, unhealthy } = errors.length > 0 ? { health: 'Degraded' as HealthState, unhealthy: [] } : await checkHealth(prepared, check, app.wait ? app.timeoutMs : 0, signal);
+  // 4. Health of every object, every round: what this round applied is polled; the rest is read
+  //    from the round's one list per kind (a Deployment that lost its replicas shows here).
+  const { health, unhealthy } = errors.some((e) => e.reason !== 'PruneBlocked' && e.reason !== 'PruneFailed')
+    ? { health: 'Degraded' as HealthState, unhealthy: [] }
+    : await healthOfAll(prepared, applied, healthyOnApply, app.wait ? app.timeoutMs : 0, signal);
 
   // 5. Record: inventory narrowed to what exists, status.
   const { status, inventory } = statusOf({ app: app.name, cluster: cluster.spec.name, revision, detectOnly, previous: record, objects: prepared.objects, applied, kept, errors, health, unhealthy });
-  if (!sameInventory(inventory, record.inventory) || JSON.stringify(status) !== JSON.stringify(record.status)) {
-    await writeRecord(cluster.client, app.name, { inventory, status }, signal);
+  if (!sameInventory(inventory, record.inventory) || JSON.stringify(status) !== JSON.stringify(record.status) || (await cluster.round.allRecords(signal)).get(app.name)?.stack !== record.stack) {
+    await writeRecord(cluster.client, app.name, { ...record, inventory, status }, signal);
   }
   return status;
 }
 
-async function prune(prepared: PreparedSync, stale: readonly InventoryEntry[], signal?: AbortSignal): Promise<InventoryEntry[]> {
-  const { applier } = prepared.cluster;
-  const { app } = prepared;
-  const facts = new Map<string, { owner: string | undefined | 'absent'; pruneDisabled: boolean }>();
-  for (const e of stale) {
-    const k = parseKey(e.key);
-    const info = await applier.info({ apiVersion: e.apiVersion, kind: k.kind, metadata: {} }, signal);
-    const live = info ? await applier.get(info, k.namespace || undefined, k.name, signal) : undefined;
-    facts.set(e.key, live ? { owner: live.metadata.labels?.[APP_LABEL], pruneDisabled: live.metadata.annotations?.[PRUNE_ANNOTATION] === 'disabled' } : { owner: 'absent', pruneDisabled: false });
-  }
-  const foreign = new Map<string, number>();
-  for (const e of stale) {
-    const k = parseKey(e.key);
-    if (k.group === '' && k.kind === 'Namespace') foreign.set(k.name, await applier.foreignObjectsIn(k.name, app.name, signal));
-  }
-  const decisions = planPrune(app.name, stale, prepared.objects.length, app.allowEmpty, {
-    ownerOf: (key) => facts.get(key)?.owner,
-    pruneDisabled: (key) => facts.get(key)?.pruneDisabled ?? false,
-    foreignObjectsIn: (ns) => foreign.get(ns) ?? 0,
-  });
-  const staleByKey = new Map(stale.map((e) => [e.key, e]));
-  const kept: InventoryEntry[] = [];
-  // Namespaced objects first, namespaces last, so a namespace is only deleted once emptied of ours.
-  const ordered = [...decisions].sort((a, b) => Number(parseKey(a.key).kind === 'Namespace') - Number(parseKey(b.key).kind === 'Namespace'));
-  for (const d of ordered) {
-    const entry = staleByKey.get(d.key);
-    if (!entry) continue;
-    if (d.action === 'keep') kept.push(entry);
-    if (d.action !== 'delete') continue;
-    const k = parseKey(d.key);
-    const info = await applier.info({ apiVersion: entry.apiVersion, kind: k.kind, metadata: {} }, signal);
-    try {
-      if (info) await applier.delete(info, k.namespace || undefined, k.name, signal);
-    } catch (err) {
-      if (isTransient(err)) throw err;
-      kept.push(entry); // failed to delete: stays tracked, retried next time
-      if (!(err instanceof KubeApiError)) throw err;
+async function healthOfAll(
+  prepared: PreparedSync,
+  applied: ReadonlyMap<string, string>,
+  healthyOnApply: ReadonlySet<string>,
+  timeoutMs: number,
+  signal?: AbortSignal,
+): Promise<{ health: HealthState; unhealthy: string[] }> {
+  const check: PlannedObject[] = [];
+  for (const p of prepared.objects) {
+    if (!p.info || p.change === 'skip' || healthyOnApply.has(p.key) || !hasHealthSignal(p.object.kind)) continue;
+    if (applied.has(p.key)) {
+      check.push(p);
+      continue;
     }
+    const listed = (await prepared.cluster.round.healthOf(p.info, signal)).get(p.key);
+    if (listed?.status !== 'Current') check.push(p);
   }
-  return kept;
+  return checkHealth(prepared, check, timeoutMs, signal);
 }
 
 async function checkHealth(prepared: PreparedSync, objects: readonly PlannedObject[], timeoutMs: number, signal?: AbortSignal): Promise<{ health: HealthState; unhealthy: string[] }> {
