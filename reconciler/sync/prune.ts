@@ -117,15 +117,18 @@ async function stillPresent(
   return left.map((d) => ({ entry: d.entry, why: heldBy(lastSeen.get(d.entry.key)) }));
 }
 
-/** What keeps an object that was deleted: a namespace's deletion conditions, or its finalizers. */
+/**
+ * What keeps an object that was deleted: the conditions it reports (a namespace's
+ * NamespaceDeletionDiscoveryFailure first, before the generic "content remaining"), else its finalizers.
+ */
 export function heldBy(obj: KubeObject | undefined): string {
   if (!obj) return 'deletion in progress';
-  const conditions = ((obj['status'] as { conditions?: { type: string; status: string; message?: string }[] } | undefined)?.conditions ?? [])
-    .filter((c) => c.status === 'True' && c.message && c.type !== 'NamespaceContentRemaining' && c.type !== 'NamespaceFinalizersRemaining');
-  if (conditions.length > 0) return conditions.map((c) => `${c.type}: ${c.message}`).join('; ');
-  const finalizers = [...((obj.metadata['finalizers'] as string[] | undefined) ?? []), ...(((obj['spec'] as { finalizers?: string[] } | undefined)?.finalizers) ?? [])];
-  const remaining = ((obj['status'] as { conditions?: { type: string; status: string; message?: string }[] } | undefined)?.conditions ?? []).filter((c) => c.status === 'True' && c.message);
-  if (remaining.length > 0) return remaining.map((c) => `${c.type}: ${c.message}`).join('; ');
+  const conditions = ((obj['status'] as { conditions?: { type: string; status: string; message?: string }[] } | undefined)?.conditions ?? []).filter((c) => c.status === 'True' && c.message);
+  const generic = new Set(['NamespaceContentRemaining', 'NamespaceFinalizersRemaining']);
+  const telling = conditions.filter((c) => !generic.has(c.type));
+  const shown = telling.length > 0 ? telling : conditions;
+  if (shown.length > 0) return shown.map((c) => `${c.type}: ${c.message}`).join('; ');
   if (!obj.metadata.deletionTimestamp) return 'not deleted yet';
+  const finalizers = [...((obj.metadata['finalizers'] as string[] | undefined) ?? []), ...((obj['spec'] as { finalizers?: string[] } | undefined)?.finalizers ?? [])];
   return finalizers.length > 0 ? `waiting for finalizers ${finalizers.join(', ')}` : 'deletion in progress';
 }

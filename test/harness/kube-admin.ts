@@ -1,3 +1,6 @@
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { parse, stringify } from 'yaml';
 import { KubeClient } from '../../clusters/kube-client.ts';
 import type { TestCluster } from './environment-spec.ts';
 
@@ -23,4 +26,67 @@ export async function deleteIfPresent(cluster: TestCluster, path: string): Promi
   } catch (err) {
     if ((err as { status?: number }).status !== 404) throw err;
   }
+}
+
+/**
+ * A kubeconfig for a service account that may read everything and write app records, but
+ * in `default` do only `defaultNamespaceVerbs` to ConfigMaps (a real 403 from the apiserver's RBAC otherwise).
+ */
+export async function limitedKubeconfig(cluster: TestCluster, into: string, defaultNamespaceVerbs: readonly string[] = []): Promise<string> {
+  const sa = 'infra-limited';
+  await applyAs(cluster, '/api/v1/namespaces/infra-system', { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'infra-system' } });
+  await applyAs(cluster, `/api/v1/namespaces/default/serviceaccounts/${sa}`, { apiVersion: 'v1', kind: 'ServiceAccount', metadata: { name: sa, namespace: 'default' } });
+  await applyAs(cluster, `/apis/rbac.authorization.k8s.io/v1/clusterroles/${sa}`, {
+    apiVersion: 'rbac.authorization.k8s.io/v1',
+    kind: 'ClusterRole',
+    metadata: { name: sa },
+    rules: [{ apiGroups: ['*'], resources: ['*'], verbs: ['get', 'list', 'watch'] }],
+  });
+  await applyAs(cluster, `/apis/rbac.authorization.k8s.io/v1/clusterrolebindings/${sa}`, {
+    apiVersion: 'rbac.authorization.k8s.io/v1',
+    kind: 'ClusterRoleBinding',
+    metadata: { name: sa },
+    roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: sa },
+    subjects: [{ kind: 'ServiceAccount', name: sa, namespace: 'default' }],
+  });
+  await applyAs(cluster, `/apis/rbac.authorization.k8s.io/v1/namespaces/infra-system/roles/${sa}`, {
+    apiVersion: 'rbac.authorization.k8s.io/v1',
+    kind: 'Role',
+    metadata: { name: sa, namespace: 'infra-system' },
+    rules: [{ apiGroups: [''], resources: ['configmaps', 'secrets'], verbs: ['*'] }],
+  });
+  await applyAs(cluster, `/apis/rbac.authorization.k8s.io/v1/namespaces/infra-system/rolebindings/${sa}`, {
+    apiVersion: 'rbac.authorization.k8s.io/v1',
+    kind: 'RoleBinding',
+    metadata: { name: sa, namespace: 'infra-system' },
+    roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: sa },
+    subjects: [{ kind: 'ServiceAccount', name: sa, namespace: 'default' }],
+  });
+  if (defaultNamespaceVerbs.length > 0) {
+    await applyAs(cluster, `/apis/rbac.authorization.k8s.io/v1/namespaces/default/roles/${sa}`, {
+      apiVersion: 'rbac.authorization.k8s.io/v1',
+      kind: 'Role',
+      metadata: { name: sa, namespace: 'default' },
+      rules: [{ apiGroups: [''], resources: ['configmaps'], verbs: [...defaultNamespaceVerbs] }],
+    });
+    await applyAs(cluster, `/apis/rbac.authorization.k8s.io/v1/namespaces/default/rolebindings/${sa}`, {
+      apiVersion: 'rbac.authorization.k8s.io/v1',
+      kind: 'RoleBinding',
+      metadata: { name: sa, namespace: 'default' },
+      roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: sa },
+      subjects: [{ kind: 'ServiceAccount', name: sa, namespace: 'default' }],
+    });
+  } else {
+    await deleteIfPresent(cluster, `/apis/rbac.authorization.k8s.io/v1/namespaces/default/rolebindings/${sa}`);
+  }
+  const token = await adminRequest<{ status: { token: string } }>(cluster, 'POST', `/api/v1/namespaces/default/serviceaccounts/${sa}/token`, {
+    apiVersion: 'authentication.k8s.io/v1',
+    kind: 'TokenRequest',
+    spec: { expirationSeconds: 3600 },
+  });
+  const admin = parse(readFileSync(cluster.kubeconfig, 'utf8')) as { users: { name: string; user: Record<string, unknown> }[] } & Record<string, unknown>;
+  const limited = { ...admin, users: admin.users.map((u) => ({ name: u.name, user: { token: token.status.token } })) };
+  const path = join(into, `${cluster.name}-limited.kubeconfig`);
+  writeFileSync(path, stringify(limited), { mode: 0o600 });
+  return path;
 }

@@ -1,15 +1,14 @@
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parse, stringify } from 'yaml';
 import { KubeClient } from '../../clusters/kube-client.ts';
 import { listRecords, readRecord } from '../../reconciler/status/app-record.ts';
 import type { StackSpec } from '../../stacks/load.ts';
 import { testClusters } from '../harness/environment.ts';
 import type { TestCluster } from '../harness/environment-spec.ts';
 import { GitFixture } from '../harness/git-fixture.ts';
-import { adminRequest, applyAs, deleteIfPresent } from '../harness/kube-admin.ts';
+import { adminRequest, deleteIfPresent, limitedKubeconfig } from '../harness/kube-admin.ts';
 import { byCluster, readObject, reconcileOnce } from '../harness/reconcile-helpers.ts';
 import { stackFor } from '../harness/stack-fixture.ts';
 
@@ -97,12 +96,8 @@ describe('errors on the cluster where they happen', () => {
     await repo.commit({ 'rot/cm.yaml': cm('rot-cm'), 'fine/cm.yaml': cm('fine-cm') });
     const stack = stackFor(repo.dir, [{ name: 'rot', path: 'rot', targets: everywhere }, { name: 'fine', path: 'fine', targets: everywhere }]);
     await reconcileOnce(stack);
-    await applyAs(right, '/api/v1/namespaces/infra-system/configmaps/infra-app-rot', {
-      apiVersion: 'v1',
-      kind: 'ConfigMap',
-      metadata: { name: 'infra-app-rot', namespace: 'infra-system' },
-      data: { inventory: '{"revision": "x", "entries": [trunc' },
-    }, 'infra-record');
+    // A record cut short (a hand edit, a bad restore): its inventory no longer parses.
+    await adminRequest(right, 'PATCH', '/api/v1/namespaces/infra-system/configmaps/infra-app-rot', { data: { inventory: '{"revision": "x", "entries": [trunc' } }, 'application/merge-patch+json');
     const statuses = await reconcileOnce(stack);
     expect(byCluster(statuses, 'rot').get(left.name)).toMatchObject({ sync: 'Synced' });
     expect(byCluster(statuses, 'fine').get(right.name)).toMatchObject({ sync: 'Synced' });
@@ -121,49 +116,3 @@ describe('errors on the cluster where they happen', () => {
     await deleteIfPresent(right, '/api/v1/namespaces/infra-system/configmaps/infra-app-rot');
   });
 });
-
-/**
- * A kubeconfig for a service account that may read everything and write app records, but
- * not write ConfigMaps in `default` (a real 403 from the apiserver's RBAC).
- */
-async function limitedKubeconfig(cluster: TestCluster, into: string): Promise<string> {
-  const sa = 'infra-limited';
-  await applyAs(cluster, '/api/v1/namespaces/infra-system', { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'infra-system' } });
-  await applyAs(cluster, `/api/v1/namespaces/default/serviceaccounts/${sa}`, { apiVersion: 'v1', kind: 'ServiceAccount', metadata: { name: sa, namespace: 'default' } });
-  await applyAs(cluster, `/apis/rbac.authorization.k8s.io/v1/clusterroles/${sa}`, {
-    apiVersion: 'rbac.authorization.k8s.io/v1',
-    kind: 'ClusterRole',
-    metadata: { name: sa },
-    rules: [{ apiGroups: ['*'], resources: ['*'], verbs: ['get', 'list', 'watch'] }],
-  });
-  await applyAs(cluster, `/apis/rbac.authorization.k8s.io/v1/clusterrolebindings/${sa}`, {
-    apiVersion: 'rbac.authorization.k8s.io/v1',
-    kind: 'ClusterRoleBinding',
-    metadata: { name: sa },
-    roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: sa },
-    subjects: [{ kind: 'ServiceAccount', name: sa, namespace: 'default' }],
-  });
-  await applyAs(cluster, `/apis/rbac.authorization.k8s.io/v1/namespaces/infra-system/roles/${sa}`, {
-    apiVersion: 'rbac.authorization.k8s.io/v1',
-    kind: 'Role',
-    metadata: { name: sa, namespace: 'infra-system' },
-    rules: [{ apiGroups: [''], resources: ['configmaps', 'secrets'], verbs: ['*'] }],
-  });
-  await applyAs(cluster, `/apis/rbac.authorization.k8s.io/v1/namespaces/infra-system/rolebindings/${sa}`, {
-    apiVersion: 'rbac.authorization.k8s.io/v1',
-    kind: 'RoleBinding',
-    metadata: { name: sa, namespace: 'infra-system' },
-    roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: sa },
-    subjects: [{ kind: 'ServiceAccount', name: sa, namespace: 'default' }],
-  });
-  const token = await adminRequest<{ status: { token: string } }>(cluster, 'POST', `/api/v1/namespaces/default/serviceaccounts/${sa}/token`, {
-    apiVersion: 'authentication.k8s.io/v1',
-    kind: 'TokenRequest',
-    spec: { expirationSeconds: 3600 },
-  });
-  const admin = parse(readFileSync(cluster.kubeconfig, 'utf8')) as { users: { name: string; user: Record<string, unknown> }[] } & Record<string, unknown>;
-  const limited = { ...admin, users: admin.users.map((u) => ({ name: u.name, user: { token: token.status.token } })) };
-  const path = join(into, `${cluster.name}-limited.kubeconfig`);
-  writeFileSync(path, stringify(limited), { mode: 0o600 });
-  return path;
-}
