@@ -28,7 +28,7 @@ export async function commitSync(prepared: PreparedSync, options: { concurrency:
   if (widened.entries.length !== record.inventory.entries.length) await writeRecord(cluster.client, app.name, { ...record, inventory: widened }, signal);
 
   // 2. Staged apply.
-  const { applied, healthyOnApply, errors: applyErrors } = await applyStaged(prepared, options);
+  const { applied, healthyOnApply, generations, errors: applyErrors } = await applyStaged(prepared, options);
   const errors = [...applyErrors];
 
   // 3. Prune what left Git (only when everything applied: never prune on a half-applied revision).
@@ -50,12 +50,17 @@ export async function commitSync(prepared: PreparedSync, options: { concurrency:
 
   // 4. Health of every object, every round: what this round applied is polled; the rest is read
   //    from the round's one list per kind (a Deployment that lost its replicas shows here).
-  const { health, unhealthy } = errors.some((e) => e.reason !== 'PruneBlocked' && e.reason !== 'PruneFailed')
-    ? { health: 'Degraded' as HealthState, unhealthy: [] }
+  const { health, unhealthy, seen } = errors.some((e) => e.reason !== 'PruneBlocked' && e.reason !== 'PruneFailed')
+    ? { health: 'Degraded' as HealthState, unhealthy: [], seen: new Map<string, { rv: string; generation?: number }>() }
     : await healthOfAll(prepared, applied, healthyOnApply, app.wait ? app.timeoutMs : 0, signal);
+  // A controller's status updates after our apply (a Deployment becoming Available) are not drift:
+  // record the resourceVersion seen healthy, if the spec is still the one we applied, so the next
+  // round is a no-op instead of a dry-run and a record write.
+  const settled = new Map(applied);
+  for (const [key, s] of seen) if (applied.has(key) && s.generation !== undefined && s.generation === generations.get(key)) settled.set(key, s.rv);
 
   // 5. Record: inventory narrowed to what exists, status.
-  const { status, inventory } = statusOf({ app: app.name, cluster: cluster.spec.name, revision, detectOnly, previous: record, objects: prepared.objects, applied, kept, errors, health, unhealthy });
+  const { status, inventory } = statusOf({ app: app.name, cluster: cluster.spec.name, revision, detectOnly, previous: record, objects: prepared.objects, applied: settled, kept, errors, health, unhealthy });
   if (!sameInventory(inventory, record.inventory) || JSON.stringify(status) !== JSON.stringify(record.status) || (await cluster.round.allRecords(signal)).get(app.name)?.stack !== record.stack) {
     await writeRecord(cluster.client, app.name, { ...record, inventory, status }, signal);
   }
@@ -68,7 +73,7 @@ async function healthOfAll(
   healthyOnApply: ReadonlySet<string>,
   timeoutMs: number,
   signal?: AbortSignal,
-): Promise<{ health: HealthState; unhealthy: string[] }> {
+): Promise<HealthResult> {
   const check: PlannedObject[] = [];
   for (const p of prepared.objects) {
     if (!p.info || p.change === 'skip' || healthyOnApply.has(p.key) || !hasHealthSignal(p.object.kind)) continue;
@@ -82,13 +87,22 @@ async function healthOfAll(
   return checkHealth(prepared, check, timeoutMs, signal);
 }
 
-async function checkHealth(prepared: PreparedSync, objects: readonly PlannedObject[], timeoutMs: number, signal?: AbortSignal): Promise<{ health: HealthState; unhealthy: string[] }> {
+interface HealthResult {
+  readonly health: HealthState;
+  readonly unhealthy: string[];
+  /** resourceVersion and generation of the objects polled, as last seen healthy. */
+  readonly seen: ReadonlyMap<string, { rv: string; generation?: number }>;
+}
+
+async function checkHealth(prepared: PreparedSync, objects: readonly PlannedObject[], timeoutMs: number, signal?: AbortSignal): Promise<HealthResult> {
   let last: string[] = [];
   let failed = false;
+  const seen = new Map<string, { rv: string; generation?: number }>();
   const verdict = await waitFor(
     async () => {
       const results = await mapLimit(objects, 16, async (p) => {
         const live = p.info ? await prepared.cluster.applier.get(p.info, p.object.metadata.namespace, p.object.metadata.name ?? '', signal) : undefined;
+        if (live?.metadata.resourceVersion) seen.set(p.key, { rv: live.metadata.resourceVersion, ...(live.metadata.generation !== undefined ? { generation: live.metadata.generation } : {}) });
         return live ? { p, h: healthOf(live) } : { p, h: { status: 'InProgress' as const, message: 'not found' } };
       });
       last = [];
@@ -102,6 +116,6 @@ async function checkHealth(prepared: PreparedSync, objects: readonly PlannedObje
     },
     { timeoutMs, intervalMs: 250, ...(signal ? { signal } : {}) },
   );
-  if (verdict && last.length === 0) return { health: 'Healthy', unhealthy: [] };
-  return { health: failed ? 'Degraded' : 'Progressing', unhealthy: last };
+  if (verdict && last.length === 0) return { health: 'Healthy', unhealthy: [], seen };
+  return { health: failed ? 'Degraded' : 'Progressing', unhealthy: last, seen: new Map() };
 }

@@ -18,6 +18,8 @@ export interface AppliedObjects {
   readonly applied: ReadonlyMap<string, string>;
   /** Keys that were healthy the moment their apply returned (ConfigMaps, Secrets, RBAC). */
   readonly healthyOnApply: ReadonlySet<string>;
+  /** metadata.generation the apply returned (a later one means someone changed the spec since). */
+  readonly generations: ReadonlyMap<string, number>;
   readonly errors: readonly StatusError[];
 }
 
@@ -33,6 +35,7 @@ export async function applyStaged(prepared: PreparedSync, options: { concurrency
   const detectOnly = app.drift === 'detect';
   const applied = new Map<string, string>();
   const healthyOnApply = new Set<string>();
+  const generations = new Map<string, number>();
   const errors: StatusError[] = [];
   for (const stage of [0, 1, 2] as Stage[]) {
     const batch = prepared.objects.filter((p) => p.stage === stage && isToApply(p, detectOnly));
@@ -41,6 +44,7 @@ export async function applyStaged(prepared: PreparedSync, options: { concurrency
       if (!info) throw new ContentError({ reason: 'ValidationFailed', message: `unknown kind ${p.object.kind} in ${p.object.apiVersion} after its CRDs were applied`, where: where(p.manifest) });
       const out = await applier.apply(info, p.object, { dryRun: false, force: app.conflicts === 'force', signal });
       applied.set(p.key, out.metadata.resourceVersion ?? '');
+      if (out.metadata.generation !== undefined) generations.set(p.key, out.metadata.generation);
       if (healthOf(out).status === 'Current') healthyOnApply.add(p.key);
     });
     for (const [i, r] of results.entries()) {
@@ -55,7 +59,7 @@ export async function applyStaged(prepared: PreparedSync, options: { concurrency
     }
     if (errors.length > 0) break;
   }
-  return { applied, healthyOnApply, errors };
+  return { applied, healthyOnApply, generations, errors };
 }
 
 /** A failed apply as the status names it: on this cluster, this object. */
