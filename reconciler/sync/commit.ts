@@ -1,6 +1,6 @@
 import { isTransient } from '../../clusters/kube-client.ts';
 import { waitFor } from '../../clusters/wait.ts';
-import { hasHealthSignal, healthOf } from '../health/kstatus.ts';
+import { hasHealthSignal, healthOf, type ObjectHealth } from '../health/kstatus.ts';
 import { mergeEntries, sameInventory, staleEntries, type Inventory, type InventoryEntry } from '../inventory/inventory.ts';
 import { mapLimit } from '../pool.ts';
 import { writeRecord } from '../status/app-record.ts';
@@ -67,6 +67,11 @@ export async function commitSync(prepared: PreparedSync, options: { concurrency:
   return status;
 }
 
+/**
+ * Objects this round applied are polled until healthy (up to the app's timeout when it waits);
+ * the others are judged from the round's one list per kind, at once, without waiting: a round
+ * with nothing to change stays cheap, and still tells the truth.
+ */
 async function healthOfAll(
   prepared: PreparedSync,
   applied: ReadonlyMap<string, string>,
@@ -74,17 +79,22 @@ async function healthOfAll(
   timeoutMs: number,
   signal?: AbortSignal,
 ): Promise<HealthResult> {
-  const check: PlannedObject[] = [];
+  const poll: PlannedObject[] = [];
+  const listed: { p: PlannedObject; h: ObjectHealth }[] = [];
   for (const p of prepared.objects) {
     if (!p.info || p.change === 'skip' || healthyOnApply.has(p.key) || !hasHealthSignal(p.object.kind)) continue;
     if (applied.has(p.key)) {
-      check.push(p);
+      poll.push(p);
       continue;
     }
-    const listed = (await prepared.cluster.round.healthOf(p.info, signal)).get(p.key);
-    if (listed?.status !== 'Current') check.push(p);
+    const h = (await prepared.cluster.round.healthOf(p.info, signal)).get(p.key) ?? { status: 'InProgress' as const, message: 'not found' };
+    if (h.status !== 'Current') listed.push({ p, h });
   }
-  return checkHealth(prepared, check, timeoutMs, signal);
+  const polled = await checkHealth(prepared, poll, timeoutMs, signal);
+  if (listed.length === 0) return polled;
+  const unhealthy = [...polled.unhealthy, ...listed.map((l) => `${describeObject(l.p.object)}: ${l.h.message}`)];
+  const degraded = polled.health === 'Degraded' || listed.some((l) => l.h.status === 'Failed');
+  return { health: degraded ? 'Degraded' : 'Progressing', unhealthy, seen: polled.seen };
 }
 
 interface HealthResult {
