@@ -1,5 +1,6 @@
+import { AdmissionWebhookError, KubeApiError } from '../clusters/errors.ts';
 import { isTransient } from '../clusters/kube-client.ts';
-import type { AppSpec } from '../stacks/gitops.ts';
+import type { AppSpec, ClusterSpec } from '../stacks/gitops.ts';
 import type { StackSpec } from '../stacks/load.ts';
 import { InfraError } from '../stacks/errors.ts';
 import { expandAppsFolder } from './app-of-apps.ts';
@@ -9,10 +10,12 @@ import { placeApp } from './place/placement.ts';
 import { renderApp, type AppRender } from './render/render.ts';
 import { substituteManifests } from './render/variables.ts';
 import { SourceFetcher } from './source/git-source.ts';
-import { writeRecord } from './status/app-record.ts';
+import { removeDeparted } from './removal.ts';
+import { corruptStatus, writeRecord } from './status/app-record.ts';
 import { commitSync } from './sync/commit.ts';
 import { prepareSync } from './sync/prepare.ts';
-import { ContentError, type ClusterTarget, type PreparedSync } from './sync/target.ts';
+import { failed, failedStatus, type PlannedChange, type SyncResult } from './sync/result.ts';
+import { ClusterError, ContentError, type ClusterTarget, type PreparedSync } from './sync/target.ts';
 import { connect } from './targets.ts';
 import type { AppStatus, Manifest, Revision, StatusError } from './types.ts';
 import { mapLimit } from './pool.ts';
@@ -40,46 +43,90 @@ export interface ReconcileRequest {
   readonly signal?: AbortSignal;
 }
 
-export interface PlannedChange {
-  readonly app: string;
-  readonly cluster: string;
-  readonly revision: string;
-  readonly apply: readonly { object: string; change: 'create' | 'update' | 'drift'; fields: readonly string[] }[];
-  readonly prune: readonly string[];
-  readonly error?: StatusError;
-}
+export type { PlannedChange, SyncResult } from './sync/result.ts';
 
-type Phase<T> = (prepared: PreparedSync) => Promise<T>;
+/** A diff line per app × cluster: the plan, or the status of why it could not be planned. */
+export type DiffResult = PlannedChange | AppStatus;
+
+export type Mode = 'sync' | 'plan';
 
 export async function reconcile(req: ReconcileRequest): Promise<AppStatus[]> {
-  return run(req, (p) => commitSync(p, { concurrency: req.concurrency ?? 16, ...(req.signal ? { signal: req.signal } : {}) }), true);
+  return (await reconcileRound(req, 'sync')).map((r) => (r.kind === 'planned' ? unexpectedPlan(r) : r.status));
 }
 
 /** What `reconcile` would change, per app and cluster, from server-side dry-runs. Writes nothing. */
-export async function diff(req: ReconcileRequest): Promise<PlannedChange[]> {
-  return run(req, async (p) => planOf(p), false);
+export async function diff(req: ReconcileRequest): Promise<DiffResult[]> {
+  return (await reconcileRound(req, 'plan')).map((r) => (r.kind === 'planned' ? r.plan : r.status));
 }
 
-async function run<T extends { app: string; cluster: string }>(req: ReconcileRequest, phase: Phase<T>, writes: boolean): Promise<T[]> {
+function unexpectedPlan(r: SyncResult): never {
+  throw new Error(`a sync round returned a plan for ${r.app} on ${r.cluster}`);
+}
+
+/**
+ * One round in either mode, a tagged result per app × cluster (apps in dependency order,
+ * clusters in stack order), then the apps that left the stack. An app starts as soon as the
+ * apps it depends on are done, so a slow or retried app holds back only its dependents.
+ */
+export async function reconcileRound(req: ReconcileRequest, mode: Mode): Promise<SyncResult[]> {
   const fetcher = new SourceFetcher(req.cacheRoot);
-  const targets = new Map(req.stack.clusters.map((c) => [c.name, connect(c, req.env, req.concurrency ?? 16)] as const));
+  const targets = new Map(req.stack.clusters.map((c) => [c.name, connectOrFail(req, c)] as const));
   try {
     const apps = await expandApps(req, fetcher);
-    const results: T[] = [];
-    const done = new Map<string, Map<string, T>>();
-    for (const wave of dependencyWaves(apps)) {
-      const settled = await mapLimit(wave, req.appConcurrency ?? 32, (app) => reconcileApp(req, app, fetcher, targets, phase, writes, done));
-      for (const [i, s] of settled.entries()) {
-        if (s.status === 'rejected') throw s.reason;
-        const app = wave[i] as AppSpec;
-        done.set(app.name, new Map(s.value.map((r) => [r.cluster, r])));
-        results.push(...s.value);
+    const order = dependencyWaves(apps).flat();
+    const finished = new Map(order.map((a) => [a.name, deferred<ReadonlyMap<string, SyncResult>>()] as const));
+    const settled = await mapLimit(order, req.appConcurrency ?? 32, async (app) => {
+      const done = finished.get(app.name);
+      try {
+        const deps = new Map<string, ReadonlyMap<string, SyncResult>>();
+        for (const d of app.dependsOn) {
+          const dep = finished.get(d);
+          if (dep) deps.set(d, await dep.promise);
+        }
+        const results = await reconcileApp(req, app, fetcher, targets, mode, deps);
+        done?.resolve(new Map(results.map((r) => [r.cluster, r])));
+        return results;
+      } catch (err) {
+        done?.reject(err);
+        throw err;
       }
+    });
+    const results: SyncResult[] = [];
+    for (const s of settled) {
+      if (s.status === 'rejected') throw s.reason;
+      results.push(...s.value);
+    }
+    if (!req.apps || req.apps.length === 0) {
+      const placed = new Map<string, Set<string>>();
+      for (const app of apps) for (const c of placeApp(app, req.stack.clusters)) placed.set(c.name, (placed.get(c.name) ?? new Set()).add(app.name));
+      const connected = [...targets.values()].filter((t): t is ClusterTarget => !(t instanceof Error));
+      results.push(...(await removeDeparted(connected, { stack: req.stack.name, orphan: new Set(req.stack.gitops.orphan), placed, writes: mode === 'sync', ...(req.signal ? { signal: req.signal } : {}) })));
     }
     return results;
   } finally {
-    for (const t of targets.values()) t.client.close();
+    for (const t of targets.values()) if (!(t instanceof Error)) t.client.close();
   }
+}
+
+/** A connection, or why there is none (a missing or invalid kubeconfig): recorded as that cluster's failure. */
+function connectOrFail(req: ReconcileRequest, spec: ClusterSpec): ClusterTarget | InfraError {
+  try {
+    return connect(spec, req.env, req.concurrency ?? 16, req.stack.name);
+  } catch (err) {
+    if (err instanceof InfraError) return err;
+    throw err;
+  }
+}
+
+function deferred<T>(): { promise: Promise<T>; resolve: (v: T) => void; reject: (e: unknown) => void } {
+  let resolve!: (v: T) => void;
+  let reject!: (e: unknown) => void;
+  const promise = new Promise<T>((res, rej) => {
+    resolve = res;
+    reject = rej;
+  });
+  promise.catch(() => undefined); // observed by dependents; the app's own rejection is reported once
+  return { promise, resolve, reject };
 }
 
 async function expandApps(req: ReconcileRequest, fetcher: SourceFetcher): Promise<AppSpec[]> {
@@ -128,18 +175,23 @@ export function dependencyWaves(apps: readonly AppSpec[]): AppSpec[][] {
   return waves;
 }
 
-async function reconcileApp<T extends { app: string; cluster: string }>(
+async function reconcileApp(
   req: ReconcileRequest,
   app: AppSpec,
   fetcher: SourceFetcher,
-  targets: ReadonlyMap<string, ClusterTarget>,
-  phase: Phase<T>,
-  writes: boolean,
-  done: ReadonlyMap<string, ReadonlyMap<string, T>>,
-): Promise<T[]> {
-  const placed = placeApp(app, req.stack.clusters).map((c) => targets.get(c.name)).filter((t): t is ClusterTarget => !!t);
-  const failAll = async (revision: string, error: StatusError) =>
-    Promise.all(placed.map((t) => recordFailure(t, app, revision, error, writes, req.signal))) as Promise<unknown[]> as Promise<T[]>;
+  connections: ReadonlyMap<string, ClusterTarget | InfraError>,
+  mode: Mode,
+  done: ReadonlyMap<string, ReadonlyMap<string, SyncResult>>,
+): Promise<SyncResult[]> {
+  const writes = mode === 'sync';
+  const placedSpecs = placeApp(app, req.stack.clusters);
+  // A cluster with no usable kubeconfig fails on its own; the others go on.
+  const unconnected = placedSpecs.flatMap((c) => {
+    const t = connections.get(c.name);
+    return t instanceof InfraError ? [failed(failedStatus(app.name, c.name, '', { reason: 'KubeconfigInvalid', message: t.message, ...(t.where ? { where: t.where } : {}) }))] : [];
+  });
+  const placed = placedSpecs.map((c) => connections.get(c.name)).filter((t): t is ClusterTarget => !!t && !(t instanceof InfraError));
+  const failAll = async (revision: string, error: StatusError) => [...(await Promise.all(placed.map((t) => recordFailure(t, app, revision, error, writes, req.signal)))), ...unconnected];
 
   let revision: Revision | undefined;
   let rendered: AppRender;
@@ -152,7 +204,7 @@ async function reconcileApp<T extends { app: string; cluster: string }>(
   }
   const commit = revision.commit;
   const count = rendered.shared ? `${rendered.shared.length} object(s)` : 'rendered per cluster';
-  req.progress?.(`${app.name}: ${commit.slice(0, 12)}, ${count} → ${placed.map((t) => t.spec.name).join(', ') || 'no cluster'}`);
+  req.progress?.(`${app.name}: ${commit.slice(0, 12)}, ${count} → ${placedSpecs.map((c) => c.name).join(', ') || 'no cluster'}`);
 
   const manifestsFor = async (t: ClusterTarget) =>
     substituteManifests(
@@ -161,8 +213,8 @@ async function reconcileApp<T extends { app: string; cluster: string }>(
       { enabled: app.substitute },
     );
   const blocked = (t: ClusterTarget) => app.dependsOn.find((d) => {
-    const s = done.get(d)?.get(t.spec.name) as AppStatus | undefined;
-    return s !== undefined && 'health' in s && (s.sync === 'Failed' || s.health !== 'Healthy');
+    const r = done.get(d)?.get(t.spec.name);
+    return r !== undefined && r.kind !== 'planned' && (r.status.sync === 'Failed' || r.status.health !== 'Healthy');
   });
   const prepare = async (t: ClusterTarget) => {
     let manifests: Manifest[];
@@ -174,8 +226,14 @@ async function reconcileApp<T extends { app: string; cluster: string }>(
     }
     return prepareSync(app, commit, manifests, t, { concurrency: req.concurrency ?? 16, ...(req.signal ? { signal: req.signal } : {}) });
   };
+  const finish = async (p: PreparedSync): Promise<SyncResult> => {
+    const base = { app: app.name, cluster: p.cluster.spec.name };
+    if (mode === 'plan') return { kind: 'planned', ...base, plan: planOf(p) };
+    return { kind: 'synced', ...base, status: await commitSync(p, { concurrency: req.concurrency ?? 16, ...(req.signal ? { signal: req.signal } : {}) }) };
+  };
 
   // Gate: every reachable cluster validates first; a content error anywhere stops the app everywhere.
+  // An error of one cluster (its live state, its permissions) stays on that cluster.
   const first = await Promise.all(
     placed.map(async (t) => {
       const dep = blocked(t);
@@ -183,47 +241,65 @@ async function reconcileApp<T extends { app: string; cluster: string }>(
       try {
         return { t, kind: 'ok' as const, prepared: await prepare(t) };
       } catch (err) {
-        return { t, kind: err instanceof ContentError ? ('content' as const) : isTransient(err) ? ('transient' as const) : ('content' as const), err };
+        if (err instanceof ContentError) return { t, kind: 'content' as const, err };
+        if (isTransient(err)) return { t, kind: 'transient' as const, err };
+        return { t, kind: 'cluster' as const, status: clusterFailure(err, t) };
       }
     }),
   );
   const broken = first.find((f) => f.kind === 'content');
-  if (broken && 'err' in broken) {
-    const status = broken.err instanceof ContentError ? broken.err.status : { reason: 'ValidationFailed' as const, message: String((broken.err as Error).message) };
-    return failAll(revision.commit, status);
-  }
-  return Promise.all(
+  if (broken && broken.kind === 'content') return failAll(commit, broken.err.status);
+  const results = await Promise.all(
     first.map(async (f) => {
-      if (f.kind === 'blocked') return recordFailure(f.t, app, revision.commit, { reason: 'DependencyNotReady', message: `waits for app "${f.dep}" to be Synced and Healthy` }, writes, req.signal) as Promise<unknown> as Promise<T>;
-      return withRetry(req, f.t, app, revision.commit, f.kind === 'ok' ? f.prepared : undefined, prepare, phase, writes);
+      if (f.kind === 'blocked') return recordFailure(f.t, app, commit, { reason: 'DependencyNotReady', message: `waits for app "${f.dep}" to be Synced and Healthy` }, writes, req.signal);
+      if (f.kind === 'cluster') return recordFailure(f.t, app, commit, f.status, writes, req.signal);
+      return withRetry(req, f.t, app, commit, f.kind === 'ok' ? f.prepared : undefined, f.kind === 'transient' ? f.err : undefined, prepare, finish, writes);
     }),
   );
+  return [...results, ...unconnected];
 }
 
-async function withRetry<T>(
+/** A non-transient failure on one cluster, as its status names it. Bugs (non-infra errors) propagate. */
+function clusterFailure(err: unknown, t: ClusterTarget): StatusError {
+  if (err instanceof ClusterError) return err.status;
+  if (!(err instanceof InfraError)) throw err;
+  const reason = err instanceof KubeApiError && err.status === 403 ? 'Forbidden' : err instanceof KubeApiError && err.status === 409 ? 'Conflict' : 'ApplyFailed';
+  return { reason, message: err.message, where: `cluster ${t.spec.name}` };
+}
+
+async function withRetry(
   req: ReconcileRequest,
   t: ClusterTarget,
   app: AppSpec,
   revision: string,
   prepared: PreparedSync | undefined,
+  firstError: unknown,
   prepare: (t: ClusterTarget) => Promise<PreparedSync>,
-  phase: Phase<T>,
+  finish: (p: PreparedSync) => Promise<SyncResult>,
   writes: boolean,
-): Promise<T> {
+): Promise<SyncResult> {
   const backoff = req.backoff ?? DEFAULT_BACKOFF;
   const deadline = backoff.now() + (req.retryForMs ?? 120_000);
   let attempt = 0;
   let next = prepared;
+  let pendingError = firstError;
+  let recorded = '';
   for (;;) {
     try {
-      return await phase(next ?? (await prepare(t)));
+      if (pendingError !== undefined) throw pendingError;
+      return await finish(next ?? (await prepare(t)));
     } catch (err) {
-      if (err instanceof ContentError) return (await recordFailure(t, app, revision, err.status, writes, req.signal)) as T;
-      if (!isTransient(err)) throw err;
+      pendingError = undefined;
+      if (err instanceof ContentError || err instanceof ClusterError) return recordFailure(t, app, revision, err.status, writes, req.signal);
+      if (!isTransient(err)) return recordFailure(t, app, revision, clusterFailure(err, t), writes, req.signal);
       t.round.invalidate();
       t.applier.discovery.invalidate();
-      if (backoff.now() >= deadline) {
-        return unreachable(t, app, revision, (err as Error).message) as T;
+      const status = transientStatus(err, t);
+      if (backoff.now() >= deadline) return status.reason === 'ClusterUnreachable' ? failed(failedStatus(app.name, t.spec.name, revision, status)) : recordFailure(t, app, revision, status, writes, req.signal);
+      // The cluster answers, so the app's record can say at once why it is being retried.
+      if (status.reason !== 'ClusterUnreachable' && writes && recorded !== status.message) {
+        recorded = status.message;
+        await recordFailure(t, app, revision, status, writes, req.signal);
       }
       const wait = backoffDelay(backoff, attempt++);
       req.progress?.(`${app.name} on ${t.spec.name}: ${(err as Error).message}; retrying in ${(wait / 1000).toFixed(1)}s`);
@@ -233,16 +309,21 @@ async function withRetry<T>(
   }
 }
 
-function unreachable(t: ClusterTarget, app: AppSpec, revision: string, message: string): AppStatus {
-  return { app: app.name, cluster: t.spec.name, revision, sync: 'Failed', health: 'Unknown', drifted: [], unhealthy: [], objects: 0, error: { reason: 'ClusterUnreachable', message } };
+/** How a transient failure is named: a webhook with no backend, or the cluster's API itself. */
+function transientStatus(err: unknown, t: ClusterTarget): StatusError {
+  if (err instanceof AdmissionWebhookError) {
+    return { reason: 'AdmissionWebhookFailed', message: `webhook "${err.webhook}" could not be called: ${err.message}`, where: `cluster ${t.spec.name}${err.object ? `: ${err.object}` : ''}` };
+  }
+  return { reason: 'ClusterUnreachable', message: (err as Error).message };
 }
 
 /** Records a failure in the cluster's status (inventory untouched: the previous revision stays). */
-async function recordFailure(t: ClusterTarget, app: AppSpec, revision: string, error: StatusError, writes: boolean, signal?: AbortSignal): Promise<AppStatus> {
+async function recordFailure(t: ClusterTarget, app: AppSpec, revision: string, error: StatusError, writes: boolean, signal?: AbortSignal): Promise<SyncResult> {
   const base = { app: app.name, cluster: t.spec.name, revision, sync: 'Failed' as const, drifted: [], unhealthy: [], error };
-  if (!writes) return { ...base, health: 'Unknown', objects: 0 };
+  if (!writes) return failed({ ...base, health: 'Unknown', objects: 0 });
   try {
     const record = await t.round.record(app.name, signal);
+    if (record.corrupt) return failed(corruptStatus(app.name, t.spec.name, record.corrupt));
     const status: AppStatus = {
       ...base,
       health: record.status?.health ?? 'Unknown',
@@ -250,9 +331,11 @@ async function recordFailure(t: ClusterTarget, app: AppSpec, revision: string, e
       ...(record.status?.lastAppliedRevision ? { lastAppliedRevision: record.status.lastAppliedRevision } : {}),
     };
     if (JSON.stringify(status) !== JSON.stringify(record.status)) await writeRecord(t.client, app.name, { ...record, status }, signal);
-    return status;
+    return failed(status);
   } catch (err) {
-    if (isTransient(err)) return unreachable(t, app, revision, (err as Error).message);
+    if (isTransient(err)) return failed(failedStatus(app.name, t.spec.name, revision, { reason: 'ClusterUnreachable', message: (err as Error).message }));
+    // The failure itself may be why the record cannot be written (a 403): report it anyway.
+    if (err instanceof KubeApiError) return failed({ ...base, health: 'Unknown', objects: 0 });
     throw err;
   }
 }

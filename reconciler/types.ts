@@ -83,8 +83,13 @@ export interface StatusError {
     | 'ValidationFailed'
     | 'ApplyFailed'
     | 'PruneFailed'
+    | 'PruneBlocked'
     | 'HealthCheckFailed'
     | 'ClusterUnreachable'
+    | 'AdmissionWebhookFailed'
+    | 'Forbidden'
+    | 'KubeconfigInvalid'
+    | 'StateCorrupt'
     | 'DependencyNotReady'
     | 'Conflict'
     | 'HookFailed';
