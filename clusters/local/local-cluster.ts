@@ -156,7 +156,7 @@ async function loadOrCreateState(layout: ClusterLayout, options: UpOptions): Pro
     await writeState(layout, resized);
     return resized;
   }
-  const leftovers = (await readdir(layout.dir)).filter((e) => e !== '.lock');
+  const leftovers = (await readdir(layout.dir)).filter((e) => !e.startsWith('.lock'));
   if (leftovers.length > 0) {
     throw new UsageError(`${layout.dir} holds files but no cluster.json: not a usable local cluster`, {
       where: layout.dir,
