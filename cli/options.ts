@@ -16,10 +16,15 @@ export function durationMs(value: string): number {
 /** A whole number from `min` to `max`. */
 export function wholeNumber(min: number, max: number): (value: string) => number {
   return (value) => {
-    const n = Number(value);
-    if (!/^\d+$/.test(value.trim()) || !Number.isSafeInteger(n) || n < min || n > max) {
-      throw new InvalidArgumentError(`expected a whole number from ${min} to ${max}.`);
-    }
-    return n;
+    const problem = wholeNumberProblem(value, min, max);
+    if (problem) throw new InvalidArgumentError(`${problem}.`);
+    return Number(value.trim());
   };
+}
+
+/** Why `value` is not a whole number from `min` to `max` (for flags and the wizard's prompts), or undefined. */
+export function wholeNumberProblem(value: string, min: number, max: number): string | undefined {
+  const n = Number(value.trim());
+  if (!/^\d+$/.test(value.trim()) || !Number.isSafeInteger(n) || n < min || n > max) return `expected a whole number from ${min} to ${max}, got "${value}"`;
+  return undefined;
 }

@@ -62,3 +62,9 @@ export class ClusterUnreachableError extends InfraError {
     this.cluster = cluster;
   }
 }
+
+/** A local cluster was made with other versions than infra pins now, and will not start on them silently. */
+export class PinnedVersionsChangedError extends InfraError {
+  readonly reason = 'PinnedVersionsChanged';
+  override readonly exitCode = 14;
+}
