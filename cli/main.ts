@@ -56,7 +56,8 @@ export async function main(argv: readonly string[]): Promise<number> {
   }
 }
 
-function exitCodeFor(err: unknown, signal: AbortSignal): number {
+/** The exit code for how a command ended (exported for tests). */
+export function exitCodeFor(err: unknown, signal: AbortSignal): number {
   // Whatever an interrupted operation threw on its way out (an engine or API error included), it ends as an interrupt.
   if (isAbort(err, signal)) {
     process.stderr.write('error: interrupted — run the same command again to finish\n');
