@@ -34,6 +34,7 @@ interface InitOpts {
   nodes?: number;
   yes?: boolean;
   force?: boolean;
+  json?: boolean;
 }
 
 export function registerInit(program: Command): void {
@@ -50,6 +51,7 @@ export function registerInit(program: Command): void {
     .option('--nodes <n>', 'nodes per local cluster', wholeNumber(NODES.min, NODES.max))
     .option('-y, --yes', 'accept every default, ask nothing')
     .option('--force', 'overwrite an existing file')
+    .option('--json', 'print what was written as JSON (the file, the defaults and their rules)')
     .action(async (opts: InitOpts) => {
       if (!opts.force && (await exists(opts.file))) throw new UsageError(`${opts.file} exists`, { hint: 'pass --force to overwrite it, or -f another file' });
       const interactive = !opts.yes;
@@ -64,7 +66,12 @@ export function registerInit(program: Command): void {
       const text = textFor(overrides);
       const { lines } = explainDefaults(opts.file, text);
       await writeFile(opts.file, text);
-      process.stdout.write(`wrote ${opts.file}\n${lines.length ? `defaults chosen by rule:\n${lines.map((l) => `  ${l}`).join('\n')}\n` : ''}next: infra preview -f ${opts.file} && infra up -f ${opts.file}\n`);
+      const next = `infra preview -f ${opts.file} && infra up -f ${opts.file}`;
+      if (opts.json) {
+        process.stdout.write(`${JSON.stringify({ file: opts.file, defaults: lines, next }, null, 2)}\n`);
+        return;
+      }
+      process.stdout.write(`wrote ${opts.file}\n${lines.length ? `defaults chosen by rule:\n${lines.map((l) => `  ${l}`).join('\n')}\n` : ''}next: ${next}\n`);
     });
 }
 
