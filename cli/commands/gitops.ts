@@ -99,7 +99,7 @@ function diffText(plans: readonly (PlannedChange | AppStatus)[]): string {
   const lines: string[] = [];
   for (const p of plans) {
     if (!('apply' in p)) {
-      lines.push(`${p.app} on ${p.cluster}: cannot plan: ${p.error?.reason}: ${p.error?.where ? `${p.error.where}: ` : ''}${p.error?.message}`);
+      lines.push(`${p.app} on ${p.cluster}: cannot plan: ${p.error ? foldError(p.error) : 'no reason recorded'}`);
       continue;
     }
     if (p.apply.length === 0 && p.prune.length === 0) {
