@@ -4,7 +4,7 @@ import { fileURLToPath } from 'node:url';
 import { pathExists as exists } from '../../clusters/fs.ts';
 import type { Command } from 'commander';
 import { draftStack, explainDefaults, renderDraft, type DraftAnswers } from '../../stacks/draft.ts';
-import { UsageError } from '../../stacks/errors.ts';
+import { AbortError, UsageError } from '../../stacks/errors.ts';
 import { ENUMS } from '../../stacks/schema.ts';
 import { wholeNumber, wholeNumberProblem } from '../options.ts';
 import type { SiteKind } from '../../stacks/model.ts';
@@ -58,11 +58,11 @@ export function registerInit(program: Command): void {
       if (interactive && !process.stdin.isTTY) {
         throw new UsageError('infra init needs a terminal to ask its questions', { hint: 'pass --yes (and flags such as --site, --clusters) to run without one' });
       }
-      const answers = interactive ? await ask(opts) : fromFlags(opts);
+      const answers = interactive ? await stoppable(ask(opts)) : fromFlags(opts);
       const examplesUrl = relative(dirname(resolve(opts.file)), PROJECT_ROOT) || '.';
       const schema = relative(dirname(resolve(opts.file)), `${PROJECT_ROOT}stacks/stack.schema.json`);
       const textFor = (overrides: Record<string, string>) => renderDraft(draftStack({ ...answers, overrides, examplesUrl }), schema);
-      const overrides = interactive ? await reviewDefaults((o) => explainDefaults(opts.file, textFor(o)).lines) : {};
+      const overrides = interactive ? await stoppable(reviewDefaults((o) => explainDefaults(opts.file, textFor(o)).lines)) : {};
       const text = textFor(overrides);
       const { lines } = explainDefaults(opts.file, text);
       await writeFile(opts.file, text);
@@ -73,6 +73,16 @@ export function registerInit(program: Command): void {
       }
       process.stdout.write(`wrote ${opts.file}\n${lines.length ? `defaults chosen by rule:\n${lines.map((l) => `  ${l}`).join('\n')}\n` : ''}next: ${next}\n`);
     });
+}
+
+/** Ctrl-C at a prompt (the terminal is raw, so no SIGINT: inquirer raises ExitPromptError) is an interrupt: exit 130, nothing written. */
+async function stoppable<T>(prompting: Promise<T>): Promise<T> {
+  try {
+    return await prompting;
+  } catch (err) {
+    if (err instanceof Error && err.name === 'ExitPromptError') throw new AbortError('interrupted at a prompt', { hint: 'nothing was written' });
+    throw err;
+  }
 }
 
 function fromFlags(o: InitOpts): DraftAnswers {
