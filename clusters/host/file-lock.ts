@@ -22,6 +22,7 @@ export async function acquireLock(
   path: string,
   options: { what: string; wait: boolean; signal?: AbortSignal; pollMs?: number },
 ): Promise<FileLock> {
+  await mkdir(dirname(path), { recursive: true });
   for (;;) {
     options.signal?.throwIfAborted();
     if ((await placeOwnedDir(path)) === 'placed') return { release: () => release(path) };
