@@ -75,8 +75,11 @@ describe('the infra command', () => {
     expect(r.stderr).toMatch(/--retry-for <duration>.*'2 minutes' is invalid\. expected a duration like 90s, 2m, 1h or a number of seconds/);
   });
 
-  it('ends with exit 130 on Ctrl-C (SIGINT) while it retries an unreachable cluster', async () => {
-    const child = spawn(process.execPath, [INFRA_BIN, 'reconcile', '-f', stackFile, '--retry-for', '10m'], { env: env(), stdio: ['ignore', 'pipe', 'pipe'] });
+  it.each([
+    ['Node 24', process.execPath],
+    ...(existsSync(SYSTEM_NODE) ? [['the system Node 20 (signal passed on by the launcher)', SYSTEM_NODE]] : []),
+  ])('ends with exit 130 on Ctrl-C (SIGINT) while it retries an unreachable cluster, under %s', async (_label, node) => {
+    const child = spawn(node, [INFRA_BIN, 'reconcile', '-f', stackFile, '--retry-for', '10m'], { env: env(), stdio: ['ignore', 'pipe', 'pipe'] });
     let stderr = '';
     const retrying = new Promise<void>((resolve) =>
       child.stderr.on('data', (b: Buffer) => {
