@@ -7,7 +7,7 @@ import { pathExists } from '../fs.ts';
 import { clusterNames, readState, requireState, serverUrl, writeKubeconfigs, writeState } from './cluster-files.ts';
 import { STATE_API_VERSION, type ClusterPorts, type LocalClusterState } from './cluster-state.ts';
 import { controlPlane, type ComponentName, type ComponentSpec } from './control-plane.ts';
-import { ensureFakeNodes, readyFakeNodes } from './fake-nodes.ts';
+import { ensureFakeNodes, readyFakeNodes, releaseNodeLeases } from './fake-nodes.ts';
 import { acquireLock } from '../host/file-lock.ts';
 import type { Progress } from '../tools/go-builder.ts';
 import { CLUSTER_NAME_PATTERN, clusterLayout, type ClusterLayout } from './layout.ts';
@@ -86,6 +86,7 @@ export async function upLocalCluster(name: string, options: UpOptions = {}): Pro
       }
       if (!runningProcess(layout, spec.name)) {
         await assertPortsFree(layout, state, spec);
+        if (spec.name === 'kwok') await releaseNodeLeases(kubeConfigFromFile(layout.kubeconfig));
         progress(`starting ${spec.name} of "${name}"`);
         await startProcess(layout, spec, binaries[spec.binary].path);
         started.push(spec.name);
