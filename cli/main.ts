@@ -1,5 +1,5 @@
 import { Command, CommanderError } from 'commander';
-import { InfraError } from '../stacks/errors.ts';
+import { AbortError, InfraError, isAbort } from '../stacks/errors.ts';
 import { registerEngine } from './commands/engine.ts';
 import { registerGitops } from './commands/gitops.ts';
 import { registerInit } from './commands/init.ts';
@@ -14,13 +14,22 @@ import type { RunContext } from './run-context.ts';
  */
 export async function main(argv: readonly string[]): Promise<number> {
   const controller = new AbortController();
+  let firstSignalAt = 0;
   const onSignal = () => {
-    // Said at once: the engine may end the process before the abort unwinds.
-    process.stderr.write('\ninterrupted: stopping at the next safe point; run the same command again to finish\n');
-    controller.abort(new Error('interrupted'));
+    if (!controller.signal.aborted) {
+      firstSignalAt = Date.now();
+      // Said at once: the engine may end the process before the abort unwinds.
+      process.stderr.write('\ninterrupted: stopping at the next safe point; run the same command again to finish\n');
+      controller.abort(new AbortError('interrupted', { hint: 'run the same command again to finish' }));
+      return;
+    }
+    // One Ctrl-C can arrive twice (the terminal's and the launcher's copy); a later one means "now".
+    if (Date.now() - firstSignalAt < 1_000) return;
+    process.stderr.write('interrupted again: stopping now\n');
+    process.exit(130);
   };
-  process.once('SIGINT', onSignal);
-  process.once('SIGTERM', onSignal);
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
   const ctx: RunContext = { signal: controller.signal };
 
   const program = new Command('infra')
@@ -36,17 +45,24 @@ export async function main(argv: readonly string[]): Promise<number> {
 
   try {
     await program.parseAsync(argv, { from: 'user' });
+    if (controller.signal.aborted) return exitCodeFor(controller.signal.reason, controller.signal);
     // A command that finished but found failures (e.g. an app that did not sync) sets exitCode.
     return typeof process.exitCode === 'number' ? process.exitCode : 0;
   } catch (err) {
-    return exitCodeFor(err);
+    return exitCodeFor(err, controller.signal);
   } finally {
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
   }
 }
 
-function exitCodeFor(err: unknown): number {
+/** The exit code for how a command ended (exported for tests). */
+export function exitCodeFor(err: unknown, signal: AbortSignal): number {
+  // Whatever an interrupted operation threw on its way out (an engine or API error included), it ends as an interrupt.
+  if (isAbort(err, signal)) {
+    process.stderr.write('error: interrupted — run the same command again to finish\n');
+    return 130;
+  }
   if (err instanceof CommanderError) {
     // Commander already printed usage or help; help and version exit 0.
     return err.exitCode === 0 ? 0 : 2;
@@ -54,10 +70,6 @@ function exitCodeFor(err: unknown): number {
   if (err instanceof InfraError) {
     process.stderr.write(`error: ${err.oneLine()}\n`);
     return err.exitCode;
-  }
-  if (err instanceof Error && err.name === 'AbortError') {
-    process.stderr.write('error: interrupted\n');
-    return 130;
   }
   process.stderr.write(`internal error (a bug in infra, please report it):\n${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
   return 70;

@@ -105,7 +105,7 @@ export class AdmissionWebhookError extends KubeApiError {
 /** A kubeconfig that is missing or cannot be used (bad YAML, no context, no server, unreadable files). */
 export class KubeconfigInvalidError extends InfraError {
   readonly reason = 'KubeconfigInvalid';
-  override readonly exitCode = 13;
+  override readonly exitCode = 15;
   readonly cluster: string;
   readonly path: string;
   constructor(cluster: string, path: string, why: string) {
@@ -113,4 +113,10 @@ export class KubeconfigInvalidError extends InfraError {
     this.cluster = cluster;
     this.path = path;
   }
+}
+
+/** A local cluster was made with other versions than infra pins now, and will not start on them silently. */
+export class PinnedVersionsChangedError extends InfraError {
+  readonly reason = 'PinnedVersionsChanged';
+  override readonly exitCode = 14;
 }

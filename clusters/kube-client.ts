@@ -20,8 +20,10 @@ export interface RequestOptions {
   readonly text?: boolean;
 }
 
+/** A kubeconfig that would talk to a cluster without verifying it (or in the clear). Its own exit code: 1 means "an app failed". */
 export class InsecureKubeconfigError extends InfraError {
   readonly reason = 'InsecureKubeconfig';
+  override readonly exitCode = 13;
 }
 
 export class KubeClient {

@@ -32,3 +32,25 @@ export class UsageError extends InfraError {
   readonly reason = 'Usage';
   override readonly exitCode = 2;
 }
+
+/**
+ * The user stopped infra (Ctrl-C, SIGTERM): long operations end at their next safe point by
+ * raising this (the abort reason of the run's AbortSignal). Exit 130, like a shell.
+ */
+export class AbortError extends InfraError {
+  readonly reason = 'Interrupted';
+  override readonly exitCode = 130;
+}
+
+/**
+ * True for any way an aborted operation ends: our AbortError, a DOM `AbortError` (fetch,
+ * timers), a plain `Error('interrupted')` or any error raised once `signal` was aborted, also
+ * when it wraps one of those as its `cause`.
+ */
+export function isAbort(err: unknown, signal?: AbortSignal): boolean {
+  if (signal?.aborted) return true;
+  for (let e: unknown = err, depth = 0; e instanceof Error && depth < 8; e = e.cause, depth++) {
+    if (e instanceof AbortError || e.name === 'AbortError' || /^interrupted\b/i.test(e.message)) return true;
+  }
+  return false;
+}

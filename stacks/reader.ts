@@ -1,4 +1,5 @@
 import type { PathSegment, SourceDocument } from './issues.ts';
+import { DURATION_EXAMPLES, parseDuration } from './duration.ts';
 
 /**
  * Typed reads from a parsed document that report, instead of throwing, when a value has the
@@ -93,17 +94,16 @@ export class FieldReader {
     return v;
   }
 
-  /** A duration like `90s`, `5m`, `1h`, in milliseconds. */
+  /** A duration (`90s`, `2m`, `1h`, bare seconds; see duration.ts), in milliseconds. */
   duration(path: readonly PathSegment[], fallbackMs: number): number {
     const v = this.at(path);
     if (v === undefined || v === null) return fallbackMs;
-    const m = typeof v === 'string' ? /^(\d+)(ms|s|m|h)$/.exec(v) : null;
-    if (!m) {
-      this.source.report(path, `expected a duration like 30s, 5m or 1h, got ${describe(v)}`);
+    const ms = typeof v === 'string' || typeof v === 'number' ? parseDuration(v) : undefined;
+    if (ms === undefined) {
+      this.source.report(path, `expected ${DURATION_EXAMPLES}, got ${describe(v)}`);
       return fallbackMs;
     }
-    const unit = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[m[2] as 'ms' | 's' | 'm' | 'h'];
-    return Number(m[1]) * unit;
+    return ms;
   }
 
   stringMap(path: readonly PathSegment[]): Record<string, string> {

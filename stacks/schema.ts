@@ -4,6 +4,8 @@
  * (stacks/stack.schema.json, kept in step by a test).
  */
 
+import { DURATION_PATTERN } from './duration.ts';
+
 export const ENUMS = {
   siteKind: ['local', 'kvm', 'ssh'],
   distribution: ['kubernetes', 'k3s', 'local'],
@@ -160,7 +162,7 @@ function toJson(f: Field): Record<string, unknown> {
     case 'boolean':
       return { type: 'boolean', ...d };
     case 'duration':
-      return { type: 'string', pattern: '^\\d+(ms|s|m|h)$', ...d };
+      return { type: ['string', 'integer'], pattern: DURATION_PATTERN, minimum: 0, ...d };
     case 'labels':
       return { type: 'object', additionalProperties: { type: ['string', 'number', 'boolean'] }, ...d };
     case 'any':

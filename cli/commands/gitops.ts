@@ -6,8 +6,10 @@ import { listRecords } from '../../reconciler/status/app-record.ts';
 import { connect } from '../../reconciler/targets.ts';
 import type { AppStatus } from '../../reconciler/types.ts';
 import { loadStackFile } from '../../stacks/load.ts';
+import { durationMs } from '../options.ts';
 import { createOutput, table } from '../output.ts';
 import type { RunContext } from '../run-context.ts';
+import { foldError } from '../status-message.ts';
 import { stackFileFrom } from '../stack-file.ts';
 
 /** `infra reconcile`, `infra status`, `infra diff`: the GitOps reconciler from the command line. */
@@ -22,13 +24,13 @@ export function registerGitops(program: Command, ctx: RunContext): void {
     .command('reconcile')
     .argument('[apps...]', 'only these apps (default: all)')
     .option('-f, --file <stack>', 'stack file (default: ./stack.yaml from infra init, ./stacks/local.yaml, or the embedded local stack)')
-    .option('--retry-for <seconds>', 'keep retrying unreachable clusters this long', '120')
+    .option('--retry-for <duration>', 'keep retrying unreachable clusters this long (90s, 2m, 1h or seconds; default 2m)', durationMs, 120_000)
     .option('--json', 'print statuses as JSON')
     .description('sync apps from Git to their clusters once (validate, apply, prune, health)')
-    .action(async (apps: string[], opts: StackOpts & { retryFor: string }) => {
+    .action(async (apps: string[], opts: StackOpts & { retryFor: number }) => {
       const out = createOutput(opts.json === true);
       const stack = await loadStackFile(await stackFileFrom(opts));
-      const statuses = await reconcile({ stack, apps, cacheRoot: cacheDir(), retryForMs: Number(opts.retryFor) * 1000, progress: out.progress, signal: ctx.signal });
+      const statuses = await reconcile({ stack, apps, cacheRoot: cacheDir(), retryForMs: opts.retryFor, progress: out.progress, signal: ctx.signal });
       out.result(statuses, () => statusTable(statuses));
       // Unhealthy is a failure too: a round that leaves a Deployment without replicas must not exit 0.
       if (statuses.some((s) => s.sync === 'Failed' || s.health === 'Degraded' || s.health === 'Progressing')) process.exitCode = 1;
@@ -69,6 +71,7 @@ export function registerGitops(program: Command, ctx: RunContext): void {
       const stack = await loadStackFile(await stackFileFrom(opts));
       const plans = await diff({ stack, apps, cacheRoot: cacheDir(), retryForMs: 0, progress: out.progress, signal: ctx.signal });
       out.result(plans, () => diffText(plans));
+      process.exitCode = diffExitCode(plans);
     });
 }
 
@@ -82,16 +85,22 @@ export function statusTable(statuses: readonly AppStatus[]): string {
       s.revision.slice(0, 12),
       s.sync,
       s.health,
-      s.error ? `${s.error.reason}: ${s.error.where ? `${s.error.where}: ` : ''}${s.error.message}`.slice(0, 160) : s.drifted.length > 0 ? `${s.drifted.length} drifted: ${s.drifted.map((d) => d.object).join(', ')}` : `${s.objects} objects`,
+      s.error ? foldError(s.error) : s.drifted.length > 0 ? `${s.drifted.length} drifted: ${s.drifted.map((d) => d.object).join(', ')}` : `${s.objects} objects`,
     ]),
   );
+}
+
+/** Like `kubectl diff`: 0 no differences, 1 differences, 2 could not diff (some app × cluster could not be planned). */
+export function diffExitCode(plans: readonly (PlannedChange | AppStatus)[]): number {
+  if (plans.some((p) => !('apply' in p))) return 2;
+  return plans.some((p) => 'apply' in p && (p.apply.length > 0 || p.prune.length > 0)) ? 1 : 0;
 }
 
 function diffText(plans: readonly (PlannedChange | AppStatus)[]): string {
   const lines: string[] = [];
   for (const p of plans) {
     if (!('apply' in p)) {
-      lines.push(`${p.app} on ${p.cluster}: cannot plan: ${p.error?.reason}: ${p.error?.where ? `${p.error.where}: ` : ''}${p.error?.message}`);
+      lines.push(`${p.app} on ${p.cluster}: cannot plan: ${p.error ? foldError(p.error) : 'no reason recorded'}`);
       continue;
     }
     if (p.apply.length === 0 && p.prune.length === 0) {

@@ -4,8 +4,9 @@ import { fileURLToPath } from 'node:url';
 import { pathExists as exists } from '../../clusters/fs.ts';
 import type { Command } from 'commander';
 import { draftStack, explainDefaults, renderDraft, type DraftAnswers } from '../../stacks/draft.ts';
-import { UsageError } from '../../stacks/errors.ts';
+import { AbortError, UsageError } from '../../stacks/errors.ts';
 import { ENUMS } from '../../stacks/schema.ts';
+import { wholeNumber, wholeNumberProblem } from '../options.ts';
 import type { SiteKind } from '../../stacks/model.ts';
 
 /**
@@ -13,6 +14,12 @@ import type { SiteKind } from '../../stacks/model.ts';
  * default each rule picks (and why), lets the user override, writes a stack file that
  * validates. `--yes` takes every default without asking (scripts, CI).
  */
+
+/** Bounds of the wizard's numeric answers, for flags and prompts alike. */
+const NODES = { min: 0, max: 1000 } as const;
+const VMS = { min: 1, max: 100 } as const;
+const MEMORY_GIB = { min: 1, max: 4096 } as const;
+const check = (bounds: { min: number; max: number }) => (v: string) => wholeNumberProblem(String(v), bounds.min, bounds.max) ?? true;
 
 const PROJECT_ROOT = fileURLToPath(new URL('../../', import.meta.url));
 
@@ -24,9 +31,10 @@ interface InitOpts {
   edge?: boolean;
   hosts?: string;
   clusters?: string;
-  nodes?: string;
+  nodes?: number;
   yes?: boolean;
   force?: boolean;
+  json?: boolean;
 }
 
 export function registerInit(program: Command): void {
@@ -40,25 +48,41 @@ export function registerInit(program: Command): void {
     .option('--edge', 'an edge site (small nodes, K3s)')
     .option('--hosts <list>', 'comma-separated host addresses (ssh) or a VM count (kvm)')
     .option('--clusters <list>', 'comma-separated cluster names')
-    .option('--nodes <n>', 'nodes per local cluster')
+    .option('--nodes <n>', 'nodes per local cluster', wholeNumber(NODES.min, NODES.max))
     .option('-y, --yes', 'accept every default, ask nothing')
     .option('--force', 'overwrite an existing file')
+    .option('--json', 'print what was written as JSON (the file, the defaults and their rules)')
     .action(async (opts: InitOpts) => {
       if (!opts.force && (await exists(opts.file))) throw new UsageError(`${opts.file} exists`, { hint: 'pass --force to overwrite it, or -f another file' });
       const interactive = !opts.yes;
       if (interactive && !process.stdin.isTTY) {
         throw new UsageError('infra init needs a terminal to ask its questions', { hint: 'pass --yes (and flags such as --site, --clusters) to run without one' });
       }
-      const answers = interactive ? await ask(opts) : fromFlags(opts);
+      const answers = interactive ? await stoppable(ask(opts)) : fromFlags(opts);
       const examplesUrl = relative(dirname(resolve(opts.file)), PROJECT_ROOT) || '.';
       const schema = relative(dirname(resolve(opts.file)), `${PROJECT_ROOT}stacks/stack.schema.json`);
       const textFor = (overrides: Record<string, string>) => renderDraft(draftStack({ ...answers, overrides, examplesUrl }), schema);
-      const overrides = interactive ? await reviewDefaults((o) => explainDefaults(opts.file, textFor(o)).lines) : {};
+      const overrides = interactive ? await stoppable(reviewDefaults((o) => explainDefaults(opts.file, textFor(o)).lines)) : {};
       const text = textFor(overrides);
       const { lines } = explainDefaults(opts.file, text);
       await writeFile(opts.file, text);
-      process.stdout.write(`wrote ${opts.file}\n${lines.length ? `defaults chosen by rule:\n${lines.map((l) => `  ${l}`).join('\n')}\n` : ''}next: infra preview -f ${opts.file} && infra up -f ${opts.file}\n`);
+      const next = `infra preview -f ${opts.file} && infra up -f ${opts.file}`;
+      if (opts.json) {
+        process.stdout.write(`${JSON.stringify({ file: opts.file, defaults: lines, next }, null, 2)}\n`);
+        return;
+      }
+      process.stdout.write(`wrote ${opts.file}\n${lines.length ? `defaults chosen by rule:\n${lines.map((l) => `  ${l}`).join('\n')}\n` : ''}next: ${next}\n`);
     });
+}
+
+/** Ctrl-C at a prompt (the terminal is raw, so no SIGINT: inquirer raises ExitPromptError) is an interrupt: exit 130, nothing written. */
+async function stoppable<T>(prompting: Promise<T>): Promise<T> {
+  try {
+    return await prompting;
+  } catch (err) {
+    if (err instanceof Error && err.name === 'ExitPromptError') throw new AbortError('interrupted at a prompt', { hint: 'nothing was written' });
+    throw err;
+  }
 }
 
 function fromFlags(o: InitOpts): DraftAnswers {
@@ -72,7 +96,7 @@ function fromFlags(o: InitOpts): DraftAnswers {
     hosts: hostList(site, o.hosts),
     arm: false,
     clusters: (o.clusters ?? 'core').split(',').map((s) => s.trim()).filter(Boolean),
-    nodes: Number(o.nodes ?? '2'),
+    nodes: o.nodes ?? 2,
     overrides: {},
     withExampleApps: site === 'local',
   };
@@ -87,7 +111,7 @@ async function ask(o: InitOpts): Promise<DraftAnswers> {
   if (o.edge) given['edge'] = true;
   if (o.hosts) given['hosts'] = o.hosts;
   if (o.clusters) given['clusters'] = o.clusters;
-  if (o.nodes) given['nodes'] = o.nodes;
+  if (o.nodes !== undefined) given['nodes'] = String(o.nodes);
   const a = await inquirer.prompt(
     [
       { type: 'input', name: 'name', message: 'Stack name', default: 'local' },
@@ -100,11 +124,11 @@ async function ask(o: InitOpts): Promise<DraftAnswers> {
       { type: 'confirm', name: 'edge', message: 'Is it an edge site (small or ARM nodes, few of them)?', default: false, when: (x: { site: string }) => x.site !== 'local' },
       { type: 'confirm', name: 'unreliableNetwork', message: 'Is the network to it unreliable?', default: false, when: (x: { site: string }) => x.site !== 'local' },
       { type: 'input', name: 'hosts', message: 'Host addresses (comma-separated)', when: (x: { site: string }) => x.site === 'ssh' },
-      { type: 'input', name: 'hosts', message: 'How many VMs?', default: '3', when: (x: { site: string }) => x.site === 'kvm' },
-      { type: 'input', name: 'hostMemoryGiB', message: 'Memory per node (GiB)', default: '8', when: (x: { site: string }) => x.site !== 'local' },
+      { type: 'input', name: 'hosts', message: 'How many VMs?', default: '3', validate: check(VMS), when: (x: { site: string }) => x.site === 'kvm' },
+      { type: 'input', name: 'hostMemoryGiB', message: 'Memory per node (GiB)', default: '8', validate: check(MEMORY_GIB), when: (x: { site: string }) => x.site !== 'local' },
       { type: 'confirm', name: 'arm', message: 'ARM nodes?', default: false, when: (x: { site: string }) => x.site === 'ssh' },
       { type: 'input', name: 'clusters', message: 'Cluster names (comma-separated)', default: 'core' },
-      { type: 'input', name: 'nodes', message: 'Nodes per cluster', default: '2', when: (x: { site: string }) => x.site === 'local' },
+      { type: 'input', name: 'nodes', message: 'Nodes per cluster', default: '2', validate: check(NODES), when: (x: { site: string }) => x.site === 'local' },
       { type: 'confirm', name: 'withExampleApps', message: 'Deploy the example apps of this repository?', default: true, when: (x: { site: string }) => x.site === 'local' },
     ] as never,
     given,
@@ -154,7 +178,11 @@ function parseSite(s: string): SiteKind {
 
 function hostList(site: SiteKind, hosts: string | undefined): string[] {
   if (site === 'local') return [];
-  if (site === 'kvm') return Array.from({ length: Number(hosts ?? '3') || 3 }, (_, i) => `vm-${i + 1}`);
+  if (site === 'kvm') {
+    const problem = wholeNumberProblem(hosts ?? '3', VMS.min, VMS.max);
+    if (problem) throw new UsageError(`--hosts of a kvm site is a VM count: ${problem}`);
+    return Array.from({ length: Number(hosts ?? '3') }, (_, i) => `vm-${i + 1}`);
+  }
   const list = (hosts ?? '').split(',').map((s) => s.trim()).filter(Boolean);
   if (list.length === 0) throw new UsageError('an ssh site needs host addresses', { hint: 'pass --hosts 192.0.2.10,192.0.2.11' });
   return list;

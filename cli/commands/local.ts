@@ -2,7 +2,7 @@ import { readFile } from 'node:fs/promises';
 import type { Command } from 'commander';
 import type { LocalClusterInfo } from '../../clusters/local/local-cluster.ts';
 import { BINARIES, type BinaryName } from '../../clusters/tools/versions.ts';
-import { UsageError } from '../../stacks/errors.ts';
+import { wholeNumber } from '../options.ts';
 import { createOutput, table } from '../output.ts';
 import type { RunContext } from '../run-context.ts';
 
@@ -16,15 +16,17 @@ export function registerLocal(program: Command, ctx: RunContext): void {
   local
     .command('up')
     .argument('<name>', 'cluster name')
-    .option('--nodes <n>', 'number of fake (kwok) nodes', parseInteger)
-    .option('--port <port>', 'apiserver port on 127.0.0.1 (default: a free one)', parseInteger)
+    .option('--nodes <n>', 'number of fake (kwok) nodes', wholeNumber(0, 1000))
+    .option('--port <port>', 'apiserver port on 127.0.0.1 (default: a free one)', wholeNumber(1, 65535))
+    .option('--upgrade', 'move a cluster made by an older infra to the versions pinned now (one minor version at a time)')
     .option('--json', 'print the result as JSON')
     .description('create a local cluster, or restart whatever of it died')
-    .action(async (name: string, opts: { nodes?: number; port?: number; json?: boolean }) => {
+    .action(async (name: string, opts: { nodes?: number; port?: number; upgrade?: boolean; json?: boolean }) => {
       const out = createOutput(opts.json === true);
       const cluster = await (await localClusters()).upLocalCluster(name, {
         nodes: opts.nodes,
         apiserverPort: opts.port,
+        upgrade: opts.upgrade === true,
         progress: out.progress,
         signal: ctx.signal,
       });
@@ -103,10 +105,4 @@ function status(c: LocalClusterInfo): string {
   if (states.every((s) => s === 'running')) return 'running';
   if (states.every((s) => s === 'stopped')) return 'stopped';
   return 'degraded';
-}
-
-function parseInteger(value: string): number {
-  const n = Number(value);
-  if (!/^\d+$/.test(value) || !Number.isSafeInteger(n)) throw new UsageError(`expected a whole number, got "${value}"`);
-  return n;
 }

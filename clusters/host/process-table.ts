@@ -66,3 +66,26 @@ export function processesMentioning(needle: string, executables: ReadonlySet<str
   }
   return found;
 }
+
+/**
+ * When a process started (wall clock), from its start time in clock ticks after boot. Lets a
+ * record that names a pid and a time (a Pulumi lock file) tell a reused pid from its writer.
+ */
+export function startedAt(pid: number): Date | undefined {
+  const ticks = Number(startTimeOf(pid));
+  const boot = bootTimeSeconds();
+  if (!Number.isFinite(ticks) || boot === undefined) return undefined;
+  return new Date((boot + ticks / CLOCK_TICKS_PER_SECOND) * 1000);
+}
+
+/** USER_HZ: 100 on every Linux architecture infra runs on. */
+const CLOCK_TICKS_PER_SECOND = 100;
+
+function bootTimeSeconds(): number | undefined {
+  try {
+    const m = /^btime (\d+)$/m.exec(readFileSync('/proc/stat', 'utf8'));
+    return m ? Number(m[1]) : undefined;
+  } catch {
+    return undefined;
+  }
+}

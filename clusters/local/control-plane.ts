@@ -21,6 +21,16 @@ export interface ComponentSpec {
 export const KWOK_NODE_ANNOTATION = 'kwok.x-k8s.io/node';
 export const POD_CIDR = '10.244.0.1/16';
 
+/**
+ * Node liveness. kwok without leases heartbeats node status only every 20-45 s (plus the
+ * time to write it), past the controller-manager's default 50 s grace period now and then:
+ * nodes flapped NotReady, got tainted, their pods evicted. kwok renews a Lease per node every
+ * quarter of its duration instead (5 s here), six renewals within the grace period; the grace
+ * period is shorter than upstream's so a dead kwok is noticed sooner.
+ */
+export const NODE_LEASE_SECONDS = 20;
+export const NODE_MONITOR_GRACE_SECONDS = 30;
+
 export function componentKubeconfigPath(layout: ClusterLayout, component: 'controller-manager' | 'scheduler' | 'kwok'): string {
   return join(layout.componentKubeconfigDir, `${component}.yaml`);
 }
@@ -90,6 +100,7 @@ export function controlPlane(state: LocalClusterState, layout: ClusterLayout): r
         `--cluster-signing-cert-file=${pki('ca.crt')}`,
         `--cluster-signing-key-file=${pki('ca.key')}`,
         `--cluster-name=${state.name}`,
+        `--node-monitor-grace-period=${NODE_MONITOR_GRACE_SECONDS}s`,
         '--profiling=false',
       ],
     },
@@ -111,6 +122,7 @@ export function controlPlane(state: LocalClusterState, layout: ClusterLayout): r
         // No stage config: kwok's built-in fast stages make nodes Ready and pods Running.
         `--manage-nodes-with-annotation-selector=${KWOK_NODE_ANNOTATION}=fake`,
         `--cidr=${POD_CIDR}`,
+        `--node-lease-duration-seconds=${NODE_LEASE_SECONDS}`,
         '--node-ip=127.0.0.1',
         `--server-address=127.0.0.1:${ports.kwok}`,
       ],

@@ -1,4 +1,4 @@
-import { CoreV1Api, type KubeConfig, type V1Node } from '@kubernetes/client-node';
+import { CoordinationV1Api, CoreV1Api, type KubeConfig, type V1Node } from '@kubernetes/client-node';
 import { apiStatus } from '../connection.ts';
 import { KWOK_NODE_ANNOTATION } from './control-plane.ts';
 
@@ -52,4 +52,25 @@ export async function readyFakeNodes(kc: KubeConfig): Promise<number> {
   const core = kc.makeApiClient(CoreV1Api);
   const nodes = await core.listNode({ labelSelector: LOCAL_CLUSTER_LABEL });
   return nodes.items.filter((n) => n.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True')).length;
+}
+
+/**
+ * Deletes the node Leases a previous kwok held. A new kwok process has a new holder identity
+ * and would leave the nodes unmanaged (pods stuck Pending) until the old leases expire; the
+ * old kwok is known dead when we start a new one, so its leases go, and the new kwok takes
+ * the nodes at once.
+ */
+export async function releaseNodeLeases(kc: KubeConfig): Promise<void> {
+  const core = kc.makeApiClient(CoreV1Api);
+  const leases = kc.makeApiClient(CoordinationV1Api);
+  const nodes = await core.listNode({ labelSelector: LOCAL_CLUSTER_LABEL });
+  for (const node of nodes.items) {
+    const name = node.metadata?.name;
+    if (!name) continue;
+    try {
+      await leases.deleteNamespacedLease({ name, namespace: 'kube-node-lease' });
+    } catch (err) {
+      if (apiStatus(err) !== 404) throw err;
+    }
+  }
 }

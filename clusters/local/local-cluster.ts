@@ -1,18 +1,19 @@
 import { mkdir, readdir, rm } from 'node:fs/promises';
 import { UsageError } from '../../stacks/errors.ts';
 import { kubeConfigFromFile } from '../connection.ts';
-import { PortInUseError } from '../errors.ts';
+import { PinnedVersionsChangedError, PortInUseError } from '../errors.ts';
 import { waitFor } from '../wait.ts';
 import { pathExists } from '../fs.ts';
 import { clusterNames, readState, requireState, serverUrl, writeKubeconfigs, writeState } from './cluster-files.ts';
 import { STATE_API_VERSION, type ClusterPorts, type LocalClusterState } from './cluster-state.ts';
 import { controlPlane, type ComponentName, type ComponentSpec } from './control-plane.ts';
-import { ensureFakeNodes, readyFakeNodes } from './fake-nodes.ts';
+import { ensureFakeNodes, readyFakeNodes, releaseNodeLeases } from './fake-nodes.ts';
 import { acquireLock } from '../host/file-lock.ts';
 import type { Progress } from '../tools/go-builder.ts';
 import { CLUSTER_NAME_PATTERN, clusterLayout, type ClusterLayout } from './layout.ts';
 import { localClustersDir } from '../host/paths.ts';
 import { ensurePki } from './pki.ts';
+import { decidePins, describeChanges, pinsOf } from './version-pins.ts';
 import { freePorts, isPortBusy } from './ports.ts';
 import { killStrays, runningProcess, startProcess, stopComponent } from './processes.ts';
 import { assertAlive, waitApiserverReady, waitEtcdHealthy, waitWorkloadsReady } from './readiness.ts';
@@ -29,6 +30,8 @@ export interface UpOptions {
   readonly nodes?: number;
   readonly apiserverPort?: number;
   readonly unsafeNoFsync?: boolean;
+  /** Consent to move an existing cluster to the versions infra pins now (one minor step). */
+  readonly upgrade?: boolean;
   readonly env?: NodeJS.ProcessEnv;
   readonly progress?: Progress;
   readonly signal?: AbortSignal;
@@ -47,6 +50,7 @@ export interface LocalClusterInfo {
 }
 
 const DEFAULT_NODES = 1;
+const STOP_ORDER: readonly ComponentName[] = ['kwok', 'kube-scheduler', 'kube-controller-manager', 'kube-apiserver', 'etcd'];
 
 export async function upLocalCluster(name: string, options: UpOptions = {}): Promise<LocalClusterInfo> {
   const layout = layoutFor(name, options.env);
@@ -57,7 +61,11 @@ export async function upLocalCluster(name: string, options: UpOptions = {}): Pro
   await mkdir(layout.dir, { recursive: true, mode: 0o700 });
   const lock = await acquireLock(layout.lockDir, { what: `local cluster "${name}"`, wait: false });
   try {
-    const state = await loadOrCreateState(layout, options);
+    const { state, repinned } = await loadOrCreateState(layout, options, progress);
+    if (repinned) {
+      // The running processes are the old versions: stop them all; they start below on the new binaries.
+      for (const component of STOP_ORDER) await stopComponent(layout, component);
+    }
     const binaries = await resolveBinaries(BINARY_NAMES, { env: options.env, progress, signal: options.signal });
     await ensurePki(layout.pkiDir);
     await writeKubeconfigs(layout, state);
@@ -78,6 +86,7 @@ export async function upLocalCluster(name: string, options: UpOptions = {}): Pro
       }
       if (!runningProcess(layout, spec.name)) {
         await assertPortsFree(layout, state, spec);
+        if (spec.name === 'kwok') await releaseNodeLeases(kubeConfigFromFile(layout.kubeconfig));
         progress(`starting ${spec.name} of "${name}"`);
         await startProcess(layout, spec, binaries[spec.binary].path);
         started.push(spec.name);
@@ -105,8 +114,7 @@ export async function downLocalCluster(
   const lock = await acquireLock(layout.lockDir, { what: `local cluster "${name}"`, wait: false });
   const stopped: ComponentName[] = [];
   try {
-    const order: ComponentName[] = ['kwok', 'kube-scheduler', 'kube-controller-manager', 'kube-apiserver', 'etcd'];
-    for (const component of order) {
+    for (const component of STOP_ORDER) {
       if (await stopComponent(layout, component)) stopped.push(component);
     }
     await killStrays(layout, new Set());
@@ -148,15 +156,32 @@ export function layoutFor(name: string, env?: NodeJS.ProcessEnv): ClusterLayout 
   return clusterLayout(name, env);
 }
 
-async function loadOrCreateState(layout: ClusterLayout, options: UpOptions): Promise<LocalClusterState> {
+async function loadOrCreateState(layout: ClusterLayout, options: UpOptions, progress: Progress): Promise<{ state: LocalClusterState; repinned: boolean }> {
   const existing = await readState(layout);
   if (existing) {
-    if (options.nodes === undefined || options.nodes === existing.nodes) return existing;
-    const resized = { ...existing, nodes: options.nodes };
-    await writeState(layout, resized);
-    return resized;
+    const pinned = { kubernetesVersion: KUBERNETES_VERSION, etcdVersion: ETCD_VERSION, kwokVersion: KWOK_VERSION };
+    const decision = decidePins(pinsOf(existing), pinned);
+    if (decision.kind === 'refuse' || (decision.kind === 'upgrade' && !options.upgrade)) {
+      const made = `made with Kubernetes ${existing.kubernetesVersion}, etcd ${existing.etcdVersion}, kwok ${existing.kwokVersion}`;
+      const now = `infra now runs Kubernetes ${KUBERNETES_VERSION}, etcd ${ETCD_VERSION}, kwok ${KWOK_VERSION}`;
+      throw new PinnedVersionsChangedError(
+        decision.kind === 'refuse' ? `local cluster "${layout.name}" was ${made}; ${now}, and ${decision.why}` : `local cluster "${layout.name}" was ${made}; ${now}`,
+        {
+          where: layout.stateFile,
+          hint:
+            decision.kind === 'refuse'
+              ? `run \`infra local down ${layout.name} --purge\` and create it again (its data is lost), or use the infra version that made it`
+              : `run \`infra local up ${layout.name} --upgrade\` to upgrade it in place (${describeChanges(decision.changes)})`,
+        },
+      );
+    }
+    const repinned = decision.kind === 'upgrade' || decision.kind === 'record';
+    if (repinned) progress(`${decision.kind === 'upgrade' ? 'upgrading' : 'moving'} local cluster "${layout.name}": ${describeChanges(decision.changes)}`);
+    const next = { ...existing, ...(repinned ? pinned : {}), ...(options.nodes !== undefined ? { nodes: options.nodes } : {}) };
+    if (JSON.stringify(next) !== JSON.stringify(existing)) await writeState(layout, next);
+    return { state: next, repinned };
   }
-  const leftovers = (await readdir(layout.dir)).filter((e) => e !== '.lock');
+  const leftovers = (await readdir(layout.dir)).filter((e) => !e.startsWith('.lock'));
   if (leftovers.length > 0) {
     throw new UsageError(`${layout.dir} holds files but no cluster.json: not a usable local cluster`, {
       where: layout.dir,
@@ -177,7 +202,7 @@ async function loadOrCreateState(layout: ClusterLayout, options: UpOptions): Pro
     createdAt: new Date().toISOString(),
   };
   await writeState(layout, state);
-  return state;
+  return { state, repinned: false };
 }
 
 async function pickPorts(apiserverPort: number | undefined): Promise<number[]> {

@@ -8,6 +8,7 @@ import type { StackSpec } from '../../stacks/load.ts';
 import { InfraError } from '../../stacks/errors.ts';
 import { stackProgram } from '../program.ts';
 import { engineEnv } from './engine-env.ts';
+import { planOrder, type ResourceChange } from './plan-order.ts';
 import { removeStaleLocks } from './stale-locks.ts';
 
 /**
@@ -23,11 +24,7 @@ export class EngineError extends InfraError {
 
 export type Operation = 'preview' | 'up' | 'refresh' | 'destroy';
 
-export interface ResourceChange {
-  readonly op: string;
-  readonly type: string;
-  readonly name: string;
-}
+export type { ResourceChange } from './plan-order.ts';
 
 export interface OperationResult {
   readonly operation: Operation;
@@ -96,7 +93,7 @@ export class StackEngine {
     const steps: ResourceChange[] = [];
     const providers = new Map<string, number>();
     const r = await this.run(() => this.stack.preview({ refresh: true, onEvent: this.events(steps, true, providers), ...this.signal() }));
-    return { operation: 'preview', stack: this.spec.name, changes: ours(r.changeSummary, providers), steps };
+    return { operation: 'preview', stack: this.spec.name, changes: ours(r.changeSummary, providers), steps: planOrder(steps) };
   }
 
   async up(): Promise<OperationResult> {
@@ -121,7 +118,7 @@ export class StackEngine {
     const providers = new Map<string, number>();
     const r = await this.run(() => op(this.events(steps, false, providers)));
     const outputs = r.outputs ? { outputs: Object.fromEntries(Object.entries(r.outputs).map(([k, v]) => [k, v.value])) } : {};
-    return { operation, stack: this.spec.name, changes: ours(r.summary.resourceChanges, providers), steps, ...outputs };
+    return { operation, stack: this.spec.name, changes: ours(r.summary.resourceChanges, providers), steps: planOrder(steps), ...outputs };
   }
 
   /** Resources in the stack's state, for `infra stack ls` and tests. */

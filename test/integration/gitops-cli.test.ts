@@ -39,7 +39,7 @@ afterAll(async () => {
 describe('gitops commands', () => {
   it('diff shows the creation, reconcile applies it, status reads it back from the cluster', async () => {
     const plan = await runInfra(['diff', '-f', stackFile], process.env);
-    expect(plan.code).toBe(0);
+    expect(plan.code, 'diff exits 1 when there are differences, like kubectl diff').toBe(1);
     expect(plan.stdout).toContain('+ /ConfigMap/default/cli-app');
 
     const rec = await runInfra(['reconcile', '-f', stackFile, '--json'], process.env);
@@ -50,7 +50,9 @@ describe('gitops commands', () => {
 
     const status = await runInfra(['status', '-f', stackFile], process.env);
     expect(status.stdout).toMatch(/cli-app\s+test-1\s+[0-9a-f]{12}\s+Synced\s+Healthy/);
-    expect((await runInfra(['diff', '-f', stackFile], process.env)).stdout).toContain('cli-app on test-1: no changes');
+    const same = await runInfra(['diff', '-f', stackFile], process.env);
+    expect(same.stdout).toContain('cli-app on test-1: no changes');
+    expect(same.code, 'no differences: exit 0').toBe(0);
   });
 
   it('lists every problem of an invalid stack with its line, and runs nothing', async () => {
@@ -64,6 +66,9 @@ describe('gitops commands', () => {
 
   it('exits non-zero when an app fails', async () => {
     await repo.commit({ 'app/cm.yaml': 'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: cli-app\ndata: [\n' });
+    const plan = await runInfra(['diff', '-f', stackFile], process.env);
+    expect(plan.code, 'diff could not plan (a YAML error): exit 2, never 0 or 1').toBe(2);
+    expect(plan.stdout).toContain('cli-app on test-1: cannot plan: RenderFailed');
     const r = await runInfra(['reconcile', '-f', stackFile], process.env);
     expect(r.code).toBe(1);
     expect(r.stdout).toMatch(/cli-app\s+test-1\s+\S+\s+Failed\s+Healthy\s+RenderFailed: app\/cm\.yaml:\d+: invalid YAML/);

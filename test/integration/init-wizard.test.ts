@@ -1,4 +1,5 @@
 import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -60,6 +61,20 @@ describe('infra init', () => {
     expect(stack.name).toBe('fleet');
     expect(stack.clusters[0]).toMatchObject({ name: 'core', distribution: 'k3s', datastore: 'sqlite', hosts: ['host-1', 'host-2', 'host-3'] });
     expect(screen()).not.toMatch(/Where do the clusters run|Host addresses/);
+  });
+
+  it('Ctrl-C at a prompt exits 130 and writes nothing', async () => {
+    spawnSync('tmux', ['kill-session', '-t', session]);
+    const file = join(dir, 'never.yaml');
+    const path = `${dirname(process.execPath)}:${process.env['PATH'] ?? ''}`;
+    const cmd = `cd ${dir} && PATH='${path}' '${INFRA_BIN}' init -f never.yaml; echo "exit=$?"; sleep 60`;
+    expect(spawnSync('tmux', ['new-session', '-d', '-s', session, '-x', '120', '-y', '40', cmd]).status).toBe(0);
+    await until('? Stack name');
+    keys('C-c');
+    await until(/exit=\d+/);
+    expect(screen()).toContain('exit=130');
+    expect(screen()).not.toContain('a bug in infra');
+    expect(existsSync(file)).toBe(false);
   });
 
   it('with --yes writes a stack that infra preview accepts', async () => {

@@ -1,16 +1,17 @@
+import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { kubeConfigFromFile } from '../../clusters/connection.ts';
 import { clusterLayout } from '../../clusters/local/layout.ts';
-import { BINARY_NAMES } from '../../clusters/tools/versions.ts';
+import { BINARY_NAMES, KUBERNETES_VERSION } from '../../clusters/tools/versions.ts';
 import { processesMentioning } from '../../clusters/host/process-table.ts';
 import { waitFor } from '../../clusters/wait.ts';
 import { CoreV1Api } from '@kubernetes/client-node';
-import { runInfra, startInfra } from '../harness/cli.ts';
+import { INFRA_BIN, runInfra, startInfra } from '../harness/cli.ts';
 
 /**
  * `infra local` as a user runs it: a separate process, its JSON output, its exit codes and
@@ -26,7 +27,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  for (const name of ['demo', 'crashy']) await runInfra(['local', 'down', name, '--purge'], env);
+  for (const name of ['demo', 'crashy', 'stopped', 'pinned']) await runInfra(['local', 'down', name, '--purge'], env);
   await rm(home, { recursive: true, force: true });
 });
 
@@ -127,5 +128,49 @@ describe('infra local', () => {
 
     expect((await runInfra(['local', 'down', 'crashy', '--purge'], env)).code).toBe(0);
     expect(leftovers('crashy')).toEqual([]);
+  });
+
+  it('ends with exit 130 when Ctrl-C (SIGINT) arrives while a cluster starts, and the next up finishes it', async () => {
+    const layout = clusterLayout('stopped', env);
+    const child = spawn(process.execPath, [INFRA_BIN, 'local', 'up', 'stopped'], { env, stdio: ['ignore', 'ignore', 'pipe'] });
+    let stderr = '';
+    child.stderr.on('data', (b: Buffer) => (stderr += b.toString()));
+    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+    // Interrupt while it waits for the apiserver to become ready (a long wait that polls).
+    const reached = await waitFor(async () => (existsSync(join(layout.runDir, 'kube-apiserver.pid')) ? true : undefined), { timeoutMs: 60_000, intervalMs: 5 });
+    expect(reached).toBe(true);
+    child.kill('SIGINT');
+    expect(await exited, stderr).toBe(130);
+    expect(stderr).toContain('interrupted');
+    expect(stderr).not.toContain('a bug in infra');
+
+    const up = await runInfra(['local', 'up', 'stopped', '--json'], env);
+    expect(up.code, up.stderr).toBe(0);
+    expect(JSON.parse(up.stdout).status).toBe('running');
+    expect((await runInfra(['local', 'down', 'stopped', '--purge'], env)).code).toBe(0);
+  });
+
+  it('refuses a cluster whose recorded versions differ from the pins, and --upgrade moves it onto them', async () => {
+    expect((await runInfra(['local', 'up', 'pinned'], env)).code).toBe(0);
+    const layout = clusterLayout('pinned', env);
+    const state = JSON.parse(await readFile(layout.stateFile, 'utf8'));
+    const [major, minor] = KUBERNETES_VERSION.split('.');
+    const older = `${major}.${minor}.0`; // an earlier patch of the same minor: an allowed in-place upgrade
+    await writeFile(layout.stateFile, JSON.stringify({ ...state, kubernetesVersion: older }));
+
+    const refused = await runInfra(['local', 'up', 'pinned'], env);
+    expect(refused.code).toBe(14);
+    expect(refused.stderr.trim().split('\n')).toHaveLength(1);
+    expect(refused.stderr).toContain(`made with Kubernetes ${older}`);
+    expect(refused.stderr).toContain(`now runs Kubernetes ${KUBERNETES_VERSION}`);
+    expect(refused.stderr).toContain('run `infra local up pinned --upgrade`');
+
+    const upgraded = await runInfra(['local', 'up', 'pinned', '--upgrade', '--json'], env);
+    expect(upgraded.code, upgraded.stderr).toBe(0);
+    expect(upgraded.stderr).toContain(`upgrading local cluster "pinned": Kubernetes ${older} → ${KUBERNETES_VERSION}`);
+    expect(JSON.parse(upgraded.stdout).status).toBe('running');
+    expect(JSON.parse(await readFile(layout.stateFile, 'utf8')).kubernetesVersion).toBe(KUBERNETES_VERSION);
+    expect((await runInfra(['local', 'up', 'pinned'], env)).code).toBe(0);
+    expect((await runInfra(['local', 'down', 'pinned', '--purge'], env)).code).toBe(0);
   });
 });

@@ -98,7 +98,7 @@ describe('infra up on the embedded local stack', () => {
     expect(creating, 'the LocalCluster create started').toBe(true);
     child.kill('SIGINT');
     const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
-    expect(code).not.toBe(0);
+    expect(code, 'interrupted: 130, like a shell').toBe(130);
 
     const up = await runInfra(['up', '-f', stackFile, '--json'], env);
     expect(up.code, `${up.stderr}\n${up.stdout}`).toBe(0);
