@@ -5,6 +5,8 @@ import { clusterLayout } from '../../clusters/local/layout.ts';
 import { upLocalCluster } from '../../clusters/local/local-cluster.ts';
 import { killComponent, runningProcess, stopComponent } from '../../clusters/local/processes.ts';
 import { waitFor } from '../../clusters/wait.ts';
+import { KubeClient } from '../../clusters/kube-client.ts';
+import { readRecord } from '../../reconciler/status/app-record.ts';
 import type { TestCluster, TestEnvironment } from './environment-spec.ts';
 
 /** Helpers for integration tests: the clusters of this run, clients, and ways to break them. */
@@ -57,4 +59,14 @@ export async function waitDeploymentAvailable(cluster: TestCluster, namespace: s
     { timeoutMs, intervalMs: 100 },
   );
   return ok === true;
+}
+
+/** The app's record (inventory and status) as stored in the cluster. */
+export async function recordOn(cluster: TestCluster, app: string) {
+  const client = new KubeClient(cluster.name, cluster.kubeconfig);
+  try {
+    return await readRecord(client, app);
+  } finally {
+    client.close();
+  }
 }

@@ -3,9 +3,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { KubeClient } from '../../clusters/kube-client.ts';
-import { listRecords, readRecord } from '../../reconciler/status/app-record.ts';
+import { listRecords } from '../../reconciler/status/app-record.ts';
 import type { StackSpec } from '../../stacks/load.ts';
-import { testClusters } from '../harness/environment.ts';
+import { recordOn, testClusters } from '../harness/environment.ts';
 import type { TestCluster } from '../harness/environment-spec.ts';
 import { GitFixture } from '../harness/git-fixture.ts';
 import { adminRequest, deleteIfPresent, limitedKubeconfig } from '../harness/kube-admin.ts';
@@ -42,15 +42,6 @@ spec:
   ports:
 ${ports.map((p) => `    - {name: ${p.name}, port: ${p.port}}`).join('\n')}
 `;
-
-async function recordOn(cluster: TestCluster, app: string) {
-  const client = new KubeClient(cluster.name, cluster.kubeconfig);
-  try {
-    return await readRecord(client, app);
-  } finally {
-    client.close();
-  }
-}
 
 describe('errors on the cluster where they happen', () => {
   it('a hand edit that does not merge with Git is a conflict on that cluster, naming the field managers, not a broken commit', async () => {

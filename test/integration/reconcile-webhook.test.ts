@@ -1,8 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { KubeClient } from '../../clusters/kube-client.ts';
 import { waitFor } from '../../clusters/wait.ts';
-import { readRecord } from '../../reconciler/status/app-record.ts';
-import { testClusters } from '../harness/environment.ts';
+import { recordOn, testClusters } from '../harness/environment.ts';
 import type { TestCluster } from '../harness/environment-spec.ts';
 import { GitFixture } from '../harness/git-fixture.ts';
 import { applyAs, deleteIfPresent } from '../harness/kube-admin.ts';
@@ -51,15 +49,6 @@ afterAll(async () => {
 });
 
 const cm = (name: string, namespace: string) => `apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: ${name}\n  namespace: ${namespace}\ndata:\n  v: "1"\n`;
-
-async function recordOn(cluster: TestCluster, app: string) {
-  const client = new KubeClient(cluster.name, cluster.kubeconfig);
-  try {
-    return await readRecord(client, app);
-  } finally {
-    client.close();
-  }
-}
 
 describe('an admission webhook with no backend', () => {
   it('is AdmissionWebhookFailed on that cluster and object, recorded at once, and holds back no app that does not depend on it', async () => {
