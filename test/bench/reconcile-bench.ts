@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { downLocalCluster, upLocalCluster, type LocalClusterInfo } from '../../clusters/local/local-cluster.ts';
 import { GitFixture } from '../harness/git-fixture.ts';
-import { CONCURRENCY, createNamespaces, INFRA_ROOT, PER_APP, r2, rawLoop, runReconcile, writeRepo, writes, writeStack } from './reconcile-fixture.ts';
+import { applyThenNoop, CONCURRENCY, createNamespaces, INFRA_ROOT, PER_APP, r2, rawLoop, writeRepo, writeStack } from './reconcile-fixture.ts';
 
 /**
  * Reconciler throughput against the raw limit measured in the same run: a bare loop of
@@ -37,21 +37,20 @@ interface Round {
   readonly ratioToRawValidated: number;
   readonly noopSeconds: number;
   readonly noopWrites: number;
+  readonly noopDryRuns: number;
   readonly noopOverApply: number;
   readonly peakRssMiB: number;
   readonly baseline?: Omit<Round, 'rawSeconds' | 'rawValidatedSeconds' | 'ratioToRawValidated' | 'baseline'> & { root: string };
 }
 
 async function measureCli(root: string, clusters: readonly LocalClusterInfo[], stack: string, env: NodeJS.ProcessEnv, rawSeconds: number) {
-  const apply = await runReconcile(root, stack, env);
-  const before = await writes(clusters);
-  const noop = await runReconcile(root, stack, env);
-  const noopWrites = (await writes(clusters)) - before;
+  const { apply, noop, noopWrites, noopDryRuns } = await applyThenNoop(root, clusters, stack, env);
   return {
     applySeconds: r2(apply.seconds),
     ratioToRaw: r2(rawSeconds / apply.seconds),
     noopSeconds: r2(noop.seconds),
     noopWrites,
+    noopDryRuns,
     noopOverApply: r2(noop.seconds / apply.seconds),
     peakRssMiB: apply.peakRssMiB,
   };

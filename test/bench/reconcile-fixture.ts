@@ -138,29 +138,50 @@ export async function createNamespaces(clusters: readonly LocalClusterInfo[], na
   }
 }
 
-/** Non-dry-run writes to configmaps and secrets, from the apiservers' own metrics. */
-export async function writes(clusters: readonly LocalClusterInfo[]): Promise<number> {
-  let total = 0;
+export interface RequestCounts {
+  /** Non-dry-run writes to configmaps and secrets. */
+  readonly writes: number;
+  /** Dry-run writes (validations) to configmaps and secrets. */
+  readonly dryRuns: number;
+}
+
+/** Requests to configmaps and secrets so far, from the apiservers' own metrics. */
+export async function requestCounts(clusters: readonly LocalClusterInfo[]): Promise<RequestCounts> {
+  let writes = 0;
+  let dryRuns = 0;
   for (const c of clusters) {
     const client = new KubeClient(c.name, c.kubeconfig);
     try {
-      total += countWrites(await client.request<string>('GET', '/metrics', { accept: 'text/plain', text: true }));
+      const n = countRequests(await client.request<string>('GET', '/metrics', { accept: 'text/plain', text: true }));
+      writes += n.writes;
+      dryRuns += n.dryRuns;
     } finally {
       client.close();
     }
   }
-  return total;
+  return { writes, dryRuns };
 }
 
-export function countWrites(metrics: string): number {
-  let n = 0;
+export function countRequests(metrics: string): RequestCounts {
+  let writes = 0;
+  let dryRuns = 0;
   for (const line of metrics.split('\n')) {
     if (!line.startsWith('apiserver_request_total{')) continue;
     if (!/verb="(POST|PUT|PATCH|DELETE|APPLY|CREATE|UPDATE)"/.test(line) || !/resource="(configmaps|secrets)"/.test(line)) continue;
-    if (/dry_run="All"/.test(line)) continue;
-    n += Number(line.slice(line.lastIndexOf(' ') + 1));
+    const n = Number(line.slice(line.lastIndexOf(' ') + 1));
+    if (/dry_run="All"/.test(line)) dryRuns += n;
+    else writes += n;
   }
-  return n;
+  return { writes, dryRuns };
+}
+
+/** Runs the CLI twice on `stack`: the first apply, then a no-op round whose requests are counted. */
+export async function applyThenNoop(root: string, clusters: readonly LocalClusterInfo[], stack: string, env: NodeJS.ProcessEnv) {
+  const apply = await runReconcile(root, stack, env);
+  const before = await requestCounts(clusters);
+  const noop = await runReconcile(root, stack, env);
+  const after = await requestCounts(clusters);
+  return { apply, noop, noopWrites: after.writes - before.writes, noopDryRuns: after.dryRuns - before.dryRuns };
 }
 
 export const r2 = (x: number): number => Math.round(x * 100) / 100;

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { downLocalCluster, upLocalCluster } from '../../clusters/local/local-cluster.ts';
 import { GitFixture } from '../harness/git-fixture.ts';
-import { createNamespaces, INFRA_ROOT, PER_APP, r2, rawLoop, runReconcile, writeRepo, writes, writeStack } from './reconcile-fixture.ts';
+import { applyThenNoop, createNamespaces, INFRA_ROOT, PER_APP, r2, rawLoop, writeRepo, writeStack } from './reconcile-fixture.ts';
 
 /**
  * The scale series: one cluster, N apps × 5 objects for each N (default 1,000, 5,000 and
@@ -31,9 +31,10 @@ export interface ScalePoint {
   readonly rssMiBPer1000Objects: number;
   readonly noopSeconds: number;
   readonly noopWrites: number;
+  readonly noopDryRuns: number;
   readonly noopOverApply: number;
   readonly noopPeakRssMiB: number;
-  readonly baseline?: { readonly root: string; readonly applySeconds: number; readonly ratioToRaw: number; readonly peakRssMiB: number; readonly noopSeconds: number; readonly noopWrites: number };
+  readonly baseline?: { readonly root: string; readonly applySeconds: number; readonly ratioToRaw: number; readonly peakRssMiB: number; readonly noopSeconds: number; readonly noopWrites: number; readonly noopDryRuns: number };
 }
 
 export async function benchScale(options: ScaleOptions): Promise<ScalePoint[]> {
@@ -64,22 +65,18 @@ async function scalePoint(apps: number, options: ScaleOptions): Promise<ScalePoi
     if (options.baseline) {
       await writeRepo(repo, 'sb', 'sbns', apps);
       const bstack = await writeStack(home, repo.dir, 'sb', 'sbns', clusters, apps);
-      const apply = await runReconcile(options.baseline, bstack, env);
-      const before = await writes(clusters);
-      const noop = await runReconcile(options.baseline, bstack, env);
+      const { apply, noop, noopWrites, noopDryRuns } = await applyThenNoop(options.baseline, clusters, bstack, env);
       baseline = {
         root: options.baseline,
         applySeconds: r2(apply.seconds),
         ratioToRaw: r2(rawSeconds / apply.seconds),
         peakRssMiB: apply.peakRssMiB,
         noopSeconds: r2(noop.seconds),
-        noopWrites: (await writes(clusters)) - before,
+        noopWrites,
+        noopDryRuns,
       };
     }
-    const apply = await runReconcile(INFRA_ROOT, stack, env);
-    const before = await writes(clusters);
-    const noop = await runReconcile(INFRA_ROOT, stack, env);
-    const noopWrites = (await writes(clusters)) - before;
+    const { apply, noop, noopWrites, noopDryRuns } = await applyThenNoop(INFRA_ROOT, clusters, stack, env);
     const objects = apps * PER_APP;
     const peak = Math.max(apply.peakRssMiB, noop.peakRssMiB);
     return {
@@ -95,6 +92,7 @@ async function scalePoint(apps: number, options: ScaleOptions): Promise<ScalePoi
       rssMiBPer1000Objects: r2((peak * 1000) / objects),
       noopSeconds: r2(noop.seconds),
       noopWrites,
+      noopDryRuns,
       noopOverApply: r2(noop.seconds / apply.seconds),
       noopPeakRssMiB: noop.peakRssMiB,
       ...(baseline ? { baseline } : {}),
