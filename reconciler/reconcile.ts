@@ -49,26 +49,44 @@ export interface PlannedChange {
   readonly error?: StatusError;
 }
 
-type Phase<T> = (prepared: PreparedSync) => Promise<T>;
+/**
+ * What a round did for one app on one cluster: `synced` (the sync ran to its end; its status may
+ * still report apply or health errors), `planned` (diff: what a sync would change), or `failed`
+ * (stopped before a sync: source, render, validation, dependency, unreachable cluster).
+ */
+export type SyncResult =
+  | { readonly kind: 'synced'; readonly app: string; readonly cluster: string; readonly status: AppStatus }
+  | { readonly kind: 'planned'; readonly app: string; readonly cluster: string; readonly plan: PlannedChange }
+  | { readonly kind: 'failed'; readonly app: string; readonly cluster: string; readonly status: AppStatus };
+
+/** A diff line per app × cluster: the plan, or the status of why it could not be planned. */
+export type DiffResult = PlannedChange | AppStatus;
+
+export type Mode = 'sync' | 'plan';
 
 export async function reconcile(req: ReconcileRequest): Promise<AppStatus[]> {
-  return run(req, (p) => commitSync(p, { concurrency: req.concurrency ?? 16, ...(req.signal ? { signal: req.signal } : {}) }), true);
+  return (await reconcileRound(req, 'sync')).map((r) => (r.kind === 'planned' ? unexpectedPlan(r) : r.status));
 }
 
 /** What `reconcile` would change, per app and cluster, from server-side dry-runs. Writes nothing. */
-export async function diff(req: ReconcileRequest): Promise<PlannedChange[]> {
-  return run(req, async (p) => planOf(p), false);
+export async function diff(req: ReconcileRequest): Promise<DiffResult[]> {
+  return (await reconcileRound(req, 'plan')).map((r) => (r.kind === 'planned' ? r.plan : r.status));
 }
 
-async function run<T extends { app: string; cluster: string }>(req: ReconcileRequest, phase: Phase<T>, writes: boolean): Promise<T[]> {
+function unexpectedPlan(r: SyncResult): never {
+  throw new Error(`a sync round returned a plan for ${r.app} on ${r.cluster}`);
+}
+
+/** One round in either mode, a tagged result per app × cluster (waves in order, clusters in stack order). */
+export async function reconcileRound(req: ReconcileRequest, mode: Mode): Promise<SyncResult[]> {
   const fetcher = new SourceFetcher(req.cacheRoot);
   const targets = new Map(req.stack.clusters.map((c) => [c.name, connect(c, req.env, req.concurrency ?? 16)] as const));
   try {
     const apps = await expandApps(req, fetcher);
-    const results: T[] = [];
-    const done = new Map<string, Map<string, T>>();
+    const results: SyncResult[] = [];
+    const done = new Map<string, Map<string, SyncResult>>();
     for (const wave of dependencyWaves(apps)) {
-      const settled = await mapLimit(wave, req.appConcurrency ?? 32, (app) => reconcileApp(req, app, fetcher, targets, phase, writes, done));
+      const settled = await mapLimit(wave, req.appConcurrency ?? 32, (app) => reconcileApp(req, app, fetcher, targets, mode, done));
       for (const [i, s] of settled.entries()) {
         if (s.status === 'rejected') throw s.reason;
         const app = wave[i] as AppSpec;
@@ -128,18 +146,17 @@ export function dependencyWaves(apps: readonly AppSpec[]): AppSpec[][] {
   return waves;
 }
 
-async function reconcileApp<T extends { app: string; cluster: string }>(
+async function reconcileApp(
   req: ReconcileRequest,
   app: AppSpec,
   fetcher: SourceFetcher,
   targets: ReadonlyMap<string, ClusterTarget>,
-  phase: Phase<T>,
-  writes: boolean,
-  done: ReadonlyMap<string, ReadonlyMap<string, T>>,
-): Promise<T[]> {
+  mode: Mode,
+  done: ReadonlyMap<string, ReadonlyMap<string, SyncResult>>,
+): Promise<SyncResult[]> {
   const placed = placeApp(app, req.stack.clusters).map((c) => targets.get(c.name)).filter((t): t is ClusterTarget => !!t);
-  const failAll = async (revision: string, error: StatusError) =>
-    Promise.all(placed.map((t) => recordFailure(t, app, revision, error, writes, req.signal))) as Promise<unknown[]> as Promise<T[]>;
+  const writes = mode === 'sync';
+  const failAll = (revision: string, error: StatusError) => Promise.all(placed.map((t) => recordFailure(t, app, revision, error, writes, req.signal)));
 
   let revision: Revision | undefined;
   let rendered: Manifest[];
@@ -156,8 +173,8 @@ async function reconcileApp<T extends { app: string; cluster: string }>(
   const manifestsFor = (t: ClusterTarget) =>
     substituteManifests(rendered, { cluster: { name: t.spec.name, labels: t.spec.labels }, vars: { ...app.variables, ...app.clusterVariables[t.spec.name] } });
   const blocked = (t: ClusterTarget) => app.dependsOn.find((d) => {
-    const s = done.get(d)?.get(t.spec.name) as AppStatus | undefined;
-    return s !== undefined && 'health' in s && (s.sync === 'Failed' || s.health !== 'Healthy');
+    const r = done.get(d)?.get(t.spec.name);
+    return r !== undefined && r.kind !== 'planned' && (r.status.sync === 'Failed' || r.status.health !== 'Healthy');
   });
   const prepare = (t: ClusterTarget) => {
     let manifests: Manifest[];
@@ -168,6 +185,11 @@ async function reconcileApp<T extends { app: string; cluster: string }>(
       throw err;
     }
     return prepareSync(app, commit, manifests, t, { concurrency: req.concurrency ?? 16, ...(req.signal ? { signal: req.signal } : {}) });
+  };
+  const finish = async (p: PreparedSync): Promise<SyncResult> => {
+    const base = { app: app.name, cluster: p.cluster.spec.name };
+    if (mode === 'plan') return { kind: 'planned', ...base, plan: planOf(p) };
+    return { kind: 'synced', ...base, status: await commitSync(p, { concurrency: req.concurrency ?? 16, ...(req.signal ? { signal: req.signal } : {}) }) };
   };
 
   // Gate: every reachable cluster validates first; a content error anywhere stops the app everywhere.
@@ -189,37 +211,35 @@ async function reconcileApp<T extends { app: string; cluster: string }>(
   }
   return Promise.all(
     first.map(async (f) => {
-      if (f.kind === 'blocked') return recordFailure(f.t, app, revision.commit, { reason: 'DependencyNotReady', message: `waits for app "${f.dep}" to be Synced and Healthy` }, writes, req.signal) as Promise<unknown> as Promise<T>;
-      return withRetry(req, f.t, app, revision.commit, f.kind === 'ok' ? f.prepared : undefined, prepare, phase, writes);
+      if (f.kind === 'blocked') return recordFailure(f.t, app, commit, { reason: 'DependencyNotReady', message: `waits for app "${f.dep}" to be Synced and Healthy` }, writes, req.signal);
+      return withRetry(req, f.t, app, commit, f.kind === 'ok' ? f.prepared : undefined, prepare, finish, writes);
     }),
   );
 }
 
-async function withRetry<T>(
+async function withRetry(
   req: ReconcileRequest,
   t: ClusterTarget,
   app: AppSpec,
   revision: string,
   prepared: PreparedSync | undefined,
   prepare: (t: ClusterTarget) => Promise<PreparedSync>,
-  phase: Phase<T>,
+  finish: (p: PreparedSync) => Promise<SyncResult>,
   writes: boolean,
-): Promise<T> {
+): Promise<SyncResult> {
   const backoff = req.backoff ?? DEFAULT_BACKOFF;
   const deadline = backoff.now() + (req.retryForMs ?? 120_000);
   let attempt = 0;
   let next = prepared;
   for (;;) {
     try {
-      return await phase(next ?? (await prepare(t)));
+      return await finish(next ?? (await prepare(t)));
     } catch (err) {
-      if (err instanceof ContentError) return (await recordFailure(t, app, revision, err.status, writes, req.signal)) as T;
+      if (err instanceof ContentError) return recordFailure(t, app, revision, err.status, writes, req.signal);
       if (!isTransient(err)) throw err;
       t.round.invalidate();
       t.applier.discovery.invalidate();
-      if (backoff.now() >= deadline) {
-        return unreachable(t, app, revision, (err as Error).message) as T;
-      }
+      if (backoff.now() >= deadline) return failed(unreachable(t, app, revision, (err as Error).message));
       const wait = backoffDelay(backoff, attempt++);
       req.progress?.(`${app.name} on ${t.spec.name}: ${(err as Error).message}; retrying in ${(wait / 1000).toFixed(1)}s`);
       await backoff.sleep(wait, req.signal);
@@ -228,14 +248,18 @@ async function withRetry<T>(
   }
 }
 
+function failed(status: AppStatus): SyncResult {
+  return { kind: 'failed', app: status.app, cluster: status.cluster, status };
+}
+
 function unreachable(t: ClusterTarget, app: AppSpec, revision: string, message: string): AppStatus {
   return { app: app.name, cluster: t.spec.name, revision, sync: 'Failed', health: 'Unknown', drifted: [], unhealthy: [], objects: 0, error: { reason: 'ClusterUnreachable', message } };
 }
 
 /** Records a failure in the cluster's status (inventory untouched: the previous revision stays). */
-async function recordFailure(t: ClusterTarget, app: AppSpec, revision: string, error: StatusError, writes: boolean, signal?: AbortSignal): Promise<AppStatus> {
+async function recordFailure(t: ClusterTarget, app: AppSpec, revision: string, error: StatusError, writes: boolean, signal?: AbortSignal): Promise<SyncResult> {
   const base = { app: app.name, cluster: t.spec.name, revision, sync: 'Failed' as const, drifted: [], unhealthy: [], error };
-  if (!writes) return { ...base, health: 'Unknown', objects: 0 };
+  if (!writes) return failed({ ...base, health: 'Unknown', objects: 0 });
   try {
     const record = await t.round.record(app.name, signal);
     const status: AppStatus = {
@@ -245,9 +269,9 @@ async function recordFailure(t: ClusterTarget, app: AppSpec, revision: string, e
       ...(record.status?.lastAppliedRevision ? { lastAppliedRevision: record.status.lastAppliedRevision } : {}),
     };
     if (JSON.stringify(status) !== JSON.stringify(record.status)) await writeRecord(t.client, app.name, { ...record, status }, signal);
-    return status;
+    return failed(status);
   } catch (err) {
-    if (isTransient(err)) return unreachable(t, app, revision, (err as Error).message);
+    if (isTransient(err)) return failed(unreachable(t, app, revision, (err as Error).message));
     throw err;
   }
 }

@@ -1,62 +1,40 @@
 import { KubeApiError } from '../../clusters/errors.ts';
 import { isTransient } from '../../clusters/kube-client.ts';
 import { waitFor } from '../../clusters/wait.ts';
-import { APP_LABEL, PRUNE_ANNOTATION, type Stage } from '../apply/object-policy.ts';
+import { APP_LABEL, PRUNE_ANNOTATION } from '../apply/object-policy.ts';
 import { healthOf } from '../health/kstatus.ts';
-import { byKey, mergeEntries, sameInventory, staleEntries, type Inventory, type InventoryEntry } from '../inventory/inventory.ts';
+import { mergeEntries, sameInventory, staleEntries, type Inventory, type InventoryEntry } from '../inventory/inventory.ts';
 import { mapLimit } from '../pool.ts';
 import { planPrune } from '../prune/prune-plan.ts';
 import { writeRecord } from '../status/app-record.ts';
-import { describeObject, parseKey, type AppStatus, type DriftedObject, type HealthState, type StatusError } from '../types.ts';
-import { ContentError, where, type PlannedObject, type PreparedSync } from './target.ts';
+import { describeObject, parseKey, type AppStatus, type HealthState } from '../types.ts';
+import { applyStaged } from './staged-apply.ts';
+import { statusOf } from './status-of.ts';
+import type { PlannedObject, PreparedSync } from './target.ts';
 
 /**
- * The second half of a sync: staged server-side apply (CRDs and Namespaces, then
- * cluster-scoped, then namespaced), inventory, prune, health, status. The inventory is
- * widened before the first write and narrowed after pruning, so a crash at any point leaves
- * every object we created tracked and the next run repairs the rest.
+ * The second half of a sync: staged server-side apply, inventory, prune, health, status. The
+ * inventory is widened before the first write and narrowed after pruning, so a crash at any
+ * point leaves every object we created tracked and the next run repairs the rest.
  */
 export async function commitSync(prepared: PreparedSync, options: { concurrency: number; signal?: AbortSignal }): Promise<AppStatus> {
   const { app, cluster, record, revision } = prepared;
-  const { applier } = cluster;
   const signal = options.signal;
   const detectOnly = app.drift === 'detect';
-  const toApply = (p: PlannedObject) => p.change === 'apply' || (p.change === 'drifted' && !detectOnly);
-  const entryOf = (p: PlannedObject, rv?: string): InventoryEntry => ({ key: p.key, apiVersion: p.object.apiVersion, digest: p.digest, ...(rv ? { rv } : {}) });
 
   // 1. Track everything we are about to create before creating it.
-  const widened: Inventory = { revision: record.inventory.revision, entries: mergeEntries(prepared.objects.map((p) => entryOf(p)), record.inventory.entries) };
+  const widened: Inventory = {
+    revision: record.inventory.revision,
+    entries: mergeEntries(prepared.objects.map((p) => ({ key: p.key, apiVersion: p.object.apiVersion, digest: p.digest })), record.inventory.entries),
+  };
   if (widened.entries.length !== record.inventory.entries.length) await writeRecord(cluster.client, app.name, { ...record, inventory: widened }, signal);
 
   // 2. Staged apply.
-  const applied = new Map<string, string>();
-  // Most objects (ConfigMaps, Secrets, RBAC) are healthy the moment the apply returns: no poll needed.
-  const healthyOnApply = new Set<string>();
-  const errors: StatusError[] = [];
-  for (const stage of [0, 1, 2] as Stage[]) {
-    const batch = prepared.objects.filter((p) => p.stage === stage && toApply(p));
-    const results = await mapLimit(batch, options.concurrency, async (p) => {
-      const info = p.info ?? (await applier.info(p.object, signal));
-      if (!info) throw new ContentError({ reason: 'ValidationFailed', message: `unknown kind ${p.object.kind} in ${p.object.apiVersion} after its CRDs were applied`, where: where(p.manifest) });
-      const out = await applier.apply(info, p.object, { dryRun: false, force: app.conflicts === 'force', signal });
-      applied.set(p.key, out.metadata.resourceVersion ?? '');
-      if (healthOf(out).status === 'Current') healthyOnApply.add(p.key);
-    });
-    for (const r of results) {
-      if (r.status === 'fulfilled') continue;
-      if (isTransient(r.reason)) throw r.reason;
-      errors.push(r.reason instanceof ContentError ? r.reason.status : { reason: 'ApplyFailed', message: String((r.reason as Error).message ?? r.reason) });
-    }
-    if (stage === 0 && batch.some((p) => p.object.kind === 'CustomResourceDefinition')) {
-      await waitCrdsEstablished(prepared, batch.filter((p) => p.object.kind === 'CustomResourceDefinition'), signal);
-      applier.discovery.invalidate();
-    }
-    if (errors.length > 0) break;
-  }
+  const { applied, healthyOnApply, errors: applyErrors } = await applyStaged(prepared, options);
+  const errors = [...applyErrors];
 
   // 3. Prune what left Git (only when everything applied: never prune on a half-applied revision).
-  const desiredKeys = new Set(prepared.objects.map((p) => p.key));
-  const stale = staleEntries(widened, desiredKeys);
+  const stale = staleEntries(widened, new Set(prepared.objects.map((p) => p.key)));
   const kept: InventoryEntry[] = [];
   if (errors.length === 0 && app.prune && stale.length > 0) {
     try {
@@ -77,43 +55,11 @@ export async function commitSync(prepared: PreparedSync, options: { concurrency:
   const { health, unhealthy } = errors.length > 0 ? { health: 'Degraded' as HealthState, unhealthy: [] } : await checkHealth(prepared, check, app.wait ? app.timeoutMs : 0, signal);
 
   // 5. Record: inventory narrowed to what exists, status.
-  const previous = byKey(record.inventory);
-  const entries = mergeEntries(
-    kept,
-    prepared.objects.map((p) => entryOf(p, applied.get(p.key) ?? (p.change === 'unchanged' ? p.liveRv : undefined) ?? previous.get(p.key)?.rv)),
-  );
-  const drifted: DriftedObject[] = prepared.objects.filter((p) => p.change === 'drifted').map((p) => ({ object: describeObject(p.object), fields: p.drift }));
-  const status: AppStatus = {
-    app: app.name,
-    cluster: cluster.spec.name,
-    revision,
-    sync: errors.length > 0 ? 'Failed' : detectOnly && drifted.length > 0 ? 'OutOfSync' : 'Synced',
-    health: errors.length > 0 ? 'Degraded' : health,
-    drifted: detectOnly ? drifted : [],
-    unhealthy,
-    objects: prepared.objects.length,
-    ...(errors[0] ? { error: errors[0] } : health === 'Degraded' || health === 'Progressing' ? { error: { reason: 'HealthCheckFailed', message: unhealthy.join('; ') } } : {}),
-    ...(errors.length === 0 ? { lastAppliedRevision: revision } : record.status?.lastAppliedRevision ? { lastAppliedRevision: record.status.lastAppliedRevision } : {}),
-  };
-  const inventory: Inventory = { revision: errors.length === 0 ? revision : record.inventory.revision, entries };
+  const { status, inventory } = statusOf({ app: app.name, cluster: cluster.spec.name, revision, detectOnly, previous: record, objects: prepared.objects, applied, kept, errors, health, unhealthy });
   if (!sameInventory(inventory, record.inventory) || JSON.stringify(status) !== JSON.stringify(record.status)) {
     await writeRecord(cluster.client, app.name, { inventory, status }, signal);
   }
   return status;
-}
-
-async function waitCrdsEstablished(prepared: PreparedSync, crds: readonly PlannedObject[], signal?: AbortSignal): Promise<void> {
-  const ok = await waitFor(
-    async () => {
-      for (const p of crds) {
-        const live = p.info ? await prepared.cluster.applier.get(p.info, undefined, p.object.metadata.name ?? '', signal) : undefined;
-        if (!live || healthOf(live).status !== 'Current') return undefined;
-      }
-      return true;
-    },
-    { timeoutMs: 30_000, intervalMs: 100, ...(signal ? { signal } : {}) },
-  );
-  if (!ok) throw new ContentError({ reason: 'ApplyFailed', message: 'CustomResourceDefinitions not Established within 30s' });
 }
 
 async function prune(prepared: PreparedSync, stale: readonly InventoryEntry[], signal?: AbortSignal): Promise<InventoryEntry[]> {
