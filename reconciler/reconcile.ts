@@ -94,10 +94,23 @@ export async function reconcileRound(req: ReconcileRequest, mode: Mode): Promise
         results.push(...s.value);
       }
     }
+    await closeJournals(req, targets.values());
     return results;
   } finally {
     for (const t of targets.values()) t.client.close();
   }
+}
+
+/** Writes the journal removals still queued; a cluster that fails here keeps notes the next round settles. */
+async function closeJournals(req: ReconcileRequest, targets: Iterable<ClusterTarget>): Promise<void> {
+  await Promise.all(
+    [...targets].map((t) =>
+      t.journal.close(req.signal).catch((err: unknown) => {
+        if (!isTransient(err)) throw err;
+        req.progress?.(`cluster ${t.spec.name}: journal not cleared (${(err as Error).message}); the next round clears it`);
+      }),
+    ),
+  );
 }
 
 async function expandApps(req: ReconcileRequest, fetcher: SourceFetcher): Promise<AppSpec[]> {

@@ -64,12 +64,13 @@ export interface CliRun {
 /**
  * Runs `infra reconcile` of `root` (this checkout, or a previous version for an A/B in the same
  * run) as a child with Node and no V8 flags at all: memory must stay bounded by design, not by
- * a heap cap. Returns wall time and peak RSS (VmHWM).
+ * a heap cap. Returns wall time and peak RSS (VmHWM). BENCH_NODE_ARGS adds Node flags for
+ * profiling (e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof`).
  */
 export function runReconcile(root: string, stackFile: string, env: NodeJS.ProcessEnv): Promise<CliRun> {
   return new Promise((resolve, reject) => {
     const started = performance.now();
-    const child = spawn(process.execPath, [join(root, 'cli/bin/infra.js'), 'reconcile', '-f', stackFile, '--json'], { env, stdio: ['ignore', 'ignore', 'pipe'] });
+    const child = spawn(process.execPath, [...(process.env['BENCH_NODE_ARGS']?.split(' ').filter(Boolean) ?? []), join(root, 'cli/bin/infra.js'), 'reconcile', '-f', stackFile, '--json'], { env, stdio: ['ignore', 'ignore', 'pipe'] });
     let peakKb = 0;
     let stderr = '';
     child.stderr.on('data', (b: Buffer) => (stderr = (stderr + b.toString()).slice(-2000)));
