@@ -46,18 +46,30 @@ export async function listRecordsByApp(client: KubeClient, signal?: AbortSignal)
   return out;
 }
 
+/**
+ * Paged (500 records a page) and parsed page by page: 20,000 records never sit in memory as one
+ * response text and its parse tree at once, only as the compact records they become.
+ */
 async function listRecordsWithNames(client: KubeClient, signal?: AbortSignal): Promise<{ app: string; record: AppRecord }[]> {
+  const out: { app: string; record: AppRecord }[] = [];
+  let cont: string | undefined;
   try {
-    const list = await client.request<{ items: ConfigMap[] }>('GET', `/api/v1/namespaces/${SYSTEM_NAMESPACE}/configmaps`, {
-      query: { labelSelector: `${RECORD_LABEL}=app` },
-      signal,
-    });
-    return list.items.map((cm) => ({ app: cm.metadata.labels?.[`${PREFIX}/app-record`] ?? '', record: parseRecord(cm) }));
+    do {
+      const page: { items: ConfigMap[]; metadata?: { continue?: string } } = await client.request('GET', `/api/v1/namespaces/${SYSTEM_NAMESPACE}/configmaps`, {
+        query: { labelSelector: `${RECORD_LABEL}=app`, limit: String(RECORD_PAGE), continue: cont },
+        signal,
+      });
+      for (const cm of page.items) out.push({ app: cm.metadata.labels?.[`${PREFIX}/app-record`] ?? '', record: parseRecord(cm) });
+      cont = page.metadata?.continue || undefined;
+    } while (cont);
   } catch (err) {
     if (err instanceof KubeApiError && err.status === 404) return [];
     throw err;
   }
+  return out;
 }
+
+const RECORD_PAGE = 500;
 
 function parseRecord(cm: ConfigMap): AppRecord {
   const inventory = cm.data?.['inventory'] ? (JSON.parse(cm.data['inventory']) as Inventory) : EMPTY_INVENTORY;

@@ -1,3 +1,4 @@
+import { createSecretKey, type KeyObject } from 'node:crypto';
 import type { ResourceInfo } from '../../clusters/discovery.ts';
 import { APP_LABEL } from '../apply/object-policy.ts';
 import type { ClusterApplier } from '../apply/cluster-applier.ts';
@@ -20,7 +21,7 @@ export interface OwnedMeta {
 export class ClusterRound {
   private readonly applier: ClusterApplier;
   private records: Promise<Map<string, AppRecord>> | undefined;
-  private key: Promise<Buffer> | undefined;
+  private key: Promise<KeyObject> | undefined;
   private readonly owned = new Map<string, Promise<Map<string, Map<string, OwnedMeta>>>>();
 
   constructor(applier: ClusterApplier) {
@@ -33,8 +34,9 @@ export class ClusterRound {
   }
 
   /** The HMAC key of inventory digests in this cluster. */
-  digestKey(signal?: AbortSignal): Promise<Buffer> {
-    this.key ??= digestKey(this.applier.client, signal);
+  digestKey(signal?: AbortSignal): Promise<KeyObject> {
+    // A key object made once: an HMAC per object from raw bytes would import the key each time.
+    this.key ??= digestKey(this.applier.client, signal).then((bytes) => createSecretKey(bytes));
     return this.key;
   }
 
