@@ -84,13 +84,19 @@ export async function reconcileRound(req: ReconcileRequest, mode: Mode): Promise
   try {
     const apps = await expandApps(req, fetcher);
     const results: SyncResult[] = [];
+    // Results kept by app only for apps another app depends on (the rest need not be looked up).
     const done = new Map<string, Map<string, SyncResult>>();
+    const dependedOn = new Set(apps.flatMap((a) => a.dependsOn));
     for (const wave of dependencyWaves(apps)) {
-      const settled = await mapLimit(wave, req.appConcurrency ?? 32, (app) => reconcileApp(req, app, fetcher, targets, mode, done));
+      const settled = await mapLimit(wave, req.appConcurrency ?? 32, (app) =>
+        reconcileApp(req, app, fetcher, targets, mode, done).finally(() => {
+          for (const t of targets.values()) t.round.release(app.name);
+        }),
+      );
       for (const [i, s] of settled.entries()) {
         if (s.status === 'rejected') throw s.reason;
         const app = wave[i] as AppSpec;
-        done.set(app.name, new Map(s.value.map((r) => [r.cluster, r])));
+        if (dependedOn.has(app.name)) done.set(app.name, new Map(s.value.map((r) => [r.cluster, r])));
         results.push(...s.value);
       }
     }

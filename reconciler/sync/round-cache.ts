@@ -64,6 +64,16 @@ export class ClusterRound {
     return (await all).get(app) ?? new Map();
   }
 
+  /**
+   * Drops what the round read for `app` once its sync is over (an app syncs once per round), so
+   * the round's reads shrink as it goes instead of holding every record to the end.
+   */
+  release(app: string): void {
+    const forget = (m: Map<string, unknown>) => void m.delete(app);
+    this.records?.then(forget, () => undefined);
+    for (const p of this.owned.values()) p.then(forget, () => undefined);
+  }
+
   invalidate(): void {
     this.records = undefined;
     this.key = undefined;
