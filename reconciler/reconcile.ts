@@ -83,6 +83,8 @@ export async function reconcileRound(req: ReconcileRequest, mode: Mode): Promise
   const targets = new Map(req.stack.clusters.map((c) => [c.name, connect(c, req.env, req.concurrency ?? 16)] as const));
   try {
     const apps = await expandApps(req, fetcher);
+    const names = new Set(apps.map((a) => a.name));
+    for (const t of targets.values()) t.round.scope(names);
     const results: SyncResult[] = [];
     // Results kept by app only for apps another app depends on (the rest need not be looked up).
     const done = new Map<string, Map<string, SyncResult>>();

@@ -23,13 +23,20 @@ export class ClusterRound {
   private records: Promise<Map<string, AppRecord>> | undefined;
   private key: Promise<KeyObject> | undefined;
   private readonly owned = new Map<string, Promise<Map<string, Map<string, OwnedMeta>>>>();
+  /** Apps of this round: objects of other apps in the shared lists are not kept. */
+  private apps: ReadonlySet<string> | undefined;
 
   constructor(applier: ClusterApplier) {
     this.applier = applier;
   }
 
+  /** Limits what the round keeps to the objects of these apps (a cluster may hold many more). */
+  scope(apps: ReadonlySet<string>): void {
+    this.apps = apps;
+  }
+
   async record(app: string, signal?: AbortSignal): Promise<AppRecord> {
-    this.records ??= listRecordsByApp(this.applier.client, signal);
+    this.records ??= listRecordsByApp(this.applier.client, signal, (a) => !this.apps || this.apps.has(a));
     return (await this.records).get(app) ?? { inventory: EMPTY_INVENTORY as Inventory };
   }
 
@@ -45,20 +52,24 @@ export class ClusterRound {
     const id = `${info.group}/${info.plural}`;
     let all = this.owned.get(id);
     if (!all) {
-      all = this.applier.listMeta(info, APP_LABEL, signal).then((items) => {
-        const byApp = new Map<string, Map<string, OwnedMeta>>();
-        for (const item of items) {
-          const owner = item.metadata.labels?.[APP_LABEL];
-          if (!owner) continue;
-          let m = byApp.get(owner);
-          if (!m) byApp.set(owner, (m = new Map()));
-          m.set(`${info.group}/${info.kind}/${item.metadata.namespace ?? ''}/${item.metadata.name}`, {
-            ...(item.metadata.resourceVersion ? { rv: item.metadata.resourceVersion } : {}),
-            ...(item.metadata.annotations ? { annotations: item.metadata.annotations } : {}),
-          });
-        }
-        return byApp;
-      });
+      const byApp = new Map<string, Map<string, OwnedMeta>>();
+      all = this.applier
+        .forEachMeta(
+          info,
+          APP_LABEL,
+          (item) => {
+            const owner = item.metadata.labels?.[APP_LABEL];
+            if (!owner || (this.apps && !this.apps.has(owner))) return;
+            let m = byApp.get(owner);
+            if (!m) byApp.set(owner, (m = new Map()));
+            m.set(`${info.group}/${info.kind}/${item.metadata.namespace ?? ''}/${item.metadata.name}`, {
+              ...(item.metadata.resourceVersion ? { rv: item.metadata.resourceVersion } : {}),
+              ...(item.metadata.annotations ? { annotations: item.metadata.annotations } : {}),
+            });
+          },
+          signal,
+        )
+        .then(() => byApp);
       this.owned.set(id, all);
     }
     return (await all).get(app) ?? new Map();
