@@ -29,8 +29,12 @@ export interface ReconcileFigures {
 }
 
 interface Round {
+  /** Mean of this checkout's runs (two when a baseline is measured). */
   readonly applySeconds: number;
+  readonly applyRuns: readonly number[];
+  /** Mean of the raw loop before and after the CLI runs (the machine drifts). */
   readonly rawSeconds: number;
+  readonly rawRuns: readonly number[];
   readonly ratioToRaw: number;
   /** Raw loop that dry-runs every object before writing any (validate-then-apply floor). */
   readonly rawValidatedSeconds: number;
@@ -40,46 +44,73 @@ interface Round {
   readonly noopDryRuns: number;
   readonly noopOverApply: number;
   readonly peakRssMiB: number;
-  readonly baseline?: Omit<Round, 'rawSeconds' | 'rawValidatedSeconds' | 'ratioToRawValidated' | 'baseline'> & { root: string };
+  readonly baseline?: CliFigures & { readonly root: string; readonly ratioToRaw: number; readonly baselineOverOurs: number };
 }
 
-async function measureCli(root: string, clusters: readonly LocalClusterInfo[], stack: string, env: NodeJS.ProcessEnv, rawSeconds: number) {
-  const { apply, noop, noopWrites, noopDryRuns } = await applyThenNoop(root, clusters, stack, env);
+interface CliFigures {
+  readonly applySeconds: number;
+  readonly applyRuns: readonly number[];
+  readonly noopSeconds: number;
+  readonly noopWrites: number;
+  readonly noopDryRuns: number;
+  readonly noopOverApply: number;
+  readonly peakRssMiB: number;
+}
+
+type CliRuns = Awaited<ReturnType<typeof applyThenNoop>>[];
+
+function figuresOf(runs: CliRuns): CliFigures {
+  const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
+  const apply = mean(runs.map((r) => r.apply.seconds));
+  const noop = mean(runs.map((r) => r.noop.seconds));
   return {
-    applySeconds: r2(apply.seconds),
-    ratioToRaw: r2(rawSeconds / apply.seconds),
-    noopSeconds: r2(noop.seconds),
-    noopWrites,
-    noopDryRuns,
-    noopOverApply: r2(noop.seconds / apply.seconds),
-    peakRssMiB: apply.peakRssMiB,
+    applySeconds: r2(apply),
+    applyRuns: runs.map((r) => r2(r.apply.seconds)),
+    noopSeconds: r2(noop),
+    noopWrites: Math.max(...runs.map((r) => r.noopWrites)),
+    noopDryRuns: Math.max(...runs.map((r) => r.noopDryRuns)),
+    noopOverApply: r2(noop / apply),
+    peakRssMiB: Math.max(...runs.map((r) => r.apply.peakRssMiB, ...runs.map((x) => x.noop.peakRssMiB))),
   };
 }
 
+/**
+ * One round: the raw loop, the validated raw loop, then the CLI runs, then the raw loop again.
+ * With a baseline the CLI runs go baseline, ours, ours, baseline (each on its own copy of the
+ * apps), so a machine that gets busier or calmer during the round favours neither.
+ */
 async function round(clusters: readonly LocalClusterInfo[], repo: GitFixture, dir: string, prefix: string, env: NodeJS.ProcessEnv, options: ReconcileOptions): Promise<Round> {
   const ns = `${prefix}ns`;
-  const baseNs = `${prefix}bns`;
-  await createNamespaces(clusters, [ns, `${ns}-raw`, `${ns}-rawv`, ...(options.baseline ? [baseNs] : [])]);
-  await writeRepo(repo, prefix, ns, options.apps);
-  const stack = await writeStack(dir, repo.dir, prefix, ns, clusters, options.apps);
-  const rawSeconds = await rawLoop(clusters, prefix, `${ns}-raw`, options.apps);
+  const sets: [string, string][] = options.baseline
+    ? [['b1', options.baseline], ['o1', INFRA_ROOT], ['o2', INFRA_ROOT], ['b2', options.baseline]]
+    : [['o1', INFRA_ROOT]];
+  await createNamespaces(clusters, [`${ns}-raw`, `${ns}-raw2`, `${ns}-rawv`, ...sets.map(([tag]) => `${ns}-${tag}`)]);
+  const rawBefore = await rawLoop(clusters, prefix, `${ns}-raw`, options.apps);
   const rawValidatedSeconds = await rawLoop(clusters, prefix, `${ns}-rawv`, options.apps, true);
-  // The baseline goes first when there is one: it then pays no more warm-up than ours.
-  let baseline: Round['baseline'];
-  if (options.baseline) {
-    const bprefix = `${prefix}b`;
-    await writeRepo(repo, bprefix, baseNs, options.apps);
-    const bstack = await writeStack(dir, repo.dir, bprefix, baseNs, clusters, options.apps);
-    baseline = { root: options.baseline, ...(await measureCli(options.baseline, clusters, bstack, env, rawSeconds)) };
+  const ours: CliRuns = [];
+  const theirs: CliRuns = [];
+  for (const [tag, root] of sets) {
+    const appPrefix = `${prefix}${tag}x`;
+    await writeRepo(repo, appPrefix, `${ns}-${tag}`, options.apps);
+    const stack = await writeStack(dir, repo.dir, appPrefix, `${ns}-${tag}`, clusters, options.apps);
+    (root === INFRA_ROOT ? ours : theirs).push(await applyThenNoop(root, clusters, stack, env));
   }
-  const ours = await measureCli(INFRA_ROOT, clusters, stack, env, rawSeconds);
+  const rawAfter = await rawLoop(clusters, prefix, `${ns}-raw2`, options.apps);
+  const raw = (rawBefore + rawAfter) / 2;
+  const o = figuresOf(ours);
   return {
-    ...ours,
-    rawSeconds: r2(rawSeconds),
+    ...o,
+    rawSeconds: r2(raw),
+    rawRuns: [r2(rawBefore), r2(rawAfter)],
+    ratioToRaw: r2(raw / o.applySeconds),
     rawValidatedSeconds: r2(rawValidatedSeconds),
-    ratioToRawValidated: r2(rawValidatedSeconds / ours.applySeconds),
-    ...(baseline ? { baseline } : {}),
+    ratioToRawValidated: r2(rawValidatedSeconds / o.applySeconds),
+    ...(options.baseline ? { baseline: baselineFigures(options.baseline, figuresOf(theirs), raw, o.applySeconds) } : {}),
   };
+}
+
+function baselineFigures(root: string, f: CliFigures, raw: number, oursApply: number): NonNullable<Round['baseline']> {
+  return { root, ...f, ratioToRaw: r2(raw / f.applySeconds), baselineOverOurs: r2(f.applySeconds / oursApply) };
 }
 
 export async function benchReconcile(options: ReconcileOptions): Promise<ReconcileFigures> {
