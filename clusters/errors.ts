@@ -38,7 +38,7 @@ export class LockHeldError extends InfraError {
 
 /** The Kubernetes API answered with an error status for one request. */
 export class KubeApiError extends InfraError {
-  readonly reason = 'KubeApiError';
+  readonly reason: string = 'KubeApiError';
   override readonly exitCode = 8;
   readonly status: number;
   /** The Status `reason` (NotFound, Conflict, Invalid, ...). */
@@ -60,5 +60,41 @@ export class ClusterUnreachableError extends InfraError {
   constructor(cluster: string, message: string, cause?: unknown) {
     super(message, { where: `cluster ${cluster}`, hint: 'check that its apiserver runs; infra retries with backoff', cause });
     this.cluster = cluster;
+  }
+}
+
+/**
+ * An admission webhook the apiserver had to call could not be reached or did not answer
+ * ("failed calling webhook"): the object and the cluster are fine, the webhook's backend is not.
+ * Transient: retried with backoff, like an outage, but named for what it is.
+ */
+export class AdmissionWebhookError extends KubeApiError {
+  override readonly reason: string = 'AdmissionWebhookFailed';
+  /** The webhook's name, as the apiserver reported it. */
+  readonly webhook: string;
+  /** The object the request was for (`Kind namespace/name`), when the caller knows it. */
+  readonly object: string | undefined;
+  constructor(cluster: string, status: number, apiReason: string, message: string, object?: string) {
+    super(cluster, status, apiReason, message, object ? `cluster ${cluster}: ${object}` : undefined);
+    this.object = object;
+    this.webhook = /failed calling webhook "([^"]+)"/.exec(message)?.[1] ?? 'unknown';
+  }
+
+  /** The same failure, naming the object it was for. */
+  about(object: string): AdmissionWebhookError {
+    return new AdmissionWebhookError(this.cluster, this.status, this.apiReason, this.message, object);
+  }
+}
+
+/** A kubeconfig that is missing or cannot be used (bad YAML, no context, no server, unreadable files). */
+export class KubeconfigInvalidError extends InfraError {
+  readonly reason = 'KubeconfigInvalid';
+  override readonly exitCode = 13;
+  readonly cluster: string;
+  readonly path: string;
+  constructor(cluster: string, path: string, why: string) {
+    super(`kubeconfig ${path}: ${why}`, { where: `cluster ${cluster}`, hint: `fix the file or the cluster's kubeconfig path in the stack (for an infra local cluster: infra local up ${cluster})` });
+    this.cluster = cluster;
+    this.path = path;
   }
 }

@@ -1,6 +1,6 @@
 import { Agent, request } from 'node:https';
 import { readCredentials } from './kubeconfig.ts';
-import { ClusterUnreachableError, KubeApiError } from './errors.ts';
+import { AdmissionWebhookError, ClusterUnreachableError, KubeApiError } from './errors.ts';
 import { InfraError } from '../stacks/errors.ts';
 
 /**
@@ -86,7 +86,7 @@ export class KubeClient {
           } catch {
             // not a Status object
           }
-          reject(new KubeApiError(this.cluster, status, reason, message));
+          reject(isWebhookFailure(status, message) ? new AdmissionWebhookError(this.cluster, status, reason, message) : new KubeApiError(this.cluster, status, reason, message));
         });
       });
       req.on('timeout', () => req.destroy(new Error(`no answer within ${options.timeoutMs ?? 30_000} ms`)));
@@ -104,7 +104,12 @@ export class KubeClient {
   }
 }
 
-/** True for failures worth retrying later: unreachable, overloaded, or server-side errors. */
+/** The apiserver could not get an answer from an admission webhook (not: the webhook said no). */
+function isWebhookFailure(status: number, message: string): boolean {
+  return status >= 500 && /failed calling webhook/i.test(message);
+}
+
+/** True for failures worth retrying later: unreachable, overloaded, or server-side errors (a webhook with no backend included). */
 export function isTransient(err: unknown): boolean {
   if (err instanceof ClusterUnreachableError) return true;
   if (err instanceof KubeApiError) return err.status === 429 || (err.status >= 500 && !isSchemaError(err));

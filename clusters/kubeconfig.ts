@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import { parse } from 'yaml';
-import { ClusterUnreachableError } from './errors.ts';
+import { KubeconfigInvalidError } from './errors.ts';
 
 /**
  * The parts of a kubeconfig a client needs: server, CA, client certificate or token, for the
@@ -25,13 +25,14 @@ interface Named<T> {
 }
 
 export function readCredentials(path: string, cluster: string, context?: string): Credentials {
-  const fail = (why: string) => new ClusterUnreachableError(cluster, `kubeconfig ${path}: ${why}`);
+  const fail = (why: string) => new KubeconfigInvalidError(cluster, path, why);
   let doc: Record<string, unknown>;
   try {
     doc = parse(readFileSync(path, 'utf8')) as Record<string, unknown>;
   } catch (err) {
-    throw fail((err as Error).message);
+    throw fail((err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (err as Error).message);
   }
+  if (doc === null || typeof doc !== 'object') throw fail('not a kubeconfig (expected a YAML mapping)');
   const ctxName = context ?? (doc['current-context'] as string | undefined);
   const ctx = (doc['contexts'] as Named<{ cluster: string; user: string }>[] | undefined)?.find((c) => c.name === ctxName)?.context;
   if (!ctx) throw fail(`no context ${ctxName ?? '(current-context unset)'}`);
@@ -41,8 +42,13 @@ export function readCredentials(path: string, cluster: string, context?: string)
   const base = dirname(path);
   const pem = (data: unknown, file: unknown): Buffer | undefined => {
     if (typeof data === 'string') return Buffer.from(data, 'base64');
-    if (typeof file === 'string') return readFileSync(isAbsolute(file) ? file : resolve(base, file));
-    return undefined;
+    if (typeof file !== 'string') return undefined;
+    const full = isAbsolute(file) ? file : resolve(base, file);
+    try {
+      return readFileSync(full);
+    } catch (err) {
+      throw fail(`cannot read ${full}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+    }
   };
   const ca = pem(c['certificate-authority-data'], c['certificate-authority']);
   const cert = pem(u['client-certificate-data'], u['client-certificate']);

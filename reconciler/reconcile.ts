@@ -1,5 +1,6 @@
+import { AdmissionWebhookError, KubeApiError } from '../clusters/errors.ts';
 import { isTransient } from '../clusters/kube-client.ts';
-import type { AppSpec } from '../stacks/gitops.ts';
+import type { AppSpec, ClusterSpec } from '../stacks/gitops.ts';
 import type { StackSpec } from '../stacks/load.ts';
 import { InfraError } from '../stacks/errors.ts';
 import { expandAppsFolder } from './app-of-apps.ts';
@@ -9,10 +10,12 @@ import { placeApp } from './place/placement.ts';
 import { renderApp } from './render/render.ts';
 import { substituteManifests } from './render/variables.ts';
 import { SourceFetcher } from './source/git-source.ts';
-import { writeRecord } from './status/app-record.ts';
+import { removeDeparted } from './removal.ts';
+import { corruptStatus, writeRecord } from './status/app-record.ts';
 import { commitSync } from './sync/commit.ts';
 import { prepareSync } from './sync/prepare.ts';
-import { ContentError, type ClusterTarget, type PreparedSync } from './sync/target.ts';
+import { failed, failedStatus, type PlannedChange, type SyncResult } from './sync/result.ts';
+import { ClusterError, ContentError, type ClusterTarget, type PreparedSync } from './sync/target.ts';
 import { connect } from './targets.ts';
 import type { AppStatus, Manifest, Revision, StatusError } from './types.ts';
 import { mapLimit } from './pool.ts';
@@ -40,24 +43,7 @@ export interface ReconcileRequest {
   readonly signal?: AbortSignal;
 }
 
-export interface PlannedChange {
-  readonly app: string;
-  readonly cluster: string;
-  readonly revision: string;
-  readonly apply: readonly { object: string; change: 'create' | 'update' | 'drift'; fields: readonly string[] }[];
-  readonly prune: readonly string[];
-  readonly error?: StatusError;
-}
-
-/**
- * What a round did for one app on one cluster: `synced` (the sync ran to its end; its status may
- * still report apply or health errors), `planned` (diff: what a sync would change), or `failed`
- * (stopped before a sync: source, render, validation, dependency, unreachable cluster).
- */
-export type SyncResult =
-  | { readonly kind: 'synced'; readonly app: string; readonly cluster: string; readonly status: AppStatus }
-  | { readonly kind: 'planned'; readonly app: string; readonly cluster: string; readonly plan: PlannedChange }
-  | { readonly kind: 'failed'; readonly app: string; readonly cluster: string; readonly status: AppStatus };
+export type { PlannedChange, SyncResult } from './sync/result.ts';
 
 /** A diff line per app × cluster: the plan, or the status of why it could not be planned. */
 export type DiffResult = PlannedChange | AppStatus;
@@ -77,36 +63,80 @@ function unexpectedPlan(r: SyncResult): never {
   throw new Error(`a sync round returned a plan for ${r.app} on ${r.cluster}`);
 }
 
-/** One round in either mode, a tagged result per app × cluster (waves in order, clusters in stack order). */
+/**
+ * One round in either mode, a tagged result per app × cluster (apps in dependency order,
+ * clusters in stack order), then the apps that left the stack. An app starts as soon as the
+ * apps it depends on are done, so a slow or retried app holds back only its dependents.
+ */
 export async function reconcileRound(req: ReconcileRequest, mode: Mode): Promise<SyncResult[]> {
   const fetcher = new SourceFetcher(req.cacheRoot);
-  const targets = new Map(req.stack.clusters.map((c) => [c.name, connect(c, req.env, req.concurrency ?? 16)] as const));
+  const targets = new Map(req.stack.clusters.map((c) => [c.name, connectOrFail(req, c)] as const));
   try {
     const apps = await expandApps(req, fetcher);
     const names = new Set(apps.map((a) => a.name));
-    for (const t of targets.values()) t.round.scope(names);
-    const results: SyncResult[] = [];
-    // Results kept by app only for apps another app depends on (the rest need not be looked up).
-    const done = new Map<string, Map<string, SyncResult>>();
-    const dependedOn = new Set(apps.flatMap((a) => a.dependsOn));
-    for (const wave of dependencyWaves(apps)) {
-      const settled = await mapLimit(wave, req.appConcurrency ?? 32, (app) =>
-        reconcileApp(req, app, fetcher, targets, mode, done).finally(() => {
-          for (const t of targets.values()) t.round.release(app.name);
-        }),
-      );
-      for (const [i, s] of settled.entries()) {
-        if (s.status === 'rejected') throw s.reason;
-        const app = wave[i] as AppSpec;
-        if (dependedOn.has(app.name)) done.set(app.name, new Map(s.value.map((r) => [r.cluster, r])));
-        results.push(...s.value);
+    for (const t of targets.values()) if (!(t instanceof Error)) t.round.scope(names);
+    const order = dependencyWaves(apps).flat();
+    const finished = new Map(order.map((a) => [a.name, deferred<ReadonlyMap<string, SyncResult>>()] as const));
+    const settled = await mapLimit(order, req.appConcurrency ?? 32, async (app) => {
+      const done = finished.get(app.name);
+      try {
+        const deps = new Map<string, ReadonlyMap<string, SyncResult>>();
+        for (const d of app.dependsOn) {
+          const dep = finished.get(d);
+          if (dep) deps.set(d, await dep.promise);
+        }
+        const results = await reconcileApp(req, app, fetcher, targets, mode, deps);
+        done?.resolve(new Map(results.map((r) => [r.cluster, r])));
+        return results;
+      } catch (err) {
+        done?.reject(err);
+        throw err;
+      } finally {
+        // What the round read for the app is of no more use where it was placed (the removal of
+        // departed apps reads the records of apps not placed on a cluster, so those stay).
+        for (const c of placeApp(app, req.stack.clusters)) {
+          const t = targets.get(c.name);
+          if (t && !(t instanceof Error)) t.round.release(app.name);
+        }
       }
+    });
+    const results: SyncResult[] = [];
+    for (const s of settled) {
+      if (s.status === 'rejected') throw s.reason;
+      results.push(...s.value);
     }
-    await closeJournals(req, targets.values());
+    if (!req.apps || req.apps.length === 0) {
+      const placed = new Map<string, Set<string>>();
+      for (const app of apps) for (const c of placeApp(app, req.stack.clusters)) placed.set(c.name, (placed.get(c.name) ?? new Set()).add(app.name));
+      const connected = [...targets.values()].filter((t): t is ClusterTarget => !(t instanceof Error));
+      results.push(...(await removeDeparted(connected, { stack: req.stack.name, orphan: new Set(req.stack.gitops.orphan), placed, writes: mode === 'sync', ...(req.signal ? { signal: req.signal } : {}) })));
+    }
+    await closeJournals(req, [...targets.values()].filter((t): t is ClusterTarget => !(t instanceof Error)));
     return results;
   } finally {
-    for (const t of targets.values()) t.client.close();
+    for (const t of targets.values()) if (!(t instanceof Error)) t.client.close();
   }
+}
+
+/** A connection, or why there is none (a missing or invalid kubeconfig): recorded as that cluster's failure. */
+function connectOrFail(req: ReconcileRequest, spec: ClusterSpec): ClusterTarget | InfraError {
+  try {
+    return connect(spec, req.env, req.concurrency ?? 16, req.stack.name);
+  } catch (err) {
+    if (err instanceof InfraError) return err;
+    throw err;
+  }
+}
+
+function deferred<T>(): { promise: Promise<T>; resolve: (v: T) => void; reject: (e: unknown) => void } {
+  let resolve!: (v: T) => void;
+  let reject!: (e: unknown) => void;
+  const promise = new Promise<T>((res, rej) => {
+    resolve = res;
+    reject = rej;
+  });
+  promise.catch(() => undefined); // observed by dependents; the app's own rejection is reported once
+  return { promise, resolve, reject };
 }
 
 /** Writes the journal removals still queued; a cluster that fails here keeps notes the next round settles. */
@@ -171,13 +201,19 @@ async function reconcileApp(
   req: ReconcileRequest,
   app: AppSpec,
   fetcher: SourceFetcher,
-  targets: ReadonlyMap<string, ClusterTarget>,
+  connections: ReadonlyMap<string, ClusterTarget | InfraError>,
   mode: Mode,
   done: ReadonlyMap<string, ReadonlyMap<string, SyncResult>>,
 ): Promise<SyncResult[]> {
-  const placed = placeApp(app, req.stack.clusters).map((c) => targets.get(c.name)).filter((t): t is ClusterTarget => !!t);
   const writes = mode === 'sync';
-  const failAll = (revision: string, error: StatusError) => Promise.all(placed.map((t) => recordFailure(t, app, revision, error, writes, req.signal)));
+  const placedSpecs = placeApp(app, req.stack.clusters);
+  // A cluster with no usable kubeconfig fails on its own; the others go on.
+  const unconnected = placedSpecs.flatMap((c) => {
+    const t = connections.get(c.name);
+    return t instanceof InfraError ? [failed(failedStatus(app.name, c.name, '', { reason: 'KubeconfigInvalid', message: t.message, ...(t.where ? { where: t.where } : {}) }))] : [];
+  });
+  const placed = placedSpecs.map((c) => connections.get(c.name)).filter((t): t is ClusterTarget => !!t && !(t instanceof InfraError));
+  const failAll = async (revision: string, error: StatusError) => [...(await Promise.all(placed.map((t) => recordFailure(t, app, revision, error, writes, req.signal)))), ...unconnected];
 
   let revision: Revision | undefined;
   let rendered: Manifest[];
@@ -189,7 +225,7 @@ async function reconcileApp(
     return failAll(revision?.commit ?? '', { reason: err.reason === 'SourceFailed' ? 'SourceFailed' : 'RenderFailed', message: err.message, ...(err.where ? { where: err.where } : {}) });
   }
   const commit = revision.commit;
-  req.progress?.(`${app.name}: ${commit.slice(0, 12)}, ${rendered.length} object(s) → ${placed.map((t) => t.spec.name).join(', ') || 'no cluster'}`);
+  req.progress?.(`${app.name}: ${commit.slice(0, 12)}, ${rendered.length} object(s) → ${placedSpecs.map((c) => c.name).join(', ') || 'no cluster'}`);
 
   const manifestsFor = (t: ClusterTarget) =>
     substituteManifests(rendered, { cluster: { name: t.spec.name, labels: t.spec.labels }, vars: { ...app.variables, ...app.clusterVariables[t.spec.name] } });
@@ -214,6 +250,7 @@ async function reconcileApp(
   };
 
   // Gate: every reachable cluster validates first; a content error anywhere stops the app everywhere.
+  // An error of one cluster (its live state, its permissions) stays on that cluster.
   const first = await Promise.all(
     placed.map(async (t) => {
       const dep = blocked(t);
@@ -221,21 +258,30 @@ async function reconcileApp(
       try {
         return { t, kind: 'ok' as const, prepared: await prepare(t) };
       } catch (err) {
-        return { t, kind: err instanceof ContentError ? ('content' as const) : isTransient(err) ? ('transient' as const) : ('content' as const), err };
+        if (err instanceof ContentError) return { t, kind: 'content' as const, err };
+        if (isTransient(err)) return { t, kind: 'transient' as const, err };
+        return { t, kind: 'cluster' as const, status: clusterFailure(err, t) };
       }
     }),
   );
   const broken = first.find((f) => f.kind === 'content');
-  if (broken && 'err' in broken) {
-    const status = broken.err instanceof ContentError ? broken.err.status : { reason: 'ValidationFailed' as const, message: String((broken.err as Error).message) };
-    return failAll(revision.commit, status);
-  }
-  return Promise.all(
+  if (broken && broken.kind === 'content') return failAll(commit, broken.err.status);
+  const results = await Promise.all(
     first.map(async (f) => {
       if (f.kind === 'blocked') return recordFailure(f.t, app, commit, { reason: 'DependencyNotReady', message: `waits for app "${f.dep}" to be Synced and Healthy` }, writes, req.signal);
-      return withRetry(req, f.t, app, commit, f.kind === 'ok' ? f.prepared : undefined, prepare, finish, writes);
+      if (f.kind === 'cluster') return recordFailure(f.t, app, commit, f.status, writes, req.signal);
+      return withRetry(req, f.t, app, commit, f.kind === 'ok' ? f.prepared : undefined, f.kind === 'transient' ? f.err : undefined, prepare, finish, writes);
     }),
   );
+  return [...results, ...unconnected];
+}
+
+/** A non-transient failure on one cluster, as its status names it. Bugs (non-infra errors) propagate. */
+function clusterFailure(err: unknown, t: ClusterTarget): StatusError {
+  if (err instanceof ClusterError) return err.status;
+  if (!(err instanceof InfraError)) throw err;
+  const reason = err instanceof KubeApiError && err.status === 403 ? 'Forbidden' : err instanceof KubeApiError && err.status === 409 ? 'Conflict' : 'ApplyFailed';
+  return { reason, message: err.message, where: `cluster ${t.spec.name}` };
 }
 
 async function withRetry(
@@ -244,6 +290,7 @@ async function withRetry(
   app: AppSpec,
   revision: string,
   prepared: PreparedSync | undefined,
+  firstError: unknown,
   prepare: (t: ClusterTarget) => Promise<PreparedSync>,
   finish: (p: PreparedSync) => Promise<SyncResult>,
   writes: boolean,
@@ -252,15 +299,25 @@ async function withRetry(
   const deadline = backoff.now() + (req.retryForMs ?? 120_000);
   let attempt = 0;
   let next = prepared;
+  let pendingError = firstError;
+  let recorded = '';
   for (;;) {
     try {
+      if (pendingError !== undefined) throw pendingError;
       return await finish(next ?? (await prepare(t)));
     } catch (err) {
-      if (err instanceof ContentError) return recordFailure(t, app, revision, err.status, writes, req.signal);
-      if (!isTransient(err)) throw err;
+      pendingError = undefined;
+      if (err instanceof ContentError || err instanceof ClusterError) return recordFailure(t, app, revision, err.status, writes, req.signal);
+      if (!isTransient(err)) return recordFailure(t, app, revision, clusterFailure(err, t), writes, req.signal);
       t.round.invalidate();
       t.applier.discovery.invalidate();
-      if (backoff.now() >= deadline) return failed(unreachable(t, app, revision, (err as Error).message));
+      const status = transientStatus(err, t);
+      if (backoff.now() >= deadline) return status.reason === 'ClusterUnreachable' ? failed(failedStatus(app.name, t.spec.name, revision, status)) : recordFailure(t, app, revision, status, writes, req.signal);
+      // The cluster answers, so the app's record can say at once why it is being retried.
+      if (status.reason !== 'ClusterUnreachable' && writes && recorded !== status.message) {
+        recorded = status.message;
+        await recordFailure(t, app, revision, status, writes, req.signal);
+      }
       const wait = backoffDelay(backoff, attempt++);
       req.progress?.(`${app.name} on ${t.spec.name}: ${(err as Error).message}; retrying in ${(wait / 1000).toFixed(1)}s`);
       await backoff.sleep(wait, req.signal);
@@ -269,12 +326,12 @@ async function withRetry(
   }
 }
 
-function failed(status: AppStatus): SyncResult {
-  return { kind: 'failed', app: status.app, cluster: status.cluster, status };
-}
-
-function unreachable(t: ClusterTarget, app: AppSpec, revision: string, message: string): AppStatus {
-  return { app: app.name, cluster: t.spec.name, revision, sync: 'Failed', health: 'Unknown', drifted: [], unhealthy: [], objects: 0, error: { reason: 'ClusterUnreachable', message } };
+/** How a transient failure is named: a webhook with no backend, or the cluster's API itself. */
+function transientStatus(err: unknown, t: ClusterTarget): StatusError {
+  if (err instanceof AdmissionWebhookError) {
+    return { reason: 'AdmissionWebhookFailed', message: `webhook "${err.webhook}" could not be called: ${err.message}`, where: `cluster ${t.spec.name}${err.object ? `: ${err.object}` : ''}` };
+  }
+  return { reason: 'ClusterUnreachable', message: (err as Error).message };
 }
 
 /** Records a failure in the cluster's status (inventory untouched: the previous revision stays). */
@@ -283,6 +340,7 @@ async function recordFailure(t: ClusterTarget, app: AppSpec, revision: string, e
   if (!writes) return failed({ ...base, health: 'Unknown', objects: 0 });
   try {
     const record = await t.round.record(app.name, signal);
+    if (record.corrupt) return failed(corruptStatus(app.name, t.spec.name, record.corrupt));
     const status: AppStatus = {
       ...base,
       health: record.status?.health ?? 'Unknown',
@@ -292,7 +350,9 @@ async function recordFailure(t: ClusterTarget, app: AppSpec, revision: string, e
     if (JSON.stringify(status) !== JSON.stringify(record.status)) await writeRecord(t.client, app.name, { ...record, status }, signal);
     return failed(status);
   } catch (err) {
-    if (isTransient(err)) return failed(unreachable(t, app, revision, (err as Error).message));
+    if (isTransient(err)) return failed(failedStatus(app.name, t.spec.name, revision, { reason: 'ClusterUnreachable', message: (err as Error).message }));
+    // The failure itself may be why the record cannot be written (a 403): report it anyway.
+    if (err instanceof KubeApiError) return failed({ ...base, health: 'Unknown', objects: 0 });
     throw err;
   }
 }

@@ -11,8 +11,8 @@ export function kubeconfigOf(spec: ClusterSpec, env: NodeJS.ProcessEnv = process
   return spec.kubeconfig ?? clusterLayout(spec.name, env).kubeconfig;
 }
 
-export function connect(spec: ClusterSpec, env?: NodeJS.ProcessEnv, maxSockets = 32): ClusterTarget {
+export function connect(spec: ClusterSpec, env?: NodeJS.ProcessEnv, maxSockets = 32, stack = ''): ClusterTarget {
   const client = new KubeClient(spec.name, kubeconfigOf(spec, env), { maxSockets });
   const applier = new ClusterApplier(client);
-  return { spec, client, applier, round: new ClusterRound(applier), journal: new Journal(client) };
+  return { spec, client, applier, round: new ClusterRound(applier, stack), journal: new Journal(client) };
 }

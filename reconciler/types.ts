@@ -81,8 +81,13 @@ export interface StatusError {
     | 'ValidationFailed'
     | 'ApplyFailed'
     | 'PruneFailed'
+    | 'PruneBlocked'
     | 'HealthCheckFailed'
     | 'ClusterUnreachable'
+    | 'AdmissionWebhookFailed'
+    | 'Forbidden'
+    | 'KubeconfigInvalid'
+    | 'StateCorrupt'
     | 'DependencyNotReady'
     | 'Conflict';
   readonly message: string;

@@ -11,7 +11,7 @@ const NAME_TEXT = 'a lowercase name of letters, digits and dashes';
 const APP_FIELDS = fieldNames(APP);
 
 export function readGitops(r: FieldReader, base: readonly PathSegment[], clusterNames: ReadonlySet<string>): GitopsSpec {
-  r.knownKeys(base, ['sources', 'apps']);
+  r.knownKeys(base, ['sources', 'apps', 'orphan']);
   const sources = (r.list([...base, 'sources']) ?? []).map((_, i) => readSource(r, [...base, 'sources', i]));
   const apps = (r.list([...base, 'apps']) ?? []).map((_, i) => readApp(r, [...base, 'apps', i]));
   // Names as written, even of entries with other problems, so one mistake is reported once.
@@ -34,7 +34,11 @@ export function readGitops(r: FieldReader, base: readonly PathSegment[], cluster
   const valid = apps.filter((a): a is AppSpec => !!a);
   const cycle = findCycle(valid.map((a) => [a.name, a.dependsOn] as const));
   if (cycle) r.source.report([...base, 'apps'], `dependsOn forms a cycle: ${cycle.join(' → ')}`);
-  return { sources: sources.filter((s): s is GitSourceSpec => !!s), apps: valid };
+  const orphan = (r.list([...base, 'orphan']) ?? []).map((_, i) => r.string([...base, 'orphan', i], { required: true, pattern: NAME, patternText: NAME_TEXT })).filter((n): n is string => !!n);
+  orphan.forEach((n, i) => {
+    if (appNames.has(n)) r.source.report([...base, 'orphan', i], `app "${n}" is still in the stack: orphan names apps removed from it`);
+  });
+  return { sources: sources.filter((s): s is GitSourceSpec => !!s), apps: valid, orphan };
 }
 
 export function findCycle(edges: readonly (readonly [string, readonly string[]])[]): string[] | undefined {
@@ -111,6 +115,7 @@ export function readApp(r: FieldReader, p: readonly PathSegment[], defaults: { s
     render: render ?? 'auto',
     helm: { ...(releaseName ? { releaseName } : {}), values: (r.object([...p, 'helm', 'values']) ?? {}) as Record<string, unknown> },
     ...(namespace ? { namespace } : {}),
+    createNamespace: r.boolean([...p, 'createNamespace'], false),
     targets,
     prune: r.boolean([...p, 'prune'], true),
     allowEmpty: r.boolean([...p, 'allowEmpty'], false),

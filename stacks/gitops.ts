@@ -49,6 +49,8 @@ export interface AppSpec {
   readonly helm: HelmOptions;
   /** Namespace for namespaced objects that name none. */
   readonly namespace?: string;
+  /** Create namespaces the objects use but the manifests do not contain (create-only, never pruned). */
+  readonly createNamespace: boolean;
   readonly targets: AppTargets;
   readonly prune: boolean;
   /** Allow a render with no objects to prune everything (off: an empty render is refused). */
@@ -68,4 +70,6 @@ export interface AppSpec {
 export interface GitopsSpec {
   readonly sources: readonly GitSourceSpec[];
   readonly apps: readonly AppSpec[];
+  /** Apps removed from the stack whose objects are left in place: only their records are dropped. */
+  readonly orphan: readonly string[];
 }

@@ -57,7 +57,7 @@ export function parseStack(file: string, text: string): StackSpec {
       reportDuplicates(r, [list], names.map((n) => (typeof n === 'string' ? n : undefined)));
     }
   }
-  const gitops = source.issues.length === 0 ? readGitops(r, ['gitops'], new Set(clusters.map((c) => c.name))) : { sources: [], apps: [] };
+  const gitops = source.issues.length === 0 ? readGitops(r, ['gitops'], new Set(clusters.map((c) => c.name))) : { sources: [], apps: [], orphan: [] };
   if (source.issues.length > 0) throw new ValidationError(file, source.issues);
   const base = dirname(resolve(file));
   return {

@@ -90,6 +90,7 @@ export const APP = obj('An app: manifests from a folder of a Git source, placed 
   render: oneOf(ENUMS.render, 'auto picks kustomize (kustomization.yaml), helm (Chart.yaml) or plain YAML.'),
   helm: obj('Helm options.', { releaseName: name('Release name (default: app name).'), values: { type: 'any', description: 'Chart values.' } }),
   namespace: name('Namespace for namespaced objects that name none.'),
+  createNamespace: { type: 'boolean', description: 'Create the namespaces its objects use but its manifests do not contain (default false); never deleted by prune.' },
   targets: obj('Where it goes.', {
     clusters: list('Cluster names.', name('Cluster name.')),
     selector: obj('Clusters by label.', { matchLabels: { type: 'labels', description: 'All must match.' } }),
@@ -123,7 +124,11 @@ export const STACK = obj('An infra stack.', {
   sites: list('Sites.', SITE),
   hosts: list('Hosts.', HOST),
   clusters: list('Clusters.', CLUSTER),
-  gitops: obj('GitOps sources and apps.', { sources: list('Git sources.', SOURCE), apps: list('Apps.', APP) }),
+  gitops: obj('GitOps sources and apps.', {
+    sources: list('Git sources.', SOURCE),
+    apps: list('Apps.', APP),
+    orphan: list('Apps removed from the stack whose objects stay in the clusters (their records are dropped); others are pruned.', name('App name.')),
+  }),
 }, ['apiVersion', 'kind']);
 
 export function fieldNames(field: Field): string[] {

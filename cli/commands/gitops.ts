@@ -30,7 +30,8 @@ export function registerGitops(program: Command, ctx: RunContext): void {
       const stack = await loadStackFile(await stackFileFrom(opts));
       const statuses = await reconcile({ stack, apps, cacheRoot: cacheDir(), retryForMs: Number(opts.retryFor) * 1000, progress: out.progress, signal: ctx.signal });
       out.result(statuses, () => statusTable(statuses));
-      if (statuses.some((s) => s.sync === 'Failed')) process.exitCode = 1;
+      // Unhealthy is a failure too: a round that leaves a Deployment without replicas must not exit 0.
+      if (statuses.some((s) => s.sync === 'Failed' || s.health === 'Degraded' || s.health === 'Progressing')) process.exitCode = 1;
     });
 
   program

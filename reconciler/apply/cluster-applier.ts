@@ -1,7 +1,7 @@
 import { Discovery, resourcePath, type ResourceInfo } from '../../clusters/discovery.ts';
-import { KubeApiError } from '../../clusters/errors.ts';
+import { AdmissionWebhookError, KubeApiError } from '../../clusters/errors.ts';
 import type { KubeClient } from '../../clusters/kube-client.ts';
-import type { KubeObject } from '../types.ts';
+import { describeObject, type KubeObject } from '../types.ts';
 import { APP_LABEL, FIELD_MANAGER } from './object-policy.ts';
 
 /**
@@ -31,6 +31,14 @@ export class ClusterApplier {
 
   /** Server-side apply with our field manager; `dryRun` validates strictly and writes nothing. */
   async apply(info: ResourceInfo, obj: KubeObject, options: { dryRun: boolean; force: boolean; signal?: AbortSignal }): Promise<KubeObject> {
+    try {
+      return await this.applyPatch(info, obj, options);
+    } catch (err) {
+      throw err instanceof AdmissionWebhookError ? err.about(describeObject(obj)) : err;
+    }
+  }
+
+  private applyPatch(info: ResourceInfo, obj: KubeObject, options: { dryRun: boolean; force: boolean; signal?: AbortSignal }): Promise<KubeObject> {
     return this.client.request<KubeObject>('PATCH', resourcePath(info, obj.metadata.namespace, obj.metadata.name), {
       body: obj,
       contentType: 'application/apply-patch+yaml',
@@ -78,6 +86,19 @@ export class ClusterApplier {
     } while (cont);
   }
 
+  /** Every object of a resource that carries `selector`, across namespaces, a page at a time (pages are not kept). */
+  async forEachObject(info: ResourceInfo, selector: string, visit: (obj: KubeObject) => void, signal?: AbortSignal): Promise<void> {
+    let cont: string | undefined;
+    do {
+      const page = await this.client.request<{ items?: KubeObject[]; metadata?: { continue?: string } }>('GET', resourcePath(info), {
+        query: { labelSelector: selector || undefined, limit: '500', continue: cont },
+        signal,
+      });
+      for (const item of page.items ?? []) visit({ ...item, apiVersion: item.apiVersion ?? (info.group ? `${info.group}/${info.version}` : info.version), kind: item.kind ?? info.kind });
+      cont = page.metadata?.continue || undefined;
+    } while (cont);
+  }
+
   async delete(info: ResourceInfo, namespace: string | undefined, name: string, signal?: AbortSignal): Promise<void> {
     try {
       await this.client.request('DELETE', resourcePath(info, namespace, name), {
@@ -99,7 +120,8 @@ export class ClusterApplier {
         const items = await this.listMeta(info, `${APP_LABEL}!=${app}`, signal, namespace);
         count += items.filter((i) => !i.metadata.ownerReferences?.length && !SYSTEM_DEFAULTS.has(`${info.kind}/${i.metadata.name}`)).length;
       } catch (err) {
-        if (!(err instanceof KubeApiError && (err.status === 404 || err.status === 405 || err.status === 403))) throw err;
+        // 503: an aggregated API with no backend cannot hold objects we could count anyway.
+        if (!(err instanceof KubeApiError && (err.status === 404 || err.status === 405 || err.status === 403 || err.status === 503))) throw err;
       }
     }
     return count;

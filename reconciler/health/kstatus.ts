@@ -44,6 +44,13 @@ export function healthOf(obj: KubeObject): ObjectHealth {
   return current('no readiness signal; exists');
 }
 
+/** Kinds with no status to judge: healthy once they exist, so no round needs to read them for health. */
+const NO_STATUS = new Set(['ConfigMap', 'Secret', 'ServiceAccount', 'Role', 'RoleBinding', 'ClusterRole', 'ClusterRoleBinding', 'NetworkPolicy', 'PriorityClass', 'LimitRange', 'Endpoints', 'EndpointSlice', 'ValidatingWebhookConfiguration', 'MutatingWebhookConfiguration', 'ValidatingAdmissionPolicy', 'ValidatingAdmissionPolicyBinding', 'StorageClass', 'IngressClass', 'RuntimeClass']);
+
+export function hasHealthSignal(kind: string): boolean {
+  return !NO_STATUS.has(kind);
+}
+
 type Rule = (s: Status, spec: Record<string, unknown>, obj: KubeObject) => ObjectHealth;
 
 const workloadObserved = (s: Status, obj: KubeObject) => obj.metadata.generation === undefined || s.observedGeneration !== undefined;

@@ -12,11 +12,17 @@ import type { AppStatus } from '../types.ts';
 
 export const SYSTEM_NAMESPACE = 'infra-system';
 export const RECORD_LABEL = `${PREFIX}/record`;
+/** The stack whose round wrote a record: only that stack prunes the app once it leaves the stack. */
+export const STACK_LABEL = `${PREFIX}/stack`;
 const FIELD_MANAGER = 'infra-record';
 
 export interface AppRecord {
   readonly inventory: Inventory;
   readonly status?: AppStatus;
+  /** The stack that wrote it (absent in records written before stacks were recorded). */
+  readonly stack?: string;
+  /** Why the stored record cannot be read; such a record is never overwritten by a round. */
+  readonly corrupt?: string;
 }
 
 interface ConfigMap {
@@ -36,21 +42,21 @@ export async function readRecord(client: KubeClient, app: string, signal?: Abort
     if (err instanceof KubeApiError && err.status === 404) return { inventory: EMPTY_INVENTORY };
     throw err;
   }
-  return parseRecord(cm);
+  return parseRecord(cm, app);
 }
 
 /** The app records of a cluster by app name (those `keep` accepts: a round keeps its own apps'). */
 export async function listRecordsByApp(client: KubeClient, signal?: AbortSignal, keep: (app: string) => boolean = () => true): Promise<Map<string, AppRecord>> {
   const out = new Map<string, AppRecord>();
   await forEachRecord(client, signal, (app, cm) => {
-    if (keep(app)) out.set(app, parseRecord(cm));
+    if (keep(app)) out.set(app, parseRecord(cm, app));
   });
   return out;
 }
 
 async function listRecordsWithNames(client: KubeClient, signal?: AbortSignal): Promise<{ app: string; record: AppRecord }[]> {
   const out: { app: string; record: AppRecord }[] = [];
-  await forEachRecord(client, signal, (app, cm) => void out.push({ app, record: parseRecord(cm) }));
+  await forEachRecord(client, signal, (app, cm) => void out.push({ app, record: parseRecord(cm, app) }));
   return out;
 }
 
@@ -77,22 +83,69 @@ async function forEachRecord(client: KubeClient, signal: AbortSignal | undefined
 
 const RECORD_PAGE = 500;
 
-function parseRecord(cm: ConfigMap): AppRecord {
-  const inventory = cm.data?.['inventory'] ? (JSON.parse(cm.data['inventory']) as Inventory) : EMPTY_INVENTORY;
-  const status = cm.data?.['status'] ? (JSON.parse(cm.data['status']) as AppStatus) : undefined;
-  return { inventory, ...(status ? { status } : {}) };
+function parseRecord(cm: ConfigMap, app: string): AppRecord {
+  const stack = cm.metadata.labels?.[STACK_LABEL];
+  const base = stack ? { stack } : {};
+  const field = <T>(name: string, valid: (v: unknown) => boolean): T | undefined => {
+    const text = cm.data?.[name];
+    if (!text) return undefined;
+    let value: unknown;
+    try {
+      value = JSON.parse(text);
+    } catch (err) {
+      throw new Error(`data.${name} is not JSON (${(err as Error).message})`);
+    }
+    if (!valid(value)) throw new Error(`data.${name} does not have the shape of an app ${name}`);
+    return value as T;
+  };
+  try {
+    const inventory = field<Inventory>('inventory', (v) => isObject(v) && Array.isArray(v['entries']) && v['entries'].every((e) => isObject(e) && typeof e['key'] === 'string')) ?? EMPTY_INVENTORY;
+    const status = field<AppStatus>('status', (v) => isObject(v) && typeof v['sync'] === 'string');
+    return { ...base, inventory, ...(status ? { status } : {}) };
+  } catch (err) {
+    return { ...base, inventory: EMPTY_INVENTORY, corrupt: `ConfigMap ${SYSTEM_NAMESPACE}/${recordName(app)}: ${(err as Error).message}` };
+  }
+}
+
+function isObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+/** The status a corrupt record is shown with: what is wrong and how to rebuild it. */
+export function corruptStatus(app: string, cluster: string, corrupt: string): AppStatus {
+  return {
+    app,
+    cluster,
+    revision: '',
+    sync: 'Failed',
+    health: 'Unknown',
+    drifted: [],
+    unhealthy: [],
+    objects: 0,
+    error: { reason: 'StateCorrupt', message: `${corrupt}; infra will not overwrite it: delete it to rebuild it (owned objects are adopted again by their ${PREFIX}/app label, but objects that left Git meanwhile are no longer pruned)`, where: `cluster ${cluster}` },
+  };
 }
 
 /** All app records of a cluster (for `infra status`). */
 export async function listRecords(client: KubeClient, signal?: AbortSignal): Promise<AppRecord[]> {
-  return (await listRecordsWithNames(client, signal)).map((r) => r.record);
+  return (await listRecordsWithNames(client, signal)).map((r) => (r.record.corrupt ? { ...r.record, status: corruptStatus(r.app, client.cluster, r.record.corrupt) } : r.record));
+}
+
+export async function deleteRecord(client: KubeClient, app: string, signal?: AbortSignal): Promise<void> {
+  try {
+    await client.request('DELETE', `/api/v1/namespaces/${SYSTEM_NAMESPACE}/configmaps/${recordName(app)}`, { signal });
+  } catch (err) {
+    if (!(err instanceof KubeApiError && err.status === 404)) throw err;
+  }
 }
 
 export async function writeRecord(client: KubeClient, app: string, record: AppRecord, signal?: AbortSignal): Promise<void> {
+  if (record.corrupt) throw new Error(`refusing to overwrite a corrupt record: ${record.corrupt}`);
+  const labels = { [RECORD_LABEL]: 'app', [`${PREFIX}/app-record`]: app, ...(record.stack ? { [STACK_LABEL]: record.stack } : {}) };
   const body = {
     apiVersion: 'v1',
     kind: 'ConfigMap',
-    metadata: { name: recordName(app), namespace: SYSTEM_NAMESPACE, labels: { [RECORD_LABEL]: 'app', [`${PREFIX}/app-record`]: app } },
+    metadata: { name: recordName(app), namespace: SYSTEM_NAMESPACE, labels },
     data: {
       inventory: JSON.stringify(record.inventory),
       ...(record.status ? { status: JSON.stringify(record.status) } : {}),

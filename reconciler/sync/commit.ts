@@ -1,13 +1,11 @@
-import { KubeApiError } from '../../clusters/errors.ts';
 import { isTransient } from '../../clusters/kube-client.ts';
 import { waitFor } from '../../clusters/wait.ts';
-import { APP_LABEL, PRUNE_ANNOTATION } from '../apply/object-policy.ts';
-import { healthOf } from '../health/kstatus.ts';
+import { hasHealthSignal, healthOf, type ObjectHealth } from '../health/kstatus.ts';
 import { mergeEntries, sameInventory, staleEntries, type Inventory, type InventoryEntry } from '../inventory/inventory.ts';
 import { mapLimit } from '../pool.ts';
-import { planPrune } from '../prune/prune-plan.ts';
 import { writeRecord } from '../status/app-record.ts';
-import { describeObject, parseKey, type AppStatus, type HealthState } from '../types.ts';
+import { describeObject, type AppStatus, type HealthState } from '../types.ts';
+import { pruneStale } from './prune.ts';
 import { applyStaged } from './staged-apply.ts';
 import { statusOf } from './status-of.ts';
 import type { PlannedObject, PreparedSync } from './target.ts';
@@ -43,7 +41,7 @@ export async function commitSync(prepared: PreparedSync, options: { concurrency:
   }
 
   // 2. Staged apply.
-  const { applied, healthyOnApply, errors: applyErrors } = await applyStaged(prepared, options);
+  const { applied, healthyOnApply, generations, errors: applyErrors } = await applyStaged(prepared, options);
   const errors = [...applyErrors];
 
   // 3. Prune what left Git (only when everything applied: never prune on a half-applied revision).
@@ -51,7 +49,9 @@ export async function commitSync(prepared: PreparedSync, options: { concurrency:
   const kept: InventoryEntry[] = [];
   if (errors.length === 0 && app.prune && stale.length > 0) {
     try {
-      kept.push(...(await prune(prepared, stale, signal)));
+      const pruned = await pruneStale(cluster, { app: app.name, stale, desiredCount: prepared.objects.length, allowEmpty: app.allowEmpty, waitMs: app.timeoutMs, ...(signal ? { signal } : {}) });
+      kept.push(...pruned.kept, ...pruned.pending);
+      errors.push(...pruned.problems);
     } catch (err) {
       if (isTransient(err)) throw err;
       errors.push({ reason: 'PruneFailed', message: (err as Error).message });
@@ -61,70 +61,72 @@ export async function commitSync(prepared: PreparedSync, options: { concurrency:
     kept.push(...stale);
   }
 
-  // 4. Health of what changed, and of what was unhealthy before.
-  const check = prepared.objects.filter(
-    (p) => p.info && p.change !== 'skip' && !healthyOnApply.has(p.key) && (applied.has(p.key) || record.status?.health !== 'Healthy'),
-  );
-  const { health, unhealthy } = errors.length > 0 ? { health: 'Degraded' as HealthState, unhealthy: [] } : await checkHealth(prepared, check, app.wait ? app.timeoutMs : 0, signal);
+  // 4. Health of every object, every round: what this round applied is polled; the rest is read
+  //    from the round's one list per kind (a Deployment that lost its replicas shows here).
+  const { health, unhealthy, seen } = errors.some((e) => e.reason !== 'PruneBlocked' && e.reason !== 'PruneFailed')
+    ? { health: 'Degraded' as HealthState, unhealthy: [], seen: new Map<string, { rv: string; generation?: number }>() }
+    : await healthOfAll(prepared, applied, healthyOnApply, app.wait ? app.timeoutMs : 0, signal);
+  // A controller's status updates after our apply (a Deployment becoming Available) are not drift:
+  // record the resourceVersion seen healthy, if the spec is still the one we applied, so the next
+  // round is a no-op instead of a dry-run and a record write.
+  const settled = new Map(applied);
+  for (const [key, s] of seen) if (applied.has(key) && s.generation !== undefined && s.generation === generations.get(key)) settled.set(key, s.rv);
 
   // 5. Record: inventory narrowed to what exists, status.
-  const { status, inventory } = statusOf({ app: app.name, cluster: cluster.spec.name, revision, detectOnly, previous: record, objects: prepared.objects, applied, kept, errors, health, unhealthy });
-  if (!sameInventory(inventory, record.inventory) || JSON.stringify(status) !== JSON.stringify(record.status)) {
-    await writeRecord(cluster.client, app.name, { inventory, status }, signal);
+  const { status, inventory } = statusOf({ app: app.name, cluster: cluster.spec.name, revision, detectOnly, previous: record, objects: prepared.objects, applied: settled, kept, errors, health, unhealthy });
+  if (!sameInventory(inventory, record.inventory) || JSON.stringify(status) !== JSON.stringify(record.status) || (await cluster.round.allRecords(signal)).get(app.name)?.stack !== record.stack) {
+    await writeRecord(cluster.client, app.name, { ...record, inventory, status }, signal);
   }
   cluster.journal.settle(app.name);
   return status;
 }
 
-async function prune(prepared: PreparedSync, stale: readonly InventoryEntry[], signal?: AbortSignal): Promise<InventoryEntry[]> {
-  const { applier } = prepared.cluster;
-  const { app } = prepared;
-  const facts = new Map<string, { owner: string | undefined | 'absent'; pruneDisabled: boolean }>();
-  for (const e of stale) {
-    const k = parseKey(e.key);
-    const info = await applier.info({ apiVersion: e.apiVersion, kind: k.kind, metadata: {} }, signal);
-    const live = info ? await applier.get(info, k.namespace || undefined, k.name, signal) : undefined;
-    facts.set(e.key, live ? { owner: live.metadata.labels?.[APP_LABEL], pruneDisabled: live.metadata.annotations?.[PRUNE_ANNOTATION] === 'disabled' } : { owner: 'absent', pruneDisabled: false });
-  }
-  const foreign = new Map<string, number>();
-  for (const e of stale) {
-    const k = parseKey(e.key);
-    if (k.group === '' && k.kind === 'Namespace') foreign.set(k.name, await applier.foreignObjectsIn(k.name, app.name, signal));
-  }
-  const decisions = planPrune(app.name, stale, prepared.objects.length, app.allowEmpty, {
-    ownerOf: (key) => facts.get(key)?.owner,
-    pruneDisabled: (key) => facts.get(key)?.pruneDisabled ?? false,
-    foreignObjectsIn: (ns) => foreign.get(ns) ?? 0,
-  });
-  const staleByKey = new Map(stale.map((e) => [e.key, e]));
-  const kept: InventoryEntry[] = [];
-  // Namespaced objects first, namespaces last, so a namespace is only deleted once emptied of ours.
-  const ordered = [...decisions].sort((a, b) => Number(parseKey(a.key).kind === 'Namespace') - Number(parseKey(b.key).kind === 'Namespace'));
-  for (const d of ordered) {
-    const entry = staleByKey.get(d.key);
-    if (!entry) continue;
-    if (d.action === 'keep') kept.push(entry);
-    if (d.action !== 'delete') continue;
-    const k = parseKey(d.key);
-    const info = await applier.info({ apiVersion: entry.apiVersion, kind: k.kind, metadata: {} }, signal);
-    try {
-      if (info) await applier.delete(info, k.namespace || undefined, k.name, signal);
-    } catch (err) {
-      if (isTransient(err)) throw err;
-      kept.push(entry); // failed to delete: stays tracked, retried next time
-      if (!(err instanceof KubeApiError)) throw err;
+/**
+ * Objects this round applied are polled until healthy (up to the app's timeout when it waits);
+ * the others are judged from the round's one list per kind, at once, without waiting: a round
+ * with nothing to change stays cheap, and still tells the truth.
+ */
+async function healthOfAll(
+  prepared: PreparedSync,
+  applied: ReadonlyMap<string, string>,
+  healthyOnApply: ReadonlySet<string>,
+  timeoutMs: number,
+  signal?: AbortSignal,
+): Promise<HealthResult> {
+  const poll: PlannedObject[] = [];
+  const listed: { p: PlannedObject; h: ObjectHealth }[] = [];
+  for (const p of prepared.objects) {
+    if (!p.info || p.change === 'skip' || healthyOnApply.has(p.key) || !hasHealthSignal(p.object.kind)) continue;
+    if (applied.has(p.key)) {
+      poll.push(p);
+      continue;
     }
+    const h = (await prepared.cluster.round.healthOf(p.info, signal)).get(p.key) ?? { status: 'InProgress' as const, message: 'not found' };
+    if (h.status !== 'Current') listed.push({ p, h });
   }
-  return kept;
+  const polled = await checkHealth(prepared, poll, timeoutMs, signal);
+  if (listed.length === 0) return polled;
+  const unhealthy = [...polled.unhealthy, ...listed.map((l) => `${describeObject(l.p.object)}: ${l.h.message}`)];
+  const degraded = polled.health === 'Degraded' || listed.some((l) => l.h.status === 'Failed');
+  return { health: degraded ? 'Degraded' : 'Progressing', unhealthy, seen: polled.seen };
 }
 
-async function checkHealth(prepared: PreparedSync, objects: readonly PlannedObject[], timeoutMs: number, signal?: AbortSignal): Promise<{ health: HealthState; unhealthy: string[] }> {
+interface HealthResult {
+  readonly health: HealthState;
+  readonly unhealthy: string[];
+  /** resourceVersion and generation of the objects polled, as last seen healthy. */
+  readonly seen: ReadonlyMap<string, { rv: string; generation?: number }>;
+}
+
+async function checkHealth(prepared: PreparedSync, objects: readonly PlannedObject[], timeoutMs: number, signal?: AbortSignal): Promise<HealthResult> {
   let last: string[] = [];
   let failed = false;
+  const seen = new Map<string, { rv: string; generation?: number }>();
   const verdict = await waitFor(
     async () => {
       const results = await mapLimit(objects, 16, async (p) => {
         const live = p.info ? await prepared.cluster.applier.get(p.info, p.object.metadata.namespace, p.object.metadata.name ?? '', signal) : undefined;
+        if (live?.metadata.resourceVersion) seen.set(p.key, { rv: live.metadata.resourceVersion, ...(live.metadata.generation !== undefined ? { generation: live.metadata.generation } : {}) });
         return live ? { p, h: healthOf(live) } : { p, h: { status: 'InProgress' as const, message: 'not found' } };
       });
       last = [];
@@ -138,6 +140,6 @@ async function checkHealth(prepared: PreparedSync, objects: readonly PlannedObje
     },
     { timeoutMs, intervalMs: 250, ...(signal ? { signal } : {}) },
   );
-  if (verdict && last.length === 0) return { health: 'Healthy', unhealthy: [] };
-  return { health: failed ? 'Degraded' : 'Progressing', unhealthy: last };
+  if (verdict && last.length === 0) return { health: 'Healthy', unhealthy: [], seen };
+  return { health: failed ? 'Degraded' : 'Progressing', unhealthy: last, seen: new Map() };
 }

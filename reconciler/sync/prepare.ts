@@ -1,14 +1,15 @@
 import type { ResourceInfo } from '../../clusters/discovery.ts';
 import { KubeApiError } from '../../clusters/errors.ts';
-import { isTransient } from '../../clusters/kube-client.ts';
-import { digestOf, isCreateOnly, isSkipped, owned, stageOf } from '../apply/object-policy.ts';
+import { isSchemaError, isTransient } from '../../clusters/kube-client.ts';
+import { APP_LABEL, APPLY_ANNOTATION, digestOf, FIELD_MANAGER, isCreateOnly, isSkipped, owned, PRUNE_ANNOTATION, stageOf } from '../apply/object-policy.ts';
 import { driftOf, ignoredPointers } from '../drift/compare.ts';
 import { byKey } from '../inventory/inventory.ts';
 import { mapLimit } from '../pool.ts';
-import { describeObject, groupOf, keyOf, parseKey, type KubeObject, type Manifest } from '../types.ts';
+import { corruptStatus } from '../status/app-record.ts';
+import { describeObject, groupOf, keyOf, parseKey, type KubeObject, type Manifest, type StatusError } from '../types.ts';
 import type { AppSpec } from '../../stacks/gitops.ts';
 import type { OwnedMeta } from './round-cache.ts';
-import { ContentError, where, type ClusterTarget, type PlannedObject, type PreparedSync } from './target.ts';
+import { ClusterError, ContentError, where, type ClusterTarget, type PlannedObject, type PreparedSync } from './target.ts';
 
 /**
  * The first half of a sync, which writes nothing: resolve every object, find what changed
@@ -25,6 +26,7 @@ export async function prepareSync(
 ): Promise<PreparedSync> {
   const { applier } = cluster;
   const record = await cluster.round.record(app.name, options.signal);
+  if (record.corrupt) throw new ClusterError(corruptStatus(app.name, cluster.spec.name, record.corrupt).error as StatusError);
   const digestSecret = await cluster.round.digestKey(options.signal);
   const crdKinds = new Set(
     manifests
@@ -50,6 +52,7 @@ export async function prepareSync(
     const base = namespaced ? m.object : { ...m.object, metadata: { ...m.object.metadata, namespace: undefined } };
     resolved.push({ m, info, object: owned(base, app.name, namespace) });
   }
+  if (app.createNamespace) resolved.push(...(await namespacesToCreate(cluster, app, resolved, options.signal)));
   const seen = new Map<string, Manifest>();
   for (const r of resolved) {
     const key = keyOf(r.object);
@@ -84,7 +87,7 @@ export async function prepareSync(
         await validateElsewhere(cluster, info, object, m, app, options.signal);
         return { ...base, change: 'apply' };
       }
-      throw asContentError(err, object, m);
+      throw await classifyDryRunError(err, cluster, info, object, m, app, live !== undefined, options.signal);
     }
     const current = live ? await applier.get(info, object.metadata.namespace, object.metadata.name ?? '', options.signal) : undefined;
     if (!current) return { ...base, change: 'apply' };
@@ -106,14 +109,79 @@ async function validateElsewhere(cluster: ClusterTarget, info: ResourceInfo, obj
   try {
     await cluster.applier.apply(info, { ...object, metadata: { ...object.metadata, namespace: 'default' } }, { dryRun: true, force: app.conflicts === 'force', signal });
   } catch (err) {
-    throw asContentError(err, object, m);
+    throw await classifyDryRunError(err, cluster, info, object, m, app, false, signal);
   }
 }
 
-function asContentError(err: unknown, object: KubeObject, m: Manifest): unknown {
+/**
+ * Whose fault a failed dry-run is. The revision's (a ContentError, the same on every cluster):
+ * a schema or validation error of the object itself. This cluster's (a ClusterError, recorded
+ * on it alone): a 403, a conflict with another field manager, or an object that is valid alone
+ * but not merged with fields someone else set on the live object. Outages and webhooks with no
+ * backend pass through as they are (retried).
+ */
+async function classifyDryRunError(err: unknown, cluster: ClusterTarget, info: ResourceInfo, object: KubeObject, m: Manifest, app: AppSpec, exists: boolean, signal?: AbortSignal): Promise<unknown> {
   if (isTransient(err) || !(err instanceof KubeApiError)) return err;
-  if (err.status === 409) return new ContentError({ reason: 'Conflict', message: `${describeObject(object)}: ${err.message}`, where: where(m) });
+  const at = `cluster ${cluster.spec.name}: ${describeObject(object)}`;
+  if (err.status === 403) return new ClusterError({ reason: 'Forbidden', message: `${describeObject(object)}: ${err.message}`, where: at });
+  if (err.status === 409) return new ClusterError({ reason: 'Conflict', message: `${describeObject(object)}: ${err.message}`, where: at });
+  const missingNs = /namespaces "([^"]+)" not found/.exec(err.message);
+  if (err.status === 404 && missingNs) {
+    return new ContentError({
+      reason: 'ValidationFailed',
+      message: `${describeObject(object)}: namespace "${missingNs[1]}" does not exist and this revision does not create it: add a Namespace manifest, or set createNamespace: true on app "${app.name}"`,
+      where: where(m),
+    });
+  }
+  if (exists && (err.status === 422 || err.status === 400) && !isSchemaError(err) && (await validAlone(cluster, info, object, app, signal))) {
+    const managers = await otherManagers(cluster, info, object, signal);
+    return new ClusterError({
+      reason: 'Conflict',
+      message: `${describeObject(object)}: Git's fields are valid alone but not merged with the live object's: ${err.message}; fields also managed by ${managers.join(', ') || 'no other manager'} (a hand edit?): undo it, or let Git own those fields`,
+      where: at,
+    });
+  }
   return new ContentError({ reason: 'ValidationFailed', message: `${describeObject(object)}: ${err.message}`, where: where(m) });
+}
+
+/** Whether the object passes a dry-run on its own, under a name no live object has. */
+async function validAlone(cluster: ClusterTarget, info: ResourceInfo, object: KubeObject, app: AppSpec, signal?: AbortSignal): Promise<boolean> {
+  const probe = { ...object, metadata: { ...object.metadata, name: `infra-probe-${digestOf(object).slice(0, 12)}` } };
+  try {
+    await cluster.applier.apply(info, probe, { dryRun: true, force: app.conflicts === 'force', signal });
+    return true;
+  } catch (err) {
+    if (isTransient(err) || !(err instanceof KubeApiError)) throw err;
+    return false;
+  }
+}
+
+/** Field managers of the live object other than ours, with how they wrote (`kubectl-edit (Update)`). */
+async function otherManagers(cluster: ClusterTarget, info: ResourceInfo, object: KubeObject, signal?: AbortSignal): Promise<string[]> {
+  const live = await cluster.applier.get(info, object.metadata.namespace, object.metadata.name ?? '', signal);
+  const entries = (live?.metadata['managedFields'] as { manager?: string; operation?: string }[] | undefined) ?? [];
+  return [...new Set(entries.filter((e) => e.manager && e.manager !== FIELD_MANAGER).map((e) => `${e.manager} (${e.operation ?? '?'})`))].sort();
+}
+
+/** Namespaces the objects use that the revision does not contain and the cluster does not have (createNamespace: true). */
+async function namespacesToCreate(
+  cluster: ClusterTarget,
+  app: AppSpec,
+  resolved: readonly { info: ResourceInfo | undefined; object: KubeObject }[],
+  signal?: AbortSignal,
+): Promise<{ m: Manifest; info: ResourceInfo | undefined; object: KubeObject }[]> {
+  const rendered = new Set(resolved.filter((r) => r.object.kind === 'Namespace' && r.object.apiVersion === 'v1').map((r) => r.object.metadata.name));
+  const used = [...new Set(resolved.map((r) => r.object.metadata.namespace).filter((ns): ns is string => !!ns && !rendered.has(ns)))].sort();
+  const info = await cluster.applier.info({ apiVersion: 'v1', kind: 'Namespace', metadata: {} }, signal);
+  const out: { m: Manifest; info: ResourceInfo | undefined; object: KubeObject }[] = [];
+  for (const name of used) {
+    const live = info ? await cluster.applier.get(info, undefined, name, signal) : undefined;
+    if (live && live.metadata.labels?.[APP_LABEL] !== app.name) continue; // someone else's (or Kubernetes'): leave it alone
+    // Like Argo CD's CreateNamespace: created if absent, never changed or pruned afterwards.
+    const object: KubeObject = { apiVersion: 'v1', kind: 'Namespace', metadata: { name, annotations: { [APPLY_ANNOTATION]: 'create-only', [PRUNE_ANNOTATION]: 'disabled' } } };
+    out.push({ m: { object, origin: { file: `stack: app ${app.name} createNamespace` } }, info, object: owned(object, app.name, undefined) });
+  }
+  return out;
 }
 
 /** Our objects in the cluster (by ownership label), from the round's shared per-kind lists. */

@@ -1,6 +1,7 @@
 import { createSecretKey, type KeyObject } from 'node:crypto';
 import type { ResourceInfo } from '../../clusters/discovery.ts';
 import { APP_LABEL } from '../apply/object-policy.ts';
+import { healthOf, type ObjectHealth } from '../health/kstatus.ts';
 import type { ClusterApplier } from '../apply/cluster-applier.ts';
 import { EMPTY_INVENTORY, type Inventory } from '../inventory/inventory.ts';
 import { listRecordsByApp, type AppRecord } from '../status/app-record.ts';
@@ -25,19 +26,51 @@ export class ClusterRound {
   private readonly owned = new Map<string, Promise<Map<string, Map<string, OwnedMeta>>>>();
   /** Apps of this round: objects of other apps in the shared lists are not kept. */
   private apps: ReadonlySet<string> | undefined;
+  private readonly health = new Map<string, Promise<Map<string, ObjectHealth>>>();
+  /** The stack this round reconciles: stamped on the records it writes. */
+  readonly stack: string;
 
-  constructor(applier: ClusterApplier) {
+  constructor(applier: ClusterApplier, stack = '') {
     this.applier = applier;
+    this.stack = stack;
   }
 
-  /** Limits what the round keeps to the objects of these apps (a cluster may hold many more). */
+  /** Limits the owned-object lists to the objects of these apps (a cluster may hold many more). */
   scope(apps: ReadonlySet<string>): void {
     this.apps = apps;
   }
 
+  /** The app's record, as this round will write it (stamped with the round's stack). */
   async record(app: string, signal?: AbortSignal): Promise<AppRecord> {
-    this.records ??= listRecordsByApp(this.applier.client, signal, (a) => !this.apps || this.apps.has(a));
-    return (await this.records).get(app) ?? { inventory: EMPTY_INVENTORY as Inventory };
+    const found = (await this.records_(signal)).get(app) ?? { inventory: EMPTY_INVENTORY as Inventory };
+    return found.corrupt || !this.stack ? found : { ...found, stack: this.stack };
+  }
+
+  /** Every app record in the cluster, as stored. */
+  async allRecords(signal?: AbortSignal): Promise<ReadonlyMap<string, AppRecord>> {
+    return this.records_(signal);
+  }
+
+  private records_(signal?: AbortSignal): Promise<Map<string, AppRecord>> {
+    this.records ??= listRecordsByApp(this.applier.client, signal);
+    return this.records;
+  }
+
+  /**
+   * Health of every object of `info` that any app owns, from one list per kind per round
+   * (only the verdicts are kept, not the objects). Keyed group/kind/namespace/name.
+   */
+  async healthOf(info: ResourceInfo, signal?: AbortSignal): Promise<ReadonlyMap<string, ObjectHealth>> {
+    const id = `${info.group}/${info.plural}`;
+    let found = this.health.get(id);
+    if (!found) {
+      const verdicts = new Map<string, ObjectHealth>();
+      found = this.applier
+        .forEachObject(info, APP_LABEL, (obj) => verdicts.set(`${info.group}/${info.kind}/${obj.metadata.namespace ?? ''}/${obj.metadata.name ?? ''}`, healthOf(obj)), signal)
+        .then(() => verdicts);
+      this.health.set(id, found);
+    }
+    return found;
   }
 
   /** The HMAC key of inventory digests in this cluster. */
@@ -89,5 +122,6 @@ export class ClusterRound {
     this.records = undefined;
     this.key = undefined;
     this.owned.clear();
+    this.health.clear();
   }
 }

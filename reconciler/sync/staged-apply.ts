@@ -1,10 +1,11 @@
+import { KubeApiError } from '../../clusters/errors.ts';
 import { isTransient } from '../../clusters/kube-client.ts';
 import { waitFor } from '../../clusters/wait.ts';
 import type { Stage } from '../apply/object-policy.ts';
 import { healthOf } from '../health/kstatus.ts';
 import { mapLimit } from '../pool.ts';
-import type { StatusError } from '../types.ts';
-import { ContentError, where, type PlannedObject, type PreparedSync } from './target.ts';
+import { describeObject, type StatusError } from '../types.ts';
+import { ClusterError, ContentError, where, type PlannedObject, type PreparedSync } from './target.ts';
 
 /**
  * Staged server-side apply of a prepared sync: CRDs and Namespaces (CRDs waited for until
@@ -17,6 +18,8 @@ export interface AppliedObjects {
   readonly applied: ReadonlyMap<string, string>;
   /** Keys that were healthy the moment their apply returned (ConfigMaps, Secrets, RBAC). */
   readonly healthyOnApply: ReadonlySet<string>;
+  /** metadata.generation the apply returned (a later one means someone changed the spec since). */
+  readonly generations: ReadonlyMap<string, number>;
   readonly errors: readonly StatusError[];
 }
 
@@ -32,6 +35,7 @@ export async function applyStaged(prepared: PreparedSync, options: { concurrency
   const detectOnly = app.drift === 'detect';
   const applied = new Map<string, string>();
   const healthyOnApply = new Set<string>();
+  const generations = new Map<string, number>();
   const errors: StatusError[] = [];
   for (const stage of [0, 1, 2] as Stage[]) {
     const batch = prepared.objects.filter((p) => p.stage === stage && isToApply(p, detectOnly));
@@ -40,12 +44,13 @@ export async function applyStaged(prepared: PreparedSync, options: { concurrency
       if (!info) throw new ContentError({ reason: 'ValidationFailed', message: `unknown kind ${p.object.kind} in ${p.object.apiVersion} after its CRDs were applied`, where: where(p.manifest) });
       const out = await applier.apply(info, p.object, { dryRun: false, force: app.conflicts === 'force', signal });
       applied.set(p.key, out.metadata.resourceVersion ?? '');
+      if (out.metadata.generation !== undefined) generations.set(p.key, out.metadata.generation);
       if (healthOf(out).status === 'Current') healthyOnApply.add(p.key);
     });
-    for (const r of results) {
+    for (const [i, r] of results.entries()) {
       if (r.status === 'fulfilled') continue;
       if (isTransient(r.reason)) throw r.reason;
-      errors.push(r.reason instanceof ContentError ? r.reason.status : { reason: 'ApplyFailed', message: String((r.reason as Error).message ?? r.reason) });
+      errors.push(applyError(r.reason, batch[i] as PlannedObject, cluster.spec.name));
     }
     const crds = batch.filter((p) => p.object.kind === 'CustomResourceDefinition');
     if (stage === 0 && crds.length > 0) {
@@ -54,7 +59,17 @@ export async function applyStaged(prepared: PreparedSync, options: { concurrency
     }
     if (errors.length > 0) break;
   }
-  return { applied, healthyOnApply, errors };
+  return { applied, healthyOnApply, generations, errors };
+}
+
+/** A failed apply as the status names it: on this cluster, this object. */
+function applyError(err: unknown, p: PlannedObject, cluster: string): StatusError {
+  if (err instanceof ContentError || err instanceof ClusterError) return err.status;
+  const at = `cluster ${cluster}: ${describeObject(p.object)}`;
+  const message = `${describeObject(p.object)}: ${String((err as Error).message ?? err)}`;
+  if (err instanceof KubeApiError && err.status === 403) return { reason: 'Forbidden', message, where: at };
+  if (err instanceof KubeApiError && err.status === 409) return { reason: 'Conflict', message, where: at };
+  return { reason: 'ApplyFailed', message, where: at };
 }
 
 async function waitCrdsEstablished(prepared: PreparedSync, crds: readonly PlannedObject[], signal?: AbortSignal): Promise<void> {

@@ -24,8 +24,12 @@ export interface SyncFacts {
   readonly unhealthy: readonly string[];
 }
 
+const PRUNE_REASONS: ReadonlySet<StatusError['reason']> = new Set(['PruneFailed', 'PruneBlocked']);
+
 export function statusOf(f: SyncFacts): { status: AppStatus; inventory: Inventory } {
-  const failed = f.errors.length > 0;
+  // A prune that did not finish fails the sync but the revision was applied; anything else leaves the previous one.
+  const failed = f.errors.some((e) => !PRUNE_REASONS.has(e.reason));
+  const pruneUnfinished = f.errors.length > 0 && !failed;
   const previousEntries = new Map(f.previous.inventory.entries.map((e) => [e.key, e]));
   const entries = mergeEntries(
     f.kept,
@@ -43,7 +47,7 @@ export function statusOf(f: SyncFacts): { status: AppStatus; inventory: Inventor
     app: f.app,
     cluster: f.cluster,
     revision: f.revision,
-    sync: failed ? 'Failed' : f.detectOnly && drifted.length > 0 ? 'OutOfSync' : 'Synced',
+    sync: failed || pruneUnfinished ? 'Failed' : f.detectOnly && drifted.length > 0 ? 'OutOfSync' : 'Synced',
     health,
     drifted: f.detectOnly ? drifted : [],
     unhealthy: failed ? [] : f.unhealthy,

@@ -55,6 +55,18 @@ export class ContentError extends Error {
   }
 }
 
+/**
+ * A problem on one cluster only (live fields that do not merge, a 403, a corrupt record): it is
+ * recorded on that cluster and the app goes on everywhere else.
+ */
+export class ClusterError extends Error {
+  readonly status: StatusError;
+  constructor(status: StatusError) {
+    super(status.where ? `${status.where}: ${status.message}` : status.message);
+    this.status = status;
+  }
+}
+
 export function where(m: Manifest): string {
   return m.origin.line === undefined ? m.origin.file : `${m.origin.file}:${m.origin.line}`;
 }

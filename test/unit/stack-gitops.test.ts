@@ -42,6 +42,14 @@ describe('stack gitops section', () => {
     expect(dependencyWaves(stack.gitops.apps).map((w) => w.map((a) => a.name))).toEqual([['base'], ['web']]);
   });
 
+  it('reads createNamespace (default false) and gitops.orphan, which may only name apps that left the stack', () => {
+    const stack = parseStack('s.yaml', valid.replace('      path: base\n', '      path: base\n      createNamespace: true\n').replace('  apps:\n', '  orphan: [old-app]\n  apps:\n'));
+    expect(stack.gitops.apps.map((a) => a.createNamespace)).toEqual([true, false]);
+    expect(stack.gitops.orphan).toEqual(['old-app']);
+    expect(() => parseStack('s.yaml', valid.replace('  apps:\n', '  orphan: [web]\n  apps:\n'))).toThrow('gitops.orphan[0]: app "web" is still in the stack');
+    expect(() => parseStack('s.yaml', valid.replace('      path: base\n', '      path: base\n      createNamespace: yes please\n'))).toThrow(/createNamespace/);
+  });
+
   it('reports every problem at once, with path and line', () => {
     const broken = valid
       .replace('ref: {branch: main}', 'ref: {branch: main, tag: v1}')

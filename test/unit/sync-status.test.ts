@@ -63,3 +63,13 @@ describe('statusOf: what a finished sync records', () => {
     expect(statusOf(facts({ kept })).inventory.entries.map((e) => e.key)).toEqual(['/ConfigMap/web/a', '/ConfigMap/web/b', '/ConfigMap/web/old']);
   });
 });
+
+describe('statusOf: a prune that did not finish', () => {
+  it('is Failed with its reason, keeps the entry, but the revision counts as applied', () => {
+    const kept = [{ key: '/Namespace//gone', apiVersion: 'v1', digest: 'x' }];
+    const { status, inventory } = statusOf(facts({ kept, errors: [{ reason: 'PruneBlocked', message: 'Namespace gone is still being deleted: x', where: 'cluster core: Namespace gone' }] }));
+    expect(status).toMatchObject({ sync: 'Failed', health: 'Healthy', error: { reason: 'PruneBlocked' }, lastAppliedRevision: 'r2' });
+    expect(inventory.revision).toBe('r2');
+    expect(inventory.entries.map((e) => e.key)).toContain('/Namespace//gone');
+  });
+});
