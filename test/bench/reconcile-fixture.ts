@@ -45,7 +45,8 @@ export async function writeStack(dir: string, repo: string, prefix: string, ns: 
     stringify({
       apiVersion: 'infra.dev/v1alpha1',
       kind: 'Stack',
-      metadata: { name: 'bench' },
+      // A stack per copy of the apps: a round removes the apps its own stack left, never another's.
+      metadata: { name: `bench-${prefix}` },
       clusters: clusters.map((c) => ({ name: c.name, kubeconfig: c.kubeconfig })),
       gitops: {
         sources: [{ name: 'repo', url: repo, ref: { branch: 'main' } }],
