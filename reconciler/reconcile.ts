@@ -73,6 +73,8 @@ export async function reconcileRound(req: ReconcileRequest, mode: Mode): Promise
   const targets = new Map(req.stack.clusters.map((c) => [c.name, connectOrFail(req, c)] as const));
   try {
     const apps = await expandApps(req, fetcher);
+    const names = new Set(apps.map((a) => a.name));
+    for (const t of targets.values()) if (!(t instanceof Error)) t.round.scope(names);
     const order = dependencyWaves(apps).flat();
     const finished = new Map(order.map((a) => [a.name, deferred<ReadonlyMap<string, SyncResult>>()] as const));
     const settled = await mapLimit(order, req.appConcurrency ?? 32, async (app) => {
@@ -89,6 +91,13 @@ export async function reconcileRound(req: ReconcileRequest, mode: Mode): Promise
       } catch (err) {
         done?.reject(err);
         throw err;
+      } finally {
+        // What the round read for the app is of no more use where it was placed (the removal of
+        // departed apps reads the records of apps not placed on a cluster, so those stay).
+        for (const c of placeApp(app, req.stack.clusters)) {
+          const t = targets.get(c.name);
+          if (t && !(t instanceof Error)) t.round.release(app.name);
+        }
       }
     });
     const results: SyncResult[] = [];
@@ -102,6 +111,7 @@ export async function reconcileRound(req: ReconcileRequest, mode: Mode): Promise
       const connected = [...targets.values()].filter((t): t is ClusterTarget => !(t instanceof Error));
       results.push(...(await removeDeparted(connected, { stack: req.stack.name, orphan: new Set(req.stack.gitops.orphan), placed, writes: mode === 'sync', ...(req.signal ? { signal: req.signal } : {}) })));
     }
+    await closeJournals(req, [...targets.values()].filter((t): t is ClusterTarget => !(t instanceof Error)));
     return results;
   } finally {
     for (const t of targets.values()) if (!(t instanceof Error)) t.client.close();
@@ -127,6 +137,18 @@ function deferred<T>(): { promise: Promise<T>; resolve: (v: T) => void; reject: 
   });
   promise.catch(() => undefined); // observed by dependents; the app's own rejection is reported once
   return { promise, resolve, reject };
+}
+
+/** Writes the journal removals still queued; a cluster that fails here keeps notes the next round settles. */
+async function closeJournals(req: ReconcileRequest, targets: Iterable<ClusterTarget>): Promise<void> {
+  await Promise.all(
+    [...targets].map((t) =>
+      t.journal.close(req.signal).catch((err: unknown) => {
+        if (!isTransient(err)) throw err;
+        req.progress?.(`cluster ${t.spec.name}: journal not cleared (${(err as Error).message}); the next round clears it`);
+      }),
+    ),
+  );
 }
 
 async function expandApps(req: ReconcileRequest, fetcher: SourceFetcher): Promise<AppSpec[]> {

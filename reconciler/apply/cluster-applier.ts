@@ -64,6 +64,16 @@ export class ClusterApplier {
   /** Metadata of every object of a resource that carries `selector`, across namespaces, paged. */
   async listMeta(info: ResourceInfo, selector: string, signal?: AbortSignal, namespace?: string): Promise<NonNullable<MetaList['items']>> {
     const out: NonNullable<MetaList['items']> = [];
+    await this.forEachMeta(info, selector, (item) => void out.push(item), signal, namespace);
+    return out;
+  }
+
+  /**
+   * Like `listMeta`, one page (500) at a time: `each` keeps what it needs of an item, and the
+   * page (with its managed fields) is garbage before the next is read — a hundred thousand
+   * objects never sit in memory as full metadata at once.
+   */
+  async forEachMeta(info: ResourceInfo, selector: string, each: (item: NonNullable<MetaList['items']>[number]) => void, signal?: AbortSignal, namespace?: string): Promise<void> {
     let cont: string | undefined;
     do {
       const page = await this.client.request<MetaList>('GET', resourcePath(info, namespace), {
@@ -71,10 +81,9 @@ export class ClusterApplier {
         query: { labelSelector: selector || undefined, limit: '500', continue: cont },
         signal,
       });
-      out.push(...(page.items ?? []));
+      for (const item of page.items ?? []) each(item);
       cont = page.metadata?.continue || undefined;
     } while (cont);
-    return out;
   }
 
   /** Every object of a resource that carries `selector`, across namespaces, a page at a time (pages are not kept). */

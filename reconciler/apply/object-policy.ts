@@ -1,4 +1,4 @@
-import { createHash, createHmac } from 'node:crypto';
+import { createHash, createHmac, type KeyObject } from 'node:crypto';
 import { PREFIX } from '../../stacks/gitops.ts';
 import type { KubeObject } from '../types.ts';
 
@@ -42,7 +42,7 @@ export function owned(obj: KubeObject, app: string, namespace: string | undefine
 }
 
 /** A digest of the desired manifest, stable under key order; keyed (HMAC) when a key is given. */
-export function digestOf(obj: unknown, key?: Buffer): string {
+export function digestOf(obj: unknown, key?: Buffer | KeyObject): string {
   const h = key ? createHmac('sha256', key) : createHash('sha256');
   return h.update(canonicalJson(obj)).digest('hex').slice(0, 20);
 }

@@ -45,28 +45,43 @@ export async function readRecord(client: KubeClient, app: string, signal?: Abort
   return parseRecord(cm, app);
 }
 
-/** All app records of a cluster by app name, in one request. */
-export async function listRecordsByApp(client: KubeClient, signal?: AbortSignal): Promise<Map<string, AppRecord>> {
+/** The app records of a cluster by app name (those `keep` accepts: a round keeps its own apps'). */
+export async function listRecordsByApp(client: KubeClient, signal?: AbortSignal, keep: (app: string) => boolean = () => true): Promise<Map<string, AppRecord>> {
   const out = new Map<string, AppRecord>();
-  for (const r of await listRecordsWithNames(client, signal)) out.set(r.app, r.record);
+  await forEachRecord(client, signal, (app, cm) => {
+    if (keep(app)) out.set(app, parseRecord(cm, app));
+  });
   return out;
 }
 
 async function listRecordsWithNames(client: KubeClient, signal?: AbortSignal): Promise<{ app: string; record: AppRecord }[]> {
+  const out: { app: string; record: AppRecord }[] = [];
+  await forEachRecord(client, signal, (app, cm) => void out.push({ app, record: parseRecord(cm, app) }));
+  return out;
+}
+
+/**
+ * Paged (500 records a page) and handed over page by page: 20,000 records never sit in memory as
+ * one response text and its parse tree at once, only as the compact records they become.
+ */
+async function forEachRecord(client: KubeClient, signal: AbortSignal | undefined, each: (app: string, cm: ConfigMap) => void): Promise<void> {
+  let cont: string | undefined;
   try {
-    const list = await client.request<{ items: ConfigMap[] }>('GET', `/api/v1/namespaces/${SYSTEM_NAMESPACE}/configmaps`, {
-      query: { labelSelector: `${RECORD_LABEL}=app` },
-      signal,
-    });
-    return list.items.map((cm) => {
-      const app = cm.metadata.labels?.[`${PREFIX}/app-record`] ?? '';
-      return { app, record: parseRecord(cm, app) };
-    });
+    do {
+      const page: { items: ConfigMap[]; metadata?: { continue?: string } } = await client.request('GET', `/api/v1/namespaces/${SYSTEM_NAMESPACE}/configmaps`, {
+        query: { labelSelector: `${RECORD_LABEL}=app`, limit: String(RECORD_PAGE), continue: cont },
+        signal,
+      });
+      for (const cm of page.items) each(cm.metadata.labels?.[`${PREFIX}/app-record`] ?? '', cm);
+      cont = page.metadata?.continue || undefined;
+    } while (cont);
   } catch (err) {
-    if (err instanceof KubeApiError && err.status === 404) return [];
+    if (err instanceof KubeApiError && err.status === 404) return;
     throw err;
   }
 }
+
+const RECORD_PAGE = 500;
 
 function parseRecord(cm: ConfigMap, app: string): AppRecord {
   const stack = cm.metadata.labels?.[STACK_LABEL];

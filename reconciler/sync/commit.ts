@@ -12,9 +12,11 @@ import { statusOf } from './status-of.ts';
 import type { PlannedObject, PreparedSync } from './target.ts';
 
 /**
- * The second half of a sync: staged server-side apply, inventory, prune, health, status. The
- * inventory is widened before the first write and narrowed after pruning, so a crash at any
- * point leaves every object we created tracked and the next run repairs the rest.
+ * The second half of a sync: staged server-side apply, inventory, prune, health, status. What
+ * the record does not track yet is noted in the cluster's journal before the first write (one
+ * journal write for all the apps ready at that moment), and the record is written once at the
+ * end, so a crash at any point leaves every object we created tracked (by the record or the
+ * journal) and the next run repairs the rest.
  */
 export async function commitSync(prepared: PreparedSync, options: { concurrency: number; signal?: AbortSignal }): Promise<AppStatus> {
   const { app, cluster, record, revision } = prepared;
@@ -22,21 +24,29 @@ export async function commitSync(prepared: PreparedSync, options: { concurrency:
   const detectOnly = app.drift === 'detect';
 
   // Helm hooks run at their phase (sync/hooks.ts); one that has not run yet keeps its previous
-  // inventory entry (or none with an empty digest), so a crash before it ran makes the next round run it.
+  // inventory entry (or one with an empty digest), so a crash before it ran makes the next round run it.
   const hooks = planHooks(prepared);
   const hooksRan = new Set<string>();
   const previousEntries = new Map(record.inventory.entries.map((e) => [e.key, e]));
   const unranHook = (key: string) => hooks.pending.has(key) && !hooksRan.has(key);
 
-  // 1. Track everything we are about to create before creating it.
+  // 1. Track everything we are about to create before creating it: noted in the journal (with
+  //    other apps' notes), or, for an app too big for the journal, in its widened record.
+  //    Notes an unfinished earlier round left count as tracked: candidates to prune.
+  const pending = await cluster.journal.pending(app.name, signal);
+  const tracked = new Set([...record.inventory.entries.map((e) => e.key), ...pending.map((p) => p.key)]);
+  const fresh = prepared.objects.filter((p) => !tracked.has(p.key));
   const widened: Inventory = {
     revision: record.inventory.revision,
     entries: mergeEntries(
       prepared.objects.map((p) => (unranHook(p.key) ? (previousEntries.get(p.key) ?? { key: p.key, apiVersion: p.object.apiVersion, digest: '' }) : { key: p.key, apiVersion: p.object.apiVersion, digest: p.digest })),
-      record.inventory.entries,
+      mergeEntries(pending.map((p) => ({ ...p, digest: '' })), record.inventory.entries),
     ),
   };
-  if (widened.entries.length !== record.inventory.entries.length) await writeRecord(cluster.client, app.name, { ...record, inventory: widened }, signal);
+  if (fresh.length > 0) {
+    const noted = await cluster.journal.intend(app.name, [...pending, ...fresh.map((p) => ({ key: p.key, apiVersion: p.object.apiVersion }))], signal);
+    if (!noted) await writeRecord(cluster.client, app.name, { ...record, inventory: widened }, signal);
+  }
 
   // 2. Staged apply; pre hooks after CRDs and Namespaces, before the release's other objects.
   const hookOptions = { timeoutMs: app.timeoutMs, ...(signal ? { signal } : {}) };
@@ -90,6 +100,7 @@ export async function commitSync(prepared: PreparedSync, options: { concurrency:
   if (!sameInventory(inventory, record.inventory) || JSON.stringify(status) !== JSON.stringify(record.status) || (await cluster.round.allRecords(signal)).get(app.name)?.stack !== record.stack) {
     await writeRecord(cluster.client, app.name, { ...record, inventory, status }, signal);
   }
+  cluster.journal.settle(app.name);
   return status;
 }
 

@@ -1,3 +1,4 @@
+import { createSecretKey, type KeyObject } from 'node:crypto';
 import type { ResourceInfo } from '../../clusters/discovery.ts';
 import { APP_LABEL } from '../apply/object-policy.ts';
 import { healthOf, type ObjectHealth } from '../health/kstatus.ts';
@@ -21,8 +22,10 @@ export interface OwnedMeta {
 export class ClusterRound {
   private readonly applier: ClusterApplier;
   private records: Promise<Map<string, AppRecord>> | undefined;
-  private key: Promise<Buffer> | undefined;
+  private key: Promise<KeyObject> | undefined;
   private readonly owned = new Map<string, Promise<Map<string, Map<string, OwnedMeta>>>>();
+  /** Apps of this round: objects of other apps in the shared lists are not kept. */
+  private apps: ReadonlySet<string> | undefined;
   private readonly health = new Map<string, Promise<Map<string, ObjectHealth>>>();
   /** The stack this round reconciles: stamped on the records it writes. */
   readonly stack: string;
@@ -30,6 +33,11 @@ export class ClusterRound {
   constructor(applier: ClusterApplier, stack = '') {
     this.applier = applier;
     this.stack = stack;
+  }
+
+  /** Limits the owned-object lists to the objects of these apps (a cluster may hold many more). */
+  scope(apps: ReadonlySet<string>): void {
+    this.apps = apps;
   }
 
   /** The app's record, as this round will write it (stamped with the round's stack). */
@@ -66,8 +74,9 @@ export class ClusterRound {
   }
 
   /** The HMAC key of inventory digests in this cluster. */
-  digestKey(signal?: AbortSignal): Promise<Buffer> {
-    this.key ??= digestKey(this.applier.client, signal);
+  digestKey(signal?: AbortSignal): Promise<KeyObject> {
+    // A key object made once: an HMAC per object from raw bytes would import the key each time.
+    this.key ??= digestKey(this.applier.client, signal).then((bytes) => createSecretKey(bytes));
     return this.key;
   }
 
@@ -76,23 +85,37 @@ export class ClusterRound {
     const id = `${info.group}/${info.plural}`;
     let all = this.owned.get(id);
     if (!all) {
-      all = this.applier.listMeta(info, APP_LABEL, signal).then((items) => {
-        const byApp = new Map<string, Map<string, OwnedMeta>>();
-        for (const item of items) {
-          const owner = item.metadata.labels?.[APP_LABEL];
-          if (!owner) continue;
-          let m = byApp.get(owner);
-          if (!m) byApp.set(owner, (m = new Map()));
-          m.set(`${info.group}/${info.kind}/${item.metadata.namespace ?? ''}/${item.metadata.name}`, {
-            ...(item.metadata.resourceVersion ? { rv: item.metadata.resourceVersion } : {}),
-            ...(item.metadata.annotations ? { annotations: item.metadata.annotations } : {}),
-          });
-        }
-        return byApp;
-      });
+      const byApp = new Map<string, Map<string, OwnedMeta>>();
+      all = this.applier
+        .forEachMeta(
+          info,
+          APP_LABEL,
+          (item) => {
+            const owner = item.metadata.labels?.[APP_LABEL];
+            if (!owner || (this.apps && !this.apps.has(owner))) return;
+            let m = byApp.get(owner);
+            if (!m) byApp.set(owner, (m = new Map()));
+            m.set(`${info.group}/${info.kind}/${item.metadata.namespace ?? ''}/${item.metadata.name}`, {
+              ...(item.metadata.resourceVersion ? { rv: item.metadata.resourceVersion } : {}),
+              ...(item.metadata.annotations ? { annotations: item.metadata.annotations } : {}),
+            });
+          },
+          signal,
+        )
+        .then(() => byApp);
       this.owned.set(id, all);
     }
     return (await all).get(app) ?? new Map();
+  }
+
+  /**
+   * Drops what the round read for `app` once its sync is over (an app syncs once per round), so
+   * the round's reads shrink as it goes instead of holding every record to the end.
+   */
+  release(app: string): void {
+    const forget = (m: Map<string, unknown>) => void m.delete(app);
+    this.records?.then(forget, () => undefined);
+    for (const p of this.owned.values()) p.then(forget, () => undefined);
   }
 
   invalidate(): void {

@@ -2,6 +2,7 @@ import type { ResourceInfo } from '../../clusters/discovery.ts';
 import type { KubeClient } from '../../clusters/kube-client.ts';
 import type { AppSpec, ClusterSpec } from '../../stacks/gitops.ts';
 import type { ClusterApplier } from '../apply/cluster-applier.ts';
+import type { Journal } from './journal.ts';
 import type { ClusterRound } from './round-cache.ts';
 import type { Stage } from '../apply/object-policy.ts';
 import type { AppRecord } from '../status/app-record.ts';
@@ -15,6 +16,8 @@ export interface ClusterTarget {
   readonly applier: ClusterApplier;
   /** Reads shared by every app in this round. */
   readonly round: ClusterRound;
+  /** Notes of objects about to be created, written for many apps at once (crash safety). */
+  readonly journal: Journal;
 }
 
 export type Change = 'unchanged' | 'apply' | 'drifted' | 'skip';

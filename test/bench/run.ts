@@ -1,18 +1,61 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { cpus, totalmem } from 'node:os';
+import { resolve } from 'node:path';
+import { parseArgs } from 'node:util';
 import { benchLocalClusters } from './local-clusters.ts';
 import { benchReconcile } from './reconcile-bench.ts';
+import { benchScale } from './scale-bench.ts';
 import { benchStack } from './stack-bench.ts';
 
-/** `npm run bench [local|reconcile|stack]`: runs the benchmarks and writes bench-results/<date>.json. */
+/**
+ * `npm run bench [local|reconcile|scale|stack] [options]`: runs the benchmarks (all but `scale`
+ * when none is named) and writes bench-results/<date>.json.
+ *
+ *   --apps N            apps per cluster in `reconcile` (default 1000; env BENCH_APPS)
+ *   --one-cluster       `reconcile` measures only the one-cluster round (env BENCH_ONE_CLUSTER=1)
+ *   --sizes 1000,5000   app counts of the `scale` series (default 1000,5000,20000; env BENCH_SCALE_SIZES)
+ *   --validated         `scale` also measures the validate-then-apply floor
+ *   --baseline DIR      a previous checkout of this repository whose CLI runs in the same rounds
+ *                       (env BENCH_BASELINE), for an A/B under the same load
+ */
 
-const which = new Set(process.argv.slice(2));
+const { values, positionals } = parseArgs({
+  allowPositionals: true,
+  options: {
+    apps: { type: 'string' },
+    'one-cluster': { type: 'boolean' },
+    sizes: { type: 'string' },
+    validated: { type: 'boolean' },
+    baseline: { type: 'string' },
+  },
+});
+const count = (text: string, what: string): number => {
+  const n = Number(text);
+  if (!Number.isInteger(n) || n <= 0) {
+    process.stderr.write(`bench: ${what} must be a positive whole number, got "${text}"\n`);
+    process.exit(2);
+  }
+  return n;
+};
+const which = new Set(positionals);
 const all = which.size === 0;
+const baselineDir = values.baseline ?? process.env['BENCH_BASELINE'];
+const baseline = baselineDir ? resolve(baselineDir) : undefined;
 const machine = `${cpus().length} x ${cpus()[0]?.model ?? 'cpu'}, ${Math.round(totalmem() / 2 ** 30)} GiB`;
 const started = new Date().toISOString();
-const result: Record<string, unknown> = { date: started, machine, node: process.version };
+const result: Record<string, unknown> = { date: started, machine, node: process.version, ...(baseline ? { baseline } : {}) };
 if (all || which.has('local')) result['localClusters'] = await benchLocalClusters();
-if (all || which.has('reconcile')) result['reconcile'] = await benchReconcile();
+if (all || which.has('reconcile')) {
+  result['reconcile'] = await benchReconcile({
+    apps: count(values.apps ?? process.env['BENCH_APPS'] ?? '1000', '--apps'),
+    oneClusterOnly: values['one-cluster'] === true || !!process.env['BENCH_ONE_CLUSTER'],
+    ...(baseline ? { baseline } : {}),
+  });
+}
+if (which.has('scale')) {
+  const sizes = (values.sizes ?? process.env['BENCH_SCALE_SIZES'] ?? '1000,5000,20000').split(',').map((s) => count(s.trim(), '--sizes'));
+  result['scale'] = await benchScale({ sizes, validated: values.validated === true, ...(baseline ? { baseline } : {}) });
+}
 if (all || which.has('stack')) result['stack'] = await benchStack();
 await mkdir('bench-results', { recursive: true });
 const file = `bench-results/${started.slice(0, 19).replace(/:/g, '-')}.json`;
