@@ -228,12 +228,23 @@ async function reconcileApp(
   const count = rendered.shared ? `${rendered.shared.length} object(s)` : 'rendered per cluster';
   req.progress?.(`${app.name}: ${commit.slice(0, 12)}, ${count} → ${placedSpecs.map((c) => c.name).join(', ') || 'no cluster'}`);
 
-  const manifestsFor = async (t: ClusterTarget) =>
-    substituteManifests(
-      await rendered.forCluster(() => t.applier.discovery.capabilities(req.signal)),
+  // Clusters whose render succeeded: a render error elsewhere then depends on that cluster's capabilities.
+  const renderedOn = new Set<string>();
+  const manifestsFor = async (t: ClusterTarget) => {
+    let manifests: readonly Manifest[];
+    try {
+      manifests = await rendered.forCluster(() => t.applier.discovery.capabilities(req.signal));
+    } catch (err) {
+      if (err instanceof RenderError) throw new CapabilityRenderError(err, t.spec.name);
+      throw err;
+    }
+    renderedOn.add(t.spec.name);
+    return substituteManifests(
+      manifests,
       { cluster: { name: t.spec.name, labels: t.spec.labels }, vars: { ...app.variables, ...app.clusterVariables[t.spec.name] } },
       { enabled: app.substitute },
     );
+  };
   const blocked = (t: ClusterTarget) => app.dependsOn.find((d) => {
     const r = done.get(d)?.get(t.spec.name);
     return r !== undefined && r.kind !== 'planned' && (r.status.sync === 'Failed' || r.status.health !== 'Healthy');
@@ -255,7 +266,8 @@ async function reconcileApp(
   };
 
   // Gate: every reachable cluster validates first; a content error anywhere stops the app everywhere.
-  // An error of one cluster (its live state, its permissions) stays on that cluster.
+  // An error of one cluster (its live state, its permissions, a render its capabilities make fail
+  // while another cluster's render succeeds) stays on that cluster.
   const first = await Promise.all(
     placed.map(async (t) => {
       const dep = blocked(t);
@@ -269,16 +281,31 @@ async function reconcileApp(
       }
     }),
   );
-  const broken = first.find((f) => f.kind === 'content');
-  if (broken && broken.kind === 'content') return failAll(commit, broken.err.status);
+  const contentErrors = first.flatMap((f) => (f.kind === 'content' ? [f.err] : []));
+  const broken = contentErrors.find((e) => !(e instanceof CapabilityRenderError)) ?? (renderedOn.size === 0 ? contentErrors[0] : undefined);
+  if (broken) return failAll(commit, broken instanceof CapabilityRenderError ? broken.everywhere : broken.status);
   const results = await Promise.all(
     first.map(async (f) => {
       if (f.kind === 'blocked') return recordFailure(f.t, app, commit, { reason: 'DependencyNotReady', message: `waits for app "${f.dep}" to be Synced and Healthy` }, writes, req.signal);
       if (f.kind === 'cluster') return recordFailure(f.t, app, commit, f.status, writes, req.signal);
+      if (f.kind === 'content') return recordFailure(f.t, app, commit, f.err.status, writes, req.signal);
       return withRetry(req, f.t, app, commit, f.kind === 'ok' ? f.prepared : undefined, f.kind === 'transient' ? f.err : undefined, prepare, finish, writes);
     }),
   );
   return [...results, ...unconnected];
+}
+
+/**
+ * A render that failed with one cluster's capabilities (version, API groups). `status` names the
+ * cluster, for when another cluster's render succeeded; `everywhere` is the broken commit's status.
+ */
+class CapabilityRenderError extends ContentError {
+  readonly everywhere: StatusError;
+  constructor(err: RenderError, cluster: string) {
+    const everywhere: StatusError = { reason: 'RenderFailed', message: err.message, ...(err.where ? { where: err.where } : {}) };
+    super({ ...everywhere, where: err.where ? `${err.where} (cluster ${cluster})` : `cluster ${cluster}` });
+    this.everywhere = everywhere;
+  }
 }
 
 /** A non-transient failure on one cluster, as its status names it. Bugs (non-infra errors) propagate. */
