@@ -6,6 +6,7 @@ import { GitFixture } from '../harness/git-fixture.ts';
 import { deleteIfPresent } from '../harness/kube-admin.ts';
 import { byCluster, readObject, reconcileOnce } from '../harness/reconcile-helpers.ts';
 import { stackFor } from '../harness/stack-fixture.ts';
+import { crdYaml } from '../harness/crd-fixture.ts';
 
 /**
  * Issue 8's acceptance: one repository shaped like the ones people publish — a Helm chart with
@@ -18,27 +19,7 @@ let repo: GitFixture;
 const two = testClusters().slice(0, 2) as [TestCluster, TestCluster];
 const WEBHOOK_PATH = '/apis/admissionregistration.k8s.io/v1/validatingwebhookconfigurations/widget-operator';
 
-const OPERATOR = `apiVersion: apiextensions.k8s.io/v1
-kind: CustomResourceDefinition
-metadata:
-  name: widgets.shop.infra.dev
-spec:
-  group: shop.infra.dev
-  names: {kind: Widget, plural: widgets, singular: widget}
-  scope: Namespaced
-  versions:
-    - name: v1
-      served: true
-      storage: true
-      schema:
-        openAPIV3Schema:
-          type: object
-          properties:
-            spec:
-              type: object
-              properties:
-                size: {type: integer}
----
+const OPERATOR = `${crdYaml('shop.infra.dev', 'Widget', { size: 'integer' })}---
 apiVersion: v1
 kind: Namespace
 metadata:
@@ -82,27 +63,7 @@ spec:
   size: 3
 `;
 
-const SCHEDULES = `apiVersion: apiextensions.k8s.io/v1
-kind: CustomResourceDefinition
-metadata:
-  name: schedules.shop.infra.dev
-spec:
-  group: shop.infra.dev
-  names: {kind: Schedule, plural: schedules, singular: schedule}
-  scope: Namespaced
-  versions:
-    - name: v1
-      served: true
-      storage: true
-      schema:
-        openAPIV3Schema:
-          type: object
-          properties:
-            spec:
-              type: object
-              properties:
-                cron: {type: string}
-`;
+const SCHEDULES = crdYaml('shop.infra.dev', 'Schedule', { cron: 'string' });
 
 const NIGHTLY = `apiVersion: shop.infra.dev/v1
 kind: Schedule

@@ -4,33 +4,14 @@ import type { TestCluster } from '../harness/environment-spec.ts';
 import { GitFixture } from '../harness/git-fixture.ts';
 import { readObject, reconcileOnce } from '../harness/reconcile-helpers.ts';
 import { stackFor } from '../harness/stack-fixture.ts';
+import { crdYaml } from '../harness/crd-fixture.ts';
 
 /** CRDs and their custom resources in one revision; a custom resource whose CRD exists nowhere. */
 
 let repo: GitFixture;
 const [c0] = testClusters() as [TestCluster];
 
-const CRD = `apiVersion: apiextensions.k8s.io/v1
-kind: CustomResourceDefinition
-metadata:
-  name: backups.ops.infra.dev
-spec:
-  group: ops.infra.dev
-  names: {kind: Backup, plural: backups, singular: backup}
-  scope: Namespaced
-  versions:
-    - name: v1
-      served: true
-      storage: true
-      schema:
-        openAPIV3Schema:
-          type: object
-          properties:
-            spec:
-              type: object
-              properties:
-                schedule: {type: string}
-`;
+const CRD = crdYaml('ops.infra.dev', 'Backup', { schedule: 'string' });
 
 beforeAll(async () => {
   repo = await GitFixture.create();

@@ -7,6 +7,7 @@ import { GitFixture } from '../harness/git-fixture.ts';
 import { byCluster, readObject, reconcileOnce } from '../harness/reconcile-helpers.ts';
 import { stackFor } from '../harness/stack-fixture.ts';
 import type { KubernetesObject } from '@kubernetes/client-node';
+import { crdYaml } from '../harness/crd-fixture.ts';
 
 /**
  * A chart as people publish it (test/fixtures/render/chart): `kubeVersion: ">=1.22.0-0"`,
@@ -20,21 +21,7 @@ const clusters = testClusters() as [TestCluster, TestCluster, TestCluster];
 type Obj = KubernetesObject & { data?: Record<string, string>; spec?: Record<string, unknown>; status?: Record<string, unknown> };
 const data = async (c: TestCluster, name: string) => ((await readObject(c, 'v1', 'ConfigMap', name, 'default')) as Obj | undefined)?.data;
 
-const PROBE_CRD = `apiVersion: apiextensions.k8s.io/v1
-kind: CustomResourceDefinition
-metadata:
-  name: probes.shop.infra.dev
-spec:
-  group: shop.infra.dev
-  names: {kind: Probe, plural: probes, singular: probe}
-  scope: Namespaced
-  versions:
-    - name: v1
-      served: true
-      storage: true
-      schema:
-        openAPIV3Schema: {type: object, x-kubernetes-preserve-unknown-fields: true}
-`;
+const PROBE_CRD = crdYaml('shop.infra.dev', 'Probe');
 
 const shop = (extra: Record<string, unknown> = {}) => ({ name: 'shop', path: 'chart', namespace: 'default', helm: { releaseName: 'shop', valuesFiles: ['values-eu.yaml'] }, ...extra });
 

@@ -4,6 +4,7 @@ import type { TestCluster } from '../harness/environment-spec.ts';
 import { GitFixture } from '../harness/git-fixture.ts';
 import { byCluster, readObject, reconcileOnce } from '../harness/reconcile-helpers.ts';
 import { stackFor } from '../harness/stack-fixture.ts';
+import { crdYaml } from '../harness/crd-fixture.ts';
 
 /**
  * An error belongs to the cluster where it happened: a chart that fails to render for one
@@ -14,21 +15,7 @@ import { stackFor } from '../harness/stack-fixture.ts';
 let repo: GitFixture;
 const [withGauge, without] = testClusters() as [TestCluster, TestCluster];
 
-const GAUGE_CRD = `apiVersion: apiextensions.k8s.io/v1
-kind: CustomResourceDefinition
-metadata:
-  name: gauges.meter.infra.dev
-spec:
-  group: meter.infra.dev
-  names: {kind: Gauge, plural: gauges, singular: gauge}
-  scope: Namespaced
-  versions:
-    - name: v1
-      served: true
-      storage: true
-      schema:
-        openAPIV3Schema: {type: object, x-kubernetes-preserve-unknown-fields: true}
-`;
+const GAUGE_CRD = crdYaml('meter.infra.dev', 'Gauge');
 
 const cm = (value: string, extra = '') => `apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {{ .Release.Name }}-settings\ndata:\n  v: "${value}"\n${extra}`;
 const GUARD = '{{- if .Capabilities.APIVersions.Has "meter.infra.dev/v1" }}\n{{- fail "meter.infra.dev/v1 is served: this chart does not support it" }}\n{{- end }}\n';
