@@ -1,12 +1,12 @@
 /**
- * The import directions of ARCHITECTURE.md, checked on every test run:
+ * The import directions of docs/ARCHITECTURE.md, checked on every test run:
  * stacks → nothing; clusters → stacks; reconciler → clusters, stacks;
  * modules → reconciler, clusters, stacks; cli → everything; test → everything.
  * Nothing imports cli.
  */
 const layer = (from, allowed) => ({
   name: `${from}-imports`,
-  comment: `${from}/ may import only ${allowed.length ? allowed.join(', ') : 'nothing of this project'} (ARCHITECTURE.md)`,
+  comment: `${from}/ may import only ${allowed.length ? allowed.join(', ') : 'nothing of this project'} (docs/ARCHITECTURE.md)`,
   severity: 'error',
   from: { path: `^${from}/` },
   to: {

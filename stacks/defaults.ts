@@ -2,7 +2,7 @@ import { KUBERNETES_DEFAULT_VERSION, K3S_DEFAULT_VERSION } from './versions.ts';
 import type { Cni, Csi, Datastore, Decision, Distribution, HostSpec, SiteSpec } from './model.ts';
 
 /**
- * The default choices of DECISIONS.md as pure rules: what the user left out in, the value and
+ * The default choices of docs/DECISIONS.md as pure rules: what the user left out in, the value and
  * the rule that picked it out. The wizard shows the same rules.
  */
 

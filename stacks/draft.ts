@@ -6,7 +6,7 @@ import type { SiteKind } from './model.ts';
 /**
  * The stack `infra init` writes, from the answers of the wizard (or its flags). Pure: answers
  * in, a stack document out; the defaults it does not spell out are chosen by the same rules
- * as any stack (DECISIONS.md), and `explainDefaults` shows which rule chose what.
+ * as any stack (docs/DECISIONS.md), and `explainDefaults` shows which rule chose what.
  */
 
 export interface DraftAnswers {

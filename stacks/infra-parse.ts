@@ -5,7 +5,7 @@ import type { ClusterSpec, Decision, HostSpec, Runtime, SiteSpec } from './model
 import type { FieldReader } from './reader.ts';
 import { CLUSTER, ENUMS, HOST, SITE, fieldNames } from './schema.ts';
 
-/** Reads sites, hosts and clusters, fills defaults by the DECISIONS rules, reports every problem. */
+/** Reads sites, hosts and clusters, fills defaults by the rules of docs/DECISIONS.md, reports every problem. */
 
 const NAME_TEXT = 'a lowercase name of letters, digits and dashes';
 

@@ -3,7 +3,7 @@ import { parseStack } from '../../stacks/load.ts';
 
 const stack = (body: string) => parseStack('s.yaml', `apiVersion: infra.dev/v1alpha1\nkind: Stack\n${body}`);
 
-describe('stack defaults follow DECISIONS.md, and say which rule chose them', () => {
+describe('stack defaults follow docs/DECISIONS.md, and say which rule chose them', () => {
   it('a local site gets local clusters with their own etcd and no storage', () => {
     const s = stack('sites:\n  - {name: here, kind: local}\nclusters:\n  - {name: core}\n');
     expect(s.clusters[0]).toMatchObject({ distribution: 'local', local: true, datastore: 'embedded-etcd', cni: 'flannel', csi: 'none', version: '1.34.4', labels: { site: 'here' } });
