@@ -5,7 +5,7 @@ import { mergeEntries, sameInventory, staleEntries, type Inventory, type Invento
 import { mapLimit } from '../pool.ts';
 import { writeRecord } from '../status/app-record.ts';
 import { describeObject, type AppStatus, type HealthState } from '../types.ts';
-import { planHooks, runHooks } from './hooks.ts';
+import { entryOfUnranHook, planHooks, runHooks } from './hooks.ts';
 import { pruneStale } from './prune.ts';
 import { applyStaged } from './staged-apply.ts';
 import { statusOf } from './status-of.ts';
@@ -39,7 +39,7 @@ export async function commitSync(prepared: PreparedSync, options: { concurrency:
   const widened: Inventory = {
     revision: record.inventory.revision,
     entries: mergeEntries(
-      prepared.objects.map((p) => (unranHook(p.key) ? (previousEntries.get(p.key) ?? { key: p.key, apiVersion: p.object.apiVersion, digest: '' }) : { key: p.key, apiVersion: p.object.apiVersion, digest: p.digest })),
+      prepared.objects.map((p) => (unranHook(p.key) ? entryOfUnranHook(p, previousEntries) : { key: p.key, apiVersion: p.object.apiVersion, digest: p.digest })),
       mergeEntries(pending.map((p) => ({ ...p, digest: '' })), record.inventory.entries),
     ),
   };

@@ -4,6 +4,7 @@ import { isTransient } from '../../clusters/kube-client.ts';
 import { waitFor } from '../../clusters/wait.ts';
 import { healthOf } from '../health/kstatus.ts';
 import { compareHooks, hookOf, type Hook, type HookPhase } from '../render/helm-hooks.ts';
+import type { InventoryEntry } from '../inventory/inventory.ts';
 import { describeObject, type KubeObject, type StatusError } from '../types.ts';
 import { ContentError, where, type PlannedObject, type PreparedSync } from './target.ts';
 
@@ -37,6 +38,14 @@ export function planHooks(prepared: PreparedSync): HookPlan {
   });
   const phase = (ph: HookPhase) => due.filter((p) => hooks.get(p.key)?.phase === ph).sort((a, b) => compareHooks(a.object, b.object));
   return { pre: phase('pre'), post: phase('post'), pending: new Set(due.map((p) => p.key)), isHook: (p) => hooks.has(p.key) };
+}
+
+/**
+ * The inventory entry of a hook due this round that has not run yet: its previous entry, or one
+ * with an empty digest, so a crash before it ran makes the next round run it.
+ */
+export function entryOfUnranHook(p: PlannedObject, previous: ReadonlyMap<string, InventoryEntry>): InventoryEntry {
+  return previous.get(p.key) ?? { key: p.key, apiVersion: p.object.apiVersion, digest: '' };
 }
 
 /** A hook is recreated, never updated (a Job's template is immutable): validated by a dry-run under another name. */

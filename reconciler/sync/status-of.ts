@@ -1,6 +1,7 @@
 import { mergeEntries, type Inventory, type InventoryEntry } from '../inventory/inventory.ts';
 import type { AppRecord } from '../status/app-record.ts';
 import { describeObject, type AppStatus, type DriftedObject, type HealthState, type StatusError } from '../types.ts';
+import { entryOfUnranHook } from './hooks.ts';
 import type { PlannedObject } from './target.ts';
 
 /**
@@ -36,7 +37,7 @@ export function statusOf(f: SyncFacts): { status: AppStatus; inventory: Inventor
   const entries = mergeEntries(
     f.kept,
     f.objects.map((p) => {
-      if (f.unranHooks?.has(p.key)) return previousEntries.get(p.key) ?? { key: p.key, apiVersion: p.object.apiVersion, digest: '' };
+      if (f.unranHooks?.has(p.key)) return entryOfUnranHook(p, previousEntries);
       const rv = f.applied.get(p.key) ?? (p.change === 'unchanged' ? p.liveRv : undefined) ?? previousEntries.get(p.key)?.rv;
       return { key: p.key, apiVersion: p.object.apiVersion, digest: p.digest, ...(rv ? { rv } : {}) };
     }),
