@@ -87,6 +87,7 @@ export async function boot(slot: SlotLayout, host: HostLayout, options: { timeou
   await writeFile(host.pidFile, `${pid} ${startTimeOf(pid) ?? ''}\n`);
   await waitForSsh(host, options);
   await makeCgroupsWritable(host, pid);
+  await presentKernelTunables(host);
 }
 
 /** The pid of the running nspawn of a host, if its pid file names a live one. */
@@ -181,6 +182,33 @@ async function makeCgroupsWritable(host: HostLayout, nspawn: number): Promise<vo
     if (after?.startsWith('cgroup ') && mountPoint.startsWith('/sys/fs/cgroup/') && readOnly) {
       await must('nsenter', ['-t', String(init), '-m', 'mount', '-o', 'remount,bind,rw', mountPoint], `test host ${host.name} (nspawn ${nspawn})`);
     }
+  }
+}
+
+/**
+ * Kernel settings kubelet insists on (it fails to start if it cannot set them) but that are
+ * global to the machine, not per host: a kubelet in a test host must not change the shared
+ * machine. Each host sees read-only files with kubelet's values over them instead, so kubelet
+ * finds them already set and writes nothing.
+ */
+export const KUBELET_KERNEL_TUNABLES: Readonly<Record<string, string>> = {
+  'vm/overcommit_memory': '1',
+  'vm/panic_on_oom': '0',
+  'kernel/panic': '10',
+  'kernel/panic_on_oops': '1',
+  'kernel/keys/root_maxkeys': '1000000',
+  'kernel/keys/root_maxbytes': '25000000',
+};
+const TUNABLES_DIR = '/etc/infra-test-host/sysctl';
+
+async function presentKernelTunables(host: HostLayout): Promise<void> {
+  const dir = join(host.rootDir, TUNABLES_DIR);
+  await mkdir(dir, { recursive: true });
+  const init = String(await containerInit(host));
+  for (const [key, value] of Object.entries(KUBELET_KERNEL_TUNABLES)) {
+    const file = key.replaceAll('/', '.');
+    await writeFile(join(dir, file), `${value}\n`);
+    await must('nsenter', ['-t', init, '-m', 'mount', '--bind', '-o', 'ro', `${TUNABLES_DIR}/${file}`, `/proc/sys/${key}`], `test host ${host.name}`);
   }
 }
 

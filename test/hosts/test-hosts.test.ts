@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
-import { readdir, writeFile } from 'node:fs/promises';
+import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -53,11 +53,14 @@ async function leftovers(slot: number): Promise<string[]> {
 
 describe('SSH test hosts', () => {
   let hosts: TestHost[] = [];
+  let scratch = '';
   beforeAll(async () => {
+    scratch = await mkdtemp(join(tmpdir(), 'infra-test-hosts-'));
     hosts = await startTestHosts({ count: 2, prefix: 'node', progress: (l) => process.stderr.write(`[test-hosts] ${l}\n`) });
   });
   afterAll(async () => {
     await stopTestHosts();
+    await rm(scratch, { recursive: true, force: true });
   });
 
   it('boots hosts with their own address and name; each user logs in with its key, the host key checked', async () => {
@@ -75,7 +78,7 @@ describe('SSH test hosts', () => {
 
   it('refuses a host whose key is not the one in known_hosts', async () => {
     const [one, two] = hosts as [TestHost, TestHost];
-    const wrong = join(tmpdir(), `th-wrong-known-hosts-${process.pid}`);
+    const wrong = join(scratch, 'wrong_known_hosts');
     await writeFile(wrong, `${one.address} ${two.hostPublicKey}\n`);
     const r = await ssh(one, 'root', 'true', wrong);
     expect(r.code).toBe(255);
@@ -126,7 +129,7 @@ describe('SSH test hosts', () => {
         { from: join(rootfs, 'usr/lib/x86_64-linux-gnu/libc.so.6'), to: '/lib/x86_64-linux-gnu/libc.so.6' },
         { from: join(rootfs, 'usr/lib/x86_64-linux-gnu/ld-linux-x86-64.so.2'), to: '/lib64/ld-linux-x86-64.so.2' },
       ],
-      out: join(tmpdir(), `th-echo-image-${process.pid}.tar`),
+      out: join(scratch, 'echo-image.tar'),
     });
     const scp = await runCommand('scp', ['-i', host.users.root.keyPath, '-o', 'BatchMode=yes', '-o', `UserKnownHostsFile=${host.knownHostsPath}`, image, `root@${host.address}:/root/echo.tar`]);
     expect(scp.stderr).toBe('');
@@ -139,6 +142,17 @@ describe('SSH test hosts', () => {
     const r = await ssh(host, 'root', script);
     expect(r.stderr).toBe('');
     expect(r.stdout.trim()).toBe('hello from runc');
+  });
+
+  it("shows kubelet's kernel settings inside a host without changing the machine's", async () => {
+    const host = hosts[0]!;
+    const machine = readFileSync('/proc/sys/vm/overcommit_memory', 'utf8').trim();
+    const inside = await ssh(host, 'root', 'cat /proc/sys/vm/overcommit_memory /proc/sys/kernel/panic; echo 2 > /proc/sys/vm/overcommit_memory');
+    expect(inside.stdout.split('\n').slice(0, 2)).toEqual(['1', '10']);
+    expect(inside.stderr).toMatch(/Read-only file system/);
+    expect(readFileSync('/proc/sys/vm/overcommit_memory', 'utf8').trim()).toBe(machine);
+    // Per-host (network namespace) settings stay writable: kube-proxy and CNI need them.
+    expect((await ssh(host, 'root', 'sysctl -w net.ipv4.ip_forward=1')).stdout.trim()).toBe('net.ipv4.ip_forward = 1');
   });
 
   it('removes what a crashed run left, and never what a live run holds', async () => {
