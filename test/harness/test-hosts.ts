@@ -7,7 +7,7 @@ import { knownHostsText, makeUserKeys, sshConfigText, writePrivate } from './tes
 import type { HostLayout, SlotLayout } from './test-hosts-layout.ts';
 import { hostLayout } from './test-hosts-layout.ts';
 import { boot, kill, mountRoot, nspawnPid, provision, runInside, shutdown } from './test-hosts-machine.ts';
-import { attachHost, createLan, setHostLink } from './test-hosts-network.ts';
+import { attachHost, createLan, setHiddenFromRunner, setHostLink } from './test-hosts-network.ts';
 import { ensureRootfs } from './test-hosts-rootfs.ts';
 
 /**
@@ -18,6 +18,7 @@ import { ensureRootfs } from './test-hosts-rootfs.ts';
  *   // ssh -i hosts[0].users.alice.keyPath -o UserKnownHostsFile=hosts[0].knownHostsPath alice@hosts[0].address
  *   await cutLink(hosts[1]); await restoreLink(hosts[1]);
  *   await killHost(hosts[2]); await restartHost(hosts[2]);
+ *   await hideFromRunner(hosts[1]); // reachable only through another host (ProxyJump)
  *   await stopTestHosts();
  *
  * One run per process at a time; runs of other processes (other test files, other worktrees)
@@ -132,6 +133,20 @@ export async function cutLink(host: TestHost | string): Promise<void> {
 export async function restoreLink(host: TestHost | string): Promise<void> {
   const { run, layout } = find(host);
   await setHostLink(run.slot, layout, 'up');
+}
+
+/**
+ * The runner can no longer reach the host, the other hosts still can: a host behind a bastion
+ * (ProxyJump through another test host). `showToRunner` undoes it.
+ */
+export async function hideFromRunner(host: TestHost | string): Promise<void> {
+  const { run, layout } = find(host);
+  await setHiddenFromRunner(run.slot, layout, true);
+}
+
+export async function showToRunner(host: TestHost | string): Promise<void> {
+  const { run, layout } = find(host);
+  await setHiddenFromRunner(run.slot, layout, false);
 }
 
 /** Power loss: every process of the host is killed at once. Its disk (overlay, data) stays for restartHost. */

@@ -13,7 +13,7 @@ import { purgeStaleSlots } from '../harness/test-hosts-cleanup.ts';
 import { slotLayout } from '../harness/test-hosts-layout.ts';
 import { ensureRootfs } from '../harness/test-hosts-rootfs.ts';
 import type { TestHost } from '../harness/test-hosts.ts';
-import { cutLink, isHostRunning, killHost, restartHost, restoreLink, startTestHosts, stopTestHosts } from '../harness/test-hosts.ts';
+import { cutLink, hideFromRunner, isHostRunning, killHost, restartHost, restoreLink, showToRunner, startTestHosts, stopTestHosts } from '../harness/test-hosts.ts';
 
 /** ssh with the system OpenSSH client, host key checked against the run's known_hosts, no prompts. */
 function ssh(host: TestHost, user: 'root' | 'alice' | 'bob', command: string, knownHosts = host.knownHostsPath) {
@@ -104,6 +104,18 @@ describe('SSH test hosts', () => {
     await restoreLink(two);
     expect(await reachable(two.address)).toBe(true);
     expect((await ssh(two, 'root', 'hostname')).stdout.trim()).toBe(two.name);
+  });
+
+  it('hides a host from the runner but not from the other hosts: reachable through a jump host', async () => {
+    const [one, two] = hosts as [TestHost, TestHost];
+    await hideFromRunner(two);
+    expect(await reachable(two.address)).toBe(false);
+    const key = two.users.root.keyPath;
+    const common = ['-i', key, '-o', 'IdentitiesOnly=yes', '-o', 'BatchMode=yes', '-o', 'StrictHostKeyChecking=yes', '-o', `UserKnownHostsFile=${two.knownHostsPath}`];
+    const jumped = await runCommand('ssh', [...common, '-o', `ProxyCommand=ssh ${common.join(' ')} -W %h:%p root@${one.address}`, `root@${two.address}`, 'hostname']);
+    expect(jumped.stdout.trim()).toBe(two.name);
+    await showToRunner(two);
+    expect(await reachable(two.address)).toBe(true);
   });
 
   it('kills a host (power loss) and boots it again with the same disk and host key', async () => {
