@@ -5,7 +5,8 @@ import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { connect } from 'node:net';
 import { join } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
-import { tail } from '../../clusters/host/command.ts';
+import type { CommandResult } from '../../clusters/host/command.ts';
+import { runCommand, tail } from '../../clusters/host/command.ts';
 import { isSameProcess, startTimeOf } from '../../clusters/host/process-table.ts';
 import { createHostGroups, killGroups } from './test-hosts-cgroups.ts';
 import { TestHostsError } from './test-hosts-errors.ts';
@@ -216,4 +217,10 @@ async function presentKernelTunables(host: HostLayout): Promise<void> {
 export async function runInside(host: HostLayout, argv: readonly string[]): Promise<string> {
   const init = await containerInit(host);
   return must('nsenter', ['-t', String(init), '-a', '--', ...argv], `test host ${host.name}`);
+}
+
+/** Like runInside, but resolves with the exit code and output whatever the code. */
+export async function execInside(host: HostLayout, argv: readonly string[]): Promise<CommandResult> {
+  const init = await containerInit(host);
+  return runCommand('nsenter', ['-t', String(init), '-a', '--', ...argv]);
 }

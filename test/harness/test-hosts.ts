@@ -6,7 +6,8 @@ import type { HostKey, TestUserName } from './test-hosts-identity.ts';
 import { knownHostsText, makeUserKeys, sshConfigText, writePrivate } from './test-hosts-identity.ts';
 import type { HostLayout, SlotLayout } from './test-hosts-layout.ts';
 import { hostLayout } from './test-hosts-layout.ts';
-import { boot, kill, mountRoot, nspawnPid, provision, runInside, shutdown } from './test-hosts-machine.ts';
+import type { CommandResult } from '../../clusters/host/command.ts';
+import { boot, execInside, kill, mountRoot, nspawnPid, provision, runInside, shutdown } from './test-hosts-machine.ts';
 import { attachHost, createLan, setHiddenFromRunner, setHostLink } from './test-hosts-network.ts';
 import { ensureRootfs } from './test-hosts-rootfs.ts';
 
@@ -172,6 +173,12 @@ export async function isHostRunning(host: TestHost | string): Promise<boolean> {
 export async function runOnHost(host: TestHost | string, argv: readonly string[]): Promise<string> {
   const { layout } = find(host);
   return runInside(layout, argv);
+}
+
+/** Like runOnHost, but resolves with `{ code, stdout, stderr }` whatever the exit code. */
+export async function execOnHost(host: TestHost | string, argv: readonly string[]): Promise<CommandResult> {
+  const { layout } = find(host);
+  return execInside(layout, argv);
 }
 
 function find(host: TestHost | string): { run: Run; layout: HostLayout } {

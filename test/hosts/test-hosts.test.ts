@@ -13,7 +13,7 @@ import { purgeStaleSlots } from '../harness/test-hosts-cleanup.ts';
 import { slotLayout } from '../harness/test-hosts-layout.ts';
 import { ensureRootfs } from '../harness/test-hosts-rootfs.ts';
 import type { TestHost } from '../harness/test-hosts.ts';
-import { cutLink, hideFromRunner, isHostRunning, killHost, restartHost, restoreLink, showToRunner, startTestHosts, stopTestHosts } from '../harness/test-hosts.ts';
+import { cutLink, execOnHost, hideFromRunner, isHostRunning, killHost, restartHost, restoreLink, showToRunner, startTestHosts, stopTestHosts } from '../harness/test-hosts.ts';
 
 /** ssh with the system OpenSSH client, host key checked against the run's known_hosts, no prompts. */
 function ssh(host: TestHost, user: 'root' | 'alice' | 'bob', command: string, knownHosts = host.knownHostsPath) {
@@ -128,6 +128,9 @@ describe('SSH test hosts', () => {
     const r = await ssh(two, 'root', 'cat /root/marker');
     expect(r.stderr).toBe('');
     expect(r.stdout.trim()).toBe('kept');
+    // And the harness sees the same disk from outside SSH.
+    expect(await execOnHost(two, ['cat', '/root/marker'])).toEqual({ code: 0, stdout: 'kept\n', stderr: '' });
+    expect((await execOnHost(two, ['test', '-e', '/root/none'])).code).toBe(1);
   });
 
   it('runs a container with containerd and runc inside a host, from a locally built image', async () => {
