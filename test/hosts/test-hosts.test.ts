@@ -131,6 +131,9 @@ describe('SSH test hosts', () => {
     // And the harness sees the same disk from outside SSH.
     expect(await execOnHost(two, ['cat', '/root/marker'])).toEqual({ code: 0, stdout: 'kept\n', stderr: '' });
     expect((await execOnHost(two, ['test', '-e', '/root/none'])).code).toBe(1);
+    // A new boot is a new mount namespace: the harness set it up again for containerd and kubelet.
+    expect((await execOnHost(two, ['cat', '/proc/sys/vm/overcommit_memory'])).stdout).toBe('1\n');
+    expect((await execOnHost(two, ['mkdir', '/sys/fs/cgroup/cpu/probe'])).code).toBe(0);
   });
 
   it('runs a container with containerd and runc inside a host, from a locally built image', async () => {
