@@ -70,7 +70,17 @@ function readSource(r: FieldReader, p: readonly PathSegment[]): GitSourceSpec | 
   const name = r.string([...p, 'name'], { required: true, pattern: NAME, patternText: NAME_TEXT });
   const url = r.string([...p, 'url'], { required: true });
   const ref = readRef(r, [...p, 'ref']);
-  return name && url && ref ? { name, url, ref } : undefined;
+  const webhook = readWebhook(r, [...p, 'webhook']);
+  return name && url && ref ? { name, url, ref, ...(webhook ? { webhook } : {}) } : undefined;
+}
+
+function readWebhook(r: FieldReader, p: readonly PathSegment[]): GitSourceSpec['webhook'] {
+  if (!r.object(p)) return undefined;
+  r.knownKeys(p, ['secretFile', 'secretEnv']);
+  const secretFile = r.string([...p, 'secretFile']);
+  const secretEnv = r.string([...p, 'secretEnv']);
+  if (!secretFile === !secretEnv) r.source.report(p, 'expected exactly one of secretFile or secretEnv');
+  return { ...(secretFile ? { secretFile } : {}), ...(secretEnv ? { secretEnv } : {}) };
 }
 
 function readRef(r: FieldReader, p: readonly PathSegment[]): GitRef | undefined {

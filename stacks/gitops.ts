@@ -13,6 +13,13 @@ export interface GitSourceSpec {
   /** A URL git understands, or a local path (relative to the stack file). */
   readonly url: string;
   readonly ref: GitRef;
+  /** Where the webhook secret of this source is (a file, relative to the stack file, or an env var). */
+  readonly webhook?: WebhookSecretSpec;
+}
+
+export interface WebhookSecretSpec {
+  readonly secretFile?: string;
+  readonly secretEnv?: string;
 }
 
 export type RendererKind = 'auto' | 'yaml' | 'kustomize' | 'helm';
