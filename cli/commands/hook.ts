@@ -2,13 +2,18 @@ import { readFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Command } from 'commander';
-import { hookPaths, installHook, uninstallHook } from '../../reconciler/webhooks/hook-files.ts';
+import { gitDirOf, hookPaths, installHook, uninstallHook } from '../../reconciler/webhooks/hook-files.ts';
+import { runNewest } from '../../reconciler/webhooks/newest-run.ts';
 import { deliver, genericDelivery, NotifyError, pushedBranches } from '../../reconciler/webhooks/notify.ts';
 import type { HookPlan } from '../../reconciler/webhooks/post-receive.ts';
 import { UsageError } from '../../stacks/errors.ts';
 import type { GitSourceSpec } from '../../stacks/gitops.ts';
 import { loadStackFile } from '../../stacks/load.ts';
+import { cacheDir } from '../../clusters/host/paths.ts';
+import { reconcile } from '../../reconciler/reconcile.ts';
 import { durationMs } from '../options.ts';
+import { createOutput } from '../output.ts';
+import { statusTable } from './gitops.ts';
 import type { RunContext } from '../run-context.ts';
 
 /**
@@ -96,6 +101,28 @@ export function registerHook(program: Command, ctx: RunContext): void {
       }
       if (failed) process.exitCode = failed.exitCode;
     });
+
+  hook
+    .command('reconcile')
+    .requiredOption('-f, --file <stack>', 'stack file')
+    .requiredOption('--state-dir <dir>', 'where runs queue (the repository git dir)')
+    .description('what the hook runs without a server: `infra reconcile -f`, one run at a time, a burst of pushes coalesced into one run')
+    .action(async (opts: { file: string; stateDir: string }) => {
+      const out = createOutput(false);
+      const started = new Date().toISOString();
+      const result = await runNewest(
+        opts.stateDir,
+        async () => {
+          process.stdout.write(`${started} reconciling ${opts.file}\n`);
+          const stack = await loadStackFile(opts.file);
+          const statuses = await reconcile({ stack, apps: [], cacheRoot: cacheDir(), retryForMs: 120_000, progress: out.progress, signal: ctx.signal });
+          process.stdout.write(`${statusTable(statuses)}\n`);
+          if (statuses.some((st) => st.sync === 'Failed' || st.health === 'Degraded' || st.health === 'Progressing')) process.exitCode = 1;
+        },
+        ctx.signal,
+      );
+      if (result === 'superseded') process.stdout.write(`${started} skipped: a newer push is queued and reconciles after this one\n`);
+    });
 }
 
 async function planFor(repo: string, o: InstallOpts): Promise<Omit<HookPlan, 'chained'>> {
@@ -117,7 +144,8 @@ async function planFor(repo: string, o: InstallOpts): Promise<Omit<HookPlan, 'ch
   }
   if (!o.file) throw new UsageError('say what a push triggers: --server URL --source NAME --secret-file F (notify infra serve), or -f stack.yaml (reconcile here)');
   if (o.source || o.secretFile) throw new UsageError('--source and --secret-file go with --server');
-  return { ...base, action: { mode: 'reconcile', stackFile: resolve(o.file), logFile: resolve((await hookPaths(repoDir)).hooksDir, '..', 'infra-reconcile.log') } };
+  const gitDir = await gitDirOf(repoDir);
+  return { ...base, action: { mode: 'reconcile', stackFile: resolve(o.file), logFile: resolve(gitDir, 'infra-reconcile.log'), stateDir: gitDir } };
 }
 
 function sourceFor(repoDir: string, sources: readonly GitSourceSpec[], file: string): GitSourceSpec | undefined {

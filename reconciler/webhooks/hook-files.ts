@@ -20,6 +20,16 @@ export interface HookPaths {
   readonly chained: string;
 }
 
+/** The repository's git dir (the repository itself when bare). */
+export async function gitDirOf(repo: string): Promise<string> {
+  const dir = resolve(repo);
+  try {
+    return resolve(dir, (await run('git', ['-C', dir, 'rev-parse', '--git-dir'], { env: withoutGitDir(process.env) })).stdout.trim());
+  } catch (err) {
+    throw new UsageError('not a git repository', { where: dir, hint: 'pass the path of a (bare) repository, e.g. /srv/git/app.git', cause: err });
+  }
+}
+
 /** The hooks folder git uses for `repo` (honours core.hooksPath); a UsageError when it is no repository. */
 export async function hookPaths(repo: string): Promise<HookPaths> {
   const dir = resolve(repo);

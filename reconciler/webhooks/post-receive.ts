@@ -2,7 +2,7 @@
  * The text of the post-receive hook `infra hook install` writes. Pure: what to run in, a
  * script out. The hook calls the previous hook first (moved aside, same stdin, its exit code
  * kept), then either notifies `infra serve` (generic endpoint, HMAC-signed by
- * `infra hook notify`) or starts `infra reconcile` in the background so `git push` returns.
+ * `infra hook notify`) or starts `infra hook reconcile` in the background so `git push` returns.
  * Every path is shell-quoted; the secret itself is never in the script, only its file.
  */
 
@@ -25,6 +25,8 @@ export interface ReconcileMode {
   readonly stackFile: string;
   /** Where the background reconcile writes its output. */
   readonly logFile: string;
+  /** Where runs queue (lock and ticket files): the repository's git dir. */
+  readonly stateDir: string;
 }
 
 export interface HookPlan {
@@ -72,7 +74,7 @@ export function postReceiveScript(p: HookPlan): string {
   } else {
     lines.push(
       `echo "infra: reconciling in the background (log: "${q(a.logFile)}")" >&2`,
-      `nohup ${infra} reconcile -f ${q(a.stackFile)} </dev/null >>${q(a.logFile)} 2>&1 &`,
+      `nohup ${infra} hook reconcile -f ${q(a.stackFile)} --state-dir ${q(a.stateDir)} </dev/null >>${q(a.logFile)} 2>&1 &`,
     );
   }
   lines.push('exit $status', '');

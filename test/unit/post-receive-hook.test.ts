@@ -27,10 +27,10 @@ describe('post-receive hook text', () => {
   });
 
   it('reconcile mode runs in the background with its output in a log; a chained hook comes first', () => {
-    const text = postReceiveScript({ node: '/n', infra: '/i.js', chained: '/r/hooks/post-receive.infra-chained', env: {}, action: { mode: 'reconcile', stackFile: '/s/stack.yaml', logFile: '/r/infra-reconcile.log' } });
+    const text = postReceiveScript({ node: '/n', infra: '/i.js', chained: '/r/hooks/post-receive.infra-chained', env: {}, action: { mode: 'reconcile', stackFile: '/s/stack.yaml', logFile: '/r/infra-reconcile.log', stateDir: '/r' } });
     const lines = text.split('\n');
     const chained = lines.findIndex((l) => l.includes("| '/r/hooks/post-receive.infra-chained' || status=$?"));
-    const reconcile = lines.findIndex((l) => l.startsWith("nohup '/n' '/i.js' reconcile -f '/s/stack.yaml' </dev/null >>'/r/infra-reconcile.log' 2>&1 &"));
+    const reconcile = lines.findIndex((l) => l.startsWith("nohup '/n' '/i.js' hook reconcile -f '/s/stack.yaml' --state-dir '/r' </dev/null >>'/r/infra-reconcile.log' 2>&1 &"));
     expect(chained).toBeGreaterThan(0);
     expect(reconcile).toBeGreaterThan(chained);
     expect(lines.at(-2)).toBe('exit $status');
