@@ -13,14 +13,12 @@ export interface GitSourceSpec {
   /** A URL git understands, or a local path (relative to the stack file). */
   readonly url: string;
   readonly ref: GitRef;
-  /** Where the webhook secret of this source is (a file, relative to the stack file, or an env var). */
-  readonly webhook?: WebhookSecretSpec;
+  /** The secret that webhooks for this source are signed with (`infra serve`); absent: no webhook. */
+  readonly webhook?: WebhookSecretRef;
 }
 
-export interface WebhookSecretSpec {
-  readonly secretFile?: string;
-  readonly secretEnv?: string;
-}
+/** Where a webhook secret is read from: a file (relative to the stack file) or an environment variable. Never the secret itself. */
+export type WebhookSecretRef = { readonly secretFile: string } | { readonly secretEnv: string };
 
 export type RendererKind = 'auto' | 'yaml' | 'kustomize' | 'helm';
 export type DriftMode = 'correct' | 'detect';

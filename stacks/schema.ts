@@ -128,9 +128,9 @@ export const SOURCE = obj('A Git repository.', {
     tag: { type: 'string', description: 'Tag.' },
     commit: { type: 'string', description: 'Commit hash.', pattern: '^[0-9a-f]{7,40}$' },
   }),
-  webhook: obj('Webhook secret of this source (infra serve): exactly one of secretFile, secretEnv.', {
-    secretFile: { type: 'string', description: 'File holding the secret (relative to the stack file); keep it 0600.' },
-    secretEnv: { type: 'string', description: 'Environment variable holding the secret.' },
+  webhook: obj('Webhooks that trigger `infra serve` (POST /webhooks/<provider>/<source>): exactly one of secretFile, secretEnv.', {
+    secretFile: { type: 'string', description: 'File holding the shared secret (relative to the stack file).' },
+    secretEnv: { type: 'string', description: 'Environment variable holding the shared secret.' },
   }),
 }, ['name', 'url']);
 
