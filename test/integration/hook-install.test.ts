@@ -143,6 +143,13 @@ describe('infra hook', () => {
     expect(refused.push.code, refused.push.stderr).toBe(0);
     expect(refused.push.stderr).toContain('infra serve answered 401 for refs/heads/main: bad signature');
     expect(refused.push.stderr).not.toContain('not-the-secret');
+
+    await writeFile(wrong, '\n', { mode: 0o600 });
+    const before = received.length;
+    const empty = await commitAndPush(work, { 'a.txt': 'three' });
+    expect(empty.push.code, empty.push.stderr).toBe(0);
+    expect(empty.push.stderr).toContain('the webhook secret is empty');
+    expect(received.length, 'nothing unsigned is sent').toBe(before);
   });
 
   it('without a server, a push reconciles the stack onto a real cluster in the background', async () => {
