@@ -125,6 +125,25 @@ describe('infra hook', () => {
     expect(await readFile(hookFile, 'utf8')).toBe(oldHook);
   });
 
+  it('takes the source and its secret file from the stack (-f with --server)', async () => {
+    const { bare, work } = await repoPair('from-stack');
+    const stackDir = join(dir, 'stack dir');
+    await mkdir(stackDir);
+    await writeFile(join(stackDir, 'app.secret'), `${SECRET}\n`, { mode: 0o600 });
+    const stackFile = join(stackDir, 'stack.yaml');
+    await writeFile(stackFile, stringify({ apiVersion: 'infra.dev/v1alpha1', kind: 'Stack', gitops: { sources: [{ name: 'other', url: '/srv/git/other.git' }, { name: 'mine', url: bare, webhook: { secretFile: 'app.secret' } }] } }));
+    const r = await runInfra(['hook', 'install', bare, '-f', stackFile, '--server', serverUrl], process.env);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toContain('as source mine');
+    const before = received.length;
+    const { sha, push } = await commitAndPush(work, { 'b.txt': 'one' });
+    expect(push.code, push.stderr).toBe(0);
+    const hit = received[before];
+    expect(hit?.valid).toBe(true);
+    expect(hit?.path).toBe('/webhooks/generic/mine');
+    expect(JSON.parse(hit?.body ?? '')).toMatchObject({ after: sha });
+  });
+
   it('a push succeeds with a clear message when infra serve is down or the secret is wrong', async () => {
     const { bare, work } = await repoPair('down');
     const closed = createServer();

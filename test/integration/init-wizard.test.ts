@@ -123,6 +123,9 @@ describe('infra init', () => {
     expect(ran.status, ran.stderr).toBe(0);
     const hook = await readFile(join(bare, 'hooks', 'post-receive'), 'utf8');
     expect(hook).toContain(`--source 'fleet-it-s' --secret-file '${join(dir, 'webhook-fleet-it-s.secret')}'`);
+    const json = await runInfra(['init', '--yes', '--json', '-f', join(dir, 'json.yaml'), '--repo', 'https://github.com/acme/Fleet.git', '--webhook', 'github'], process.env);
+    expect(json.code, json.stderr).toBe(0);
+    expect(JSON.parse(json.stdout).webhook).toMatchObject({ provider: 'github', url: 'http://127.0.0.1:7979/webhooks/github/fleet', secretFile: join(dir, 'webhook-fleet.secret'), steps: expect.arrayContaining(['  Which events: Just the push event']) });
     const bad = await runInfra(['init', '--yes', '-f', join(dir, 'bad.yaml'), '--webhook', 'github'], process.env);
     expect(bad.code).toBe(2);
     expect(bad.stderr).toContain('--branch, --path, --webhook and --serve-url go with --repo');
