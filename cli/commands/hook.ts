@@ -88,19 +88,20 @@ export function registerHook(program: Command, ctx: RunContext): void {
         throw new NotifyError(`cannot read the webhook secret: ${(err as NodeJS.ErrnoException).code ?? err}`, { where: opts.secretFile, hint: 'the push is stored; fix the file (readable by the user git runs hooks as) and push again' });
       }
       if (secret.length === 0) throw new NotifyError('the webhook secret is empty', { where: opts.secretFile, hint: 'put the same long random value infra serve reads for this source in it' });
-      let failed: NotifyError | undefined;
-      for (const push of refs) {
+      for (const [i, push] of refs.entries()) {
         const d = genericDelivery({ server: opts.server, source: opts.source, repository: opts.repository, secret, push });
         try {
           const status = await deliver(d, opts.timeout, ctx.signal);
           process.stderr.write(`infra: notified ${d.url} of ${push.ref} at ${push.after.slice(0, 12)} (${status})\n`);
         } catch (err) {
           if (!(err instanceof NotifyError)) throw err;
-          failed = err;
-          process.stderr.write(`infra: ${err.oneLine()}\n`);
+          // What failed for one branch (server down, wrong secret) fails for the rest: the push must not wait for each.
+          const rest = refs.length - i - 1;
+          process.stderr.write(`infra: ${err.oneLine()}${rest > 0 ? ` (not sent for ${rest} more branch${rest === 1 ? '' : 'es'})` : ''}\n`);
+          process.exitCode = err.exitCode;
+          return;
         }
       }
-      if (failed) process.exitCode = failed.exitCode;
     });
 
   hook

@@ -151,9 +151,12 @@ describe('infra hook', () => {
     const port = (closed.address() as AddressInfo).port;
     await new Promise((r) => closed.close(r));
     expect((await runInfra(['hook', 'install', bare, '--server', `http://127.0.0.1:${port}`, '--source', 'app', '--secret-file', secretFile], process.env)).code).toBe(0);
-    const down = await commitAndPush(work, { 'a.txt': 'one' });
-    expect(down.push.code, down.push.stderr).toBe(0);
-    expect(down.push.stderr).toMatch(/infra: http:\/\/127\.0\.0\.1:\d+\/webhooks\/generic\/app: could not reach infra serve: connect ECONNREFUSED .* — the push is stored/);
+    await commitAndPush(work, { 'a.txt': 'one' });
+    await git(work, 'branch', 'dev');
+    await git(work, 'branch', 'ops');
+    const down = await git(work, 'push', '-q', 'origin', 'dev', 'ops');
+    expect(down.code, down.stderr).toBe(0);
+    expect(down.stderr).toMatch(/infra: http:\/\/127\.0\.0\.1:\d+\/webhooks\/generic\/app: could not reach infra serve: connect ECONNREFUSED .* — the push is stored.* \(not sent for 1 more branch\)/);
 
     const wrong = join(dir, 'wrong-secret');
     await writeFile(wrong, 'not-the-secret', { mode: 0o600 });
