@@ -138,8 +138,7 @@ async function planFor(repo: string, o: InstallOpts): Promise<Omit<HookPlan, 'ch
     const source = o.source ? stack?.gitops.sources.find((s) => s.name === o.source) : stack ? sourceFor(repoDir, stack.gitops.sources, o.file ?? '') : undefined;
     const name = o.source ?? source?.name;
     if (!name) throw new UsageError('--server needs --source (or -f with a stack whose source is this repository)');
-    const ref = source?.webhook;
-    const fromStack = ref && 'secretFile' in ref ? resolve(dirname(resolve(o.file ?? '.')), ref.secretFile) : undefined;
+    const fromStack = source?.webhook && 'secretFile' in source.webhook ? resolve(dirname(resolve(o.file ?? '.')), source.webhook.secretFile) : undefined;
     const secretFile = o.secretFile ? resolve(o.secretFile) : fromStack;
     if (!secretFile) throw new UsageError('--server needs --secret-file (or -f with a stack whose source has webhook.secretFile)', { hint: 'write a random secret to a 0600 file, e.g. `openssl rand -hex 32 > hook.secret`, and give infra serve the same' });
     if (!/^https?:\/\/[^/]+/.test(o.server)) throw new UsageError(`--server must be an http(s) URL, got "${o.server}"`);
