@@ -147,6 +147,7 @@ export class HostSession implements RemoteHost {
           channel.close();
           reject(new AbortError('interrupted', { where: `host ${this.name}`, hint: `step "${step}" was stopped; run again to finish` }));
         };
+        if (o.signal?.aborted) return onAbort();
         o.signal?.addEventListener('abort', onAbort, { once: true });
         channel.on('data', (b: Buffer) => {
           out.push(b);
