@@ -18,7 +18,7 @@ export interface SshdFixture {
   /** known_hosts line(s) naming this server correctly. */
   readonly knownHostsLine: string;
   readonly clientKeyPath: string;
-  /** sshd's log so far (LogLevel VERBOSE). */
+  /** sshd's log so far. */
   log(): string;
   /** Resolves when a log line matches (a condition, not a sleep). */
   waitForLog(re: RegExp, timeoutMs?: number): Promise<string>;
@@ -43,7 +43,7 @@ async function keygen(path: string): Promise<string> {
   return (await readFile(`${path}.pub`, 'utf8')).trim().split(/\s+/).slice(0, 2).join(' ');
 }
 
-export async function startSshd(options: { clientKeyPath?: string; extraConfig?: string } = {}): Promise<SshdFixture> {
+export async function startSshd(options: { clientKeyPath?: string; extraConfig?: string; logLevel?: 'VERBOSE' | 'DEBUG1' } = {}): Promise<SshdFixture> {
   const dir = await mkdtemp(join(tmpdir(), 'infra-sshd-'));
   const hostPublicKey = await keygen(join(dir, 'host_key'));
   const clientKeyPath = options.clientKeyPath ?? join(dir, 'client_key');
@@ -62,7 +62,8 @@ export async function startSshd(options: { clientKeyPath?: string; extraConfig?:
     'UsePAM no',
     'StrictModes no',
     'AllowTcpForwarding yes',
-    'LogLevel VERBOSE',
+    // DEBUG1 logs forwarded channels, but also sends debug lines to sessions' stderr: jump hosts only.
+    `LogLevel ${options.logLevel ?? 'VERBOSE'}`,
     options.extraConfig ?? '',
   ].join('\n');
   await writeFile(join(dir, 'sshd_config'), `${config}\n`);
