@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { homedir, userInfo } from 'node:os';
 import type { Duplex } from 'node:stream';
-import { Client, utils, type AnyAuthMethod, type ConnectConfig } from 'ssh2';
+import ssh2, { type AnyAuthMethod, type Client, type ConnectConfig } from 'ssh2';
 import { DEFAULT_BACKOFF, backoffDelay, type Backoff } from '../../reconciler/backoff.ts';
 import { AbortError, isAbort } from '../../stacks/errors.ts';
 import { HostAuthenticationError, HostUnreachableError } from './errors.ts';
@@ -41,6 +41,9 @@ export interface ConnectOptions {
   /** Called for every mutating command and changing upload (the session counts them too). */
   readonly onMutation?: (event: { host: string; step: string; command: string }) => void;
 }
+
+// ssh2 is CommonJS: Node's ESM loader cannot see its named exports (vitest can, plain node not).
+const { Client: SshClient, utils } = ssh2;
 
 const STEP = 'connect';
 
@@ -116,7 +119,7 @@ async function dialHop(hop: SshHop, sock: Duplex | undefined, ctx: HopContext, i
     },
     ...(sock ? { sock } : {}),
   };
-  const client = new Client();
+  const client = new SshClient();
   return new Promise<Client>((resolve, reject) => {
     client.once('ready', () => resolve(client));
     client.once('error', (err: Error & { level?: string }) => {
