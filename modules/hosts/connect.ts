@@ -102,6 +102,9 @@ async function dialHop(hop: SshHop, sock: Duplex | undefined, ctx: HopContext, i
     port: hop.port,
     username: hop.user,
     readyTimeout: ctx.readyTimeoutMs,
+    // A host that dies mid-command is noticed within ~30 s instead of a TCP timeout.
+    keepaliveInterval: 10_000,
+    keepaliveCountMax: 3,
     authHandler: methods,
     algorithms: { serverHostKey: hostKeyAlgorithms(knownTypes) as never },
     hostVerifier: (blob: Buffer) => {

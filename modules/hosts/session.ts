@@ -89,6 +89,9 @@ export class HostSession implements RemoteHost {
   private mutationCount = 0;
   private sudoChecked: Promise<void> | undefined;
   private closed = false;
+  /** Why the connection (or one of its jump hosts) went away, once it did. */
+  private lost: string | undefined;
+  private readonly ended = new Set<Client>();
 
   constructor(d: {
     name: string;
@@ -104,6 +107,16 @@ export class HostSession implements RemoteHost {
     this.hostKeys = d.hostKeys;
     this.onLine = d.onLine;
     this.onMutation = d.onMutation;
+    for (const c of d.clients) {
+      // A connection that drops later (keepalive timeout, reset) must not crash the process.
+      c.on('error', (err: Error) => {
+        this.lost ??= err.message;
+      });
+      c.once('close', () => {
+        this.lost ??= 'the connection was closed';
+        this.ended.add(c);
+      });
+    }
   }
 
   /** Mutating commands run and uploads that changed something, since connect. */
@@ -116,9 +129,10 @@ export class HostSession implements RemoteHost {
     return this.hostKeys[this.hostKeys.length - 1];
   }
 
-  private get client(): Client {
+  private client(step: string): Client {
     const c = this.clients[this.clients.length - 1];
-    if (!c || this.closed) throw new HostUnreachableError(this.name, 'run', 'the session is closed');
+    if (!c || this.closed) throw new HostUnreachableError(this.name, step, 'the session is closed');
+    if (this.lost !== undefined) throw new HostUnreachableError(this.name, step, `the connection was lost (${this.lost})`);
     return c;
   }
 
@@ -130,7 +144,13 @@ export class HostSession implements RemoteHost {
   private exec(line: string, step: string, o: { stdin?: string | Buffer | { file: string }; signal?: AbortSignal | undefined; sink?: HostLineSink | undefined }): Promise<Exit> {
     return new Promise((resolve, reject) => {
       if (o.signal?.aborted) return reject(new AbortError('interrupted', { where: `host ${this.name}` }));
-      this.client.exec(line, (err: Error | undefined, channel: ClientChannel) => {
+      let client: Client;
+      try {
+        client = this.client(step);
+      } catch (err) {
+        return reject(err);
+      }
+      client.exec(line, (err: Error | undefined, channel: ClientChannel) => {
         if (err) return reject(new HostUnreachableError(this.name, step, `cannot start a command: ${err.message}`, { cause: err }));
         const out: Buffer[] = [];
         const errText: string[] = [];
@@ -165,6 +185,10 @@ export class HostSession implements RemoteHost {
           o.signal?.removeEventListener('abort', onAbort);
           outLines.flush();
           errLines.flush();
+          // Neither an exit status nor a signal: the session (or the host) went away under the command.
+          if (code === null && sig === undefined) {
+            return reject(new HostUnreachableError(this.name, step, `the connection was lost while running \`${line}\`${this.lost ? ` (${this.lost})` : ''}`));
+          }
           resolve({ code, signal: sig, stdout: Buffer.concat(out), stderr: errText.join(''), stderrTail: tail.get() });
         });
         const input = o.stdin;
@@ -263,6 +287,7 @@ export class HostSession implements RemoteHost {
       [...this.clients].reverse().map(
         (c) =>
           new Promise<void>((resolve) => {
+            if (this.ended.has(c)) return resolve();
             c.once('close', () => resolve());
             c.end();
           }),

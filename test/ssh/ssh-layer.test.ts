@@ -151,6 +151,18 @@ describe('commands and uploads', () => {
     }
   });
 
+  it('a connection lost under a command is "unreachable" naming host and step; the session says so after', async () => {
+    const s = await connectHost(target(), { ...base(), hostKeys: { knownHostsFiles: [knownHosts] } });
+    // The parent of the command is the sshd process serving this connection: killing it drops the link.
+    const err = await s.run(['sh', '-c', 'kill -9 $PPID; sleep 5'], { step: 'start kubelet' }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(HostUnreachableError);
+    expect([(err as HostUnreachableError).host, (err as HostUnreachableError).step]).toEqual(['h1', 'start kubelet']);
+    const next = await s.run(['true'], { step: 'next' }).catch((e: unknown) => e);
+    expect(next).toBeInstanceOf(HostUnreachableError);
+    expect((next as Error).message).toContain('the connection was lost');
+    await s.close();
+  });
+
   it('stops a running command when the signal aborts', async () => {
     const s = await connectHost(target(), { ...base(), hostKeys: { knownHostsFiles: [knownHosts] } });
     try {
