@@ -7,6 +7,7 @@ import type { HostKeyPin } from './host-key-policy.ts';
 import { LastLines, LineSplitter, type HostLineSink } from './host-lines.ts';
 import { commandLine, describeCommand, type HostCommand } from './shell-quote.ts';
 import { parseRemoteFileState, planUpload } from './upload-plan.ts';
+import { HostParallelism } from './parallelism.ts';
 import { fileSha256Script, readFileScript, setAttributesScript, UPLOAD_CHECKSUM_EXIT, uploadScript } from './remote-scripts.ts';
 
 export interface RunOptions {
@@ -92,6 +93,8 @@ export class HostSession implements RemoteHost {
   /** Why the connection (or one of its jump hosts) went away, once it did. */
   private lost: string | undefined;
   private readonly ended = new Set<Client>();
+  /** sshd allows 10 sessions per connection (MaxSessions): stay below, queue the rest. */
+  private readonly channels = new HostParallelism(8);
 
   constructor(d: {
     name: string;
@@ -207,7 +210,7 @@ export class HostSession implements RemoteHost {
   }
 
   private ensureSudo(step: string, command: string, signal: AbortSignal | undefined): Promise<void> {
-    this.sudoChecked ??= this.exec('sudo -n true', step, { signal }).then((r) => {
+    this.sudoChecked ??= this.channels.run(() => this.exec('sudo -n true', step, { signal }), signal).then((r) => {
       if (r.code !== 0) {
         this.sudoChecked = undefined;
         throw new SudoRequiredError({ host: this.name, user: this.user, step, command, stderrTail: r.stderrTail });
@@ -224,7 +227,7 @@ export class HostSession implements RemoteHost {
     if (o.mutating) this.countMutation(step, shown);
     const line = commandLine(command, sudo);
     const stdin = o.stdinFile !== undefined ? { file: o.stdinFile } : o.stdin;
-    const exit = await this.exec(line, step, { stdin, signal: o.signal, sink: o.quiet ? undefined : (o.onLine ?? this.onLine) });
+    const exit = await this.channels.run(() => this.exec(line, step, { stdin, signal: o.signal, sink: o.quiet ? undefined : (o.onLine ?? this.onLine) }), o.signal);
     return { exit, line, shown, step };
   }
 

@@ -163,6 +163,16 @@ describe('commands and uploads', () => {
     await s.close();
   });
 
+  it('many commands at once on one session queue below sshd MaxSessions instead of failing', async () => {
+    const s = await connectHost(target(), { ...base(), hostKeys: { knownHostsFiles: [knownHosts] } });
+    try {
+      const outs = await Promise.all(Array.from({ length: 24 }, (_, i) => s.run(['sh', '-c', `sleep 0.3; echo ${i}`])));
+      expect(outs.map((o) => o.stdout.trim())).toEqual(Array.from({ length: 24 }, (_, i) => String(i)));
+    } finally {
+      await s.close();
+    }
+  });
+
   it('stops a running command when the signal aborts', async () => {
     const s = await connectHost(target(), { ...base(), hostKeys: { knownHostsFiles: [knownHosts] } });
     try {
