@@ -10,6 +10,7 @@ import { decideHostKey, type HostKeyPin } from './host-key-policy.ts';
 import type { HostLineSink } from './host-lines.ts';
 import { keyFromBlob, knownKeyTypes, parseKnownHosts, type KnownHostEntry } from './known-hosts.ts';
 import { HostSession } from './session.ts';
+import { readSshConfig } from './ssh-config-file.ts';
 import { resolveTarget, type HostTarget, type ResolvedTarget, type SshHop } from './ssh-config.ts';
 
 export interface HostKeyOptions {
@@ -72,8 +73,11 @@ async function authMethods(hop: SshHop, agent: string | undefined): Promise<{ me
     const text = await readOptional(file);
     if (text === undefined) continue;
     const parsed = utils.parseKey(text);
-    // An encrypted key without a passphrase is left to the agent, as ssh would after asking.
-    if (parsed instanceof Error) continue;
+    // An encrypted key cannot be used without asking for its passphrase: that is the agent's job.
+    if (parsed instanceof Error) {
+      tried.push(`${file} (skipped: ${/encrypt|passphrase/i.test(parsed.message) ? 'encrypted, load it into ssh-agent' : parsed.message})`);
+      continue;
+    }
     methods.push({ type: 'publickey', username: hop.user, key: text });
     tried.push(file);
   }
@@ -170,7 +174,7 @@ function retriable(err: unknown): boolean {
 
 async function loadSshConfig(path: string | null | undefined): Promise<string> {
   if (path === null) return '';
-  return (await readOptional(path ?? `${homedir()}/.ssh/config`)) ?? '';
+  return readSshConfig(path ?? `${homedir()}/.ssh/config`, homedir());
 }
 
 /**
