@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
+import { stat } from 'node:fs/promises';
 import type { Client, ClientChannel } from 'ssh2';
 import { AbortError } from '../../stacks/errors.ts';
 import { HostCommandError, HostUnreachableError, SudoRequiredError, UploadChecksumError } from './errors.ts';
@@ -71,11 +72,24 @@ interface Exit {
   readonly stderrTail: string[];
 }
 
+/** Local file digests by identity (path, inode, size, mtime): one binary sent to many hosts is hashed once. */
+const fileDigests = new Map<string, Promise<string>>();
+
 async function sha256Of(source: string | Buffer): Promise<string> {
-  const hash = createHash('sha256');
-  if (Buffer.isBuffer(source)) return hash.update(source).digest('hex');
-  for await (const chunk of createReadStream(source)) hash.update(chunk as Buffer);
-  return hash.digest('hex');
+  if (Buffer.isBuffer(source)) return createHash('sha256').update(source).digest('hex');
+  const st = await stat(source);
+  const key = `${source}\0${st.ino}\0${st.size}\0${st.mtimeMs}`;
+  let digest = fileDigests.get(key);
+  if (!digest) {
+    digest = (async () => {
+      const hash = createHash('sha256');
+      for await (const chunk of createReadStream(source)) hash.update(chunk as Buffer);
+      return hash.digest('hex');
+    })();
+    digest.catch(() => fileDigests.delete(key));
+    fileDigests.set(key, digest);
+  }
+  return digest;
 }
 
 /** An open SSH connection to one host (over its jump hosts). Every command: argv quoted, output per line, failures typed. */
