@@ -39,6 +39,8 @@ export interface ConnectOptions {
   readonly name?: string;
   /** Handshake timeout per hop, ms (default 20 s). */
   readonly readyTimeoutMs?: number;
+  /** The step named when the host cannot be reached (default `connect`), e.g. `connect for "install etcd"`. */
+  readonly step?: string;
   /** Called for every mutating command and changing upload (the session counts them too). */
   readonly onMutation?: (event: { host: string; step: string; command: string }) => void;
 }
@@ -46,7 +48,6 @@ export interface ConnectOptions {
 // ssh2 is CommonJS: Node's ESM loader cannot see its named exports (vitest can, plain node not).
 const { Client: SshClient, utils } = ssh2;
 
-const STEP = 'connect';
 
 async function readOptional(path: string): Promise<string | undefined> {
   try {
@@ -86,6 +87,7 @@ async function authMethods(hop: SshHop, agent: string | undefined): Promise<{ me
 
 interface HopContext {
   readonly display: string;
+  readonly step: string;
   readonly hostKeys: HostKeyOptions;
   readonly agent: string | undefined;
   readonly readyTimeoutMs: number;
@@ -133,16 +135,16 @@ async function dialHop(hop: SshHop, sock: Duplex | undefined, ctx: HopContext, i
       client.end();
       if (refusal) reject(refusal);
       else if (err.level === 'client-authentication') reject(new HostAuthenticationError(label, hop.user, tried, { cause: err }));
-      else reject(new HostUnreachableError(label, STEP, `${hop.user}@${hop.hostName}:${hop.port}: ${err.message}`, { cause: err }));
+      else reject(new HostUnreachableError(ctx.display, ctx.step, `${isTarget ? '' : `jump host ${hop.alias}, `}${hop.user}@${hop.hostName}:${hop.port}: ${err.message}`, { cause: err }));
     });
     client.connect(config);
   });
 }
 
-function forward(via: Client, hop: SshHop, display: string, viaName: string): Promise<Duplex> {
+function forward(via: Client, hop: SshHop, ctx: HopContext, viaName: string): Promise<Duplex> {
   return new Promise((resolve, reject) => {
     via.forwardOut('127.0.0.1', 0, hop.hostName, hop.port, (err, stream) => {
-      if (err) reject(new HostUnreachableError(display, STEP, `jump host ${viaName} cannot open ${hop.hostName}:${hop.port}: ${err.message}`, { cause: err }));
+      if (err) reject(new HostUnreachableError(ctx.display, ctx.step, `jump host ${viaName} cannot open ${hop.hostName}:${hop.port}: ${err.message}`, { cause: err }));
       else resolve(stream);
     });
   });
@@ -159,7 +161,7 @@ async function dialChain(resolved: ResolvedTarget, ctx: HopContext): Promise<Cli
       const client = await dialHop(hop, sock, ctx, isTarget);
       clients.push(client);
       const next = hops[i + 1];
-      if (next) sock = await forward(client, next, ctx.display, hop.alias);
+      if (next) sock = await forward(client, next, ctx, hop.alias);
     }
     return clients;
   } catch (err) {
@@ -206,6 +208,7 @@ export async function connectHost(target: HostTarget, options: ConnectOptions = 
     try {
       const clients = await dialChain(resolved, {
         display,
+        step: options.step ?? 'connect',
         hostKeys,
         agent: agentSock,
         readyTimeoutMs: options.readyTimeoutMs ?? 20_000,

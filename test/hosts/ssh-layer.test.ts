@@ -6,6 +6,7 @@ import { DEFAULT_BACKOFF, type Backoff } from '../../reconciler/backoff.ts';
 import {
   connectHost,
   forEachHost,
+  HostKeyMismatchError,
   HostParallelism,
   HostUnreachableError,
   SudoRequiredError,
@@ -46,6 +47,16 @@ describe('the SSH layer on real hosts', () => {
     } finally {
       await s.close();
     }
+  });
+
+  it("refuses a host presenting another host's key, naming both fingerprints", async () => {
+    const wrong = join(tmpdir(), `ssh-layer-wrong-kh-${process.pid}`);
+    await writeFile(wrong, `${one.address} ${two.hostPublicKey}\n`);
+    const err = await connectHost(as(one, 'root'), { ...opts(one), hostKeys: { knownHostsFiles: [wrong], pinOnFirstUse: true } }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(HostKeyMismatchError);
+    expect([(err as HostKeyMismatchError).expectedFingerprint, (err as HostKeyMismatchError).actualFingerprint]).toEqual([two.hostKeyFingerprint, one.hostKeyFingerprint]);
+    expect((err as Error).message).toContain(`expected ${two.hostKeyFingerprint}`);
+    expect((err as Error).message).toContain(`presented ${one.hostKeyFingerprint}`);
   });
 
   it('alice (passwordless sudo) installs a root-owned 0600 file; a second upload runs nothing mutating', async () => {

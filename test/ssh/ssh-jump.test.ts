@@ -66,5 +66,13 @@ describe('ProxyJump', () => {
     expect(err).toBeInstanceOf(HostUnreachableError);
     expect((err as Error).message).toContain(`jump host 127.0.0.1 cannot open 127.0.0.1:${deadPort}`);
     expect((err as HostUnreachableError).host).toBe('far');
+
+    // The first jump itself is down: the target is the host named, the message names the jump.
+    const cfg2 = join(jump1.dir, 'ssh_config_dead_jump');
+    await writeFile(cfg2, [`Host far2`, `  HostName 127.0.0.1`, `  Port ${target.port}`, `  ProxyJump gw`, 'Host gw', '  HostName 127.0.0.1', `  Port ${deadPort}`, ''].join('\n'));
+    const err2 = await connectHost({ host: 'far2', user: 'root' }, { sshConfigPath: cfg2, agent: false, retry: { attempts: 1 }, step: 'connect for "install etcd"' }).catch((e: unknown) => e);
+    expect(err2).toBeInstanceOf(HostUnreachableError);
+    expect([(err2 as HostUnreachableError).host, (err2 as HostUnreachableError).step]).toEqual(['far2', 'connect for "install etcd"']);
+    expect((err2 as Error).message).toContain(`jump host gw, root@127.0.0.1:${deadPort}: connect ECONNREFUSED`);
   });
 });
