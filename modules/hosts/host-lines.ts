@@ -1,3 +1,5 @@
+import { StringDecoder } from 'node:string_decoder';
+
 /** Output of a remote command, one line at a time, prefixed by the host in the progress view. */
 export interface HostLine {
   readonly host: string;
@@ -11,21 +13,23 @@ export function formatHostLine(line: HostLine): string {
   return `${line.host} | ${line.text}`;
 }
 
-/** Splits chunks into lines (a partial last line waits for the next chunk or `flush`). */
+/** Splits chunks into lines (a partial last line waits for the next chunk or `flush`); UTF-8 split across chunks stays whole. */
 export class LineSplitter {
   private partial = '';
+  private readonly decoder = new StringDecoder('utf8');
   private readonly emit: (text: string) => void;
   constructor(emit: (text: string) => void) {
     this.emit = emit;
   }
 
   push(chunk: Buffer | string): void {
-    const lines = (this.partial + chunk.toString()).split('\n');
+    const lines = (this.partial + (typeof chunk === 'string' ? chunk : this.decoder.write(chunk))).split('\n');
     this.partial = lines.pop() ?? '';
     for (const l of lines) this.emit(l.replace(/\r$/, ''));
   }
 
   flush(): void {
+    this.partial += this.decoder.end();
     if (this.partial !== '') this.emit(this.partial.replace(/\r$/, ''));
     this.partial = '';
   }

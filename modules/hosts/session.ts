@@ -1,11 +1,9 @@
-import { createHash } from 'node:crypto';
-import { createReadStream } from 'node:fs';
-import { stat } from 'node:fs/promises';
-import type { Client, ClientChannel } from 'ssh2';
-import { AbortError } from '../../stacks/errors.ts';
+import type { Client } from 'ssh2';
+import { execOnHost, type CommandInput, type Exit } from './channel-exec.ts';
 import { HostCommandError, HostUnreachableError, SudoRequiredError, UploadChecksumError } from './errors.ts';
 import type { HostKeyPin } from './host-key-policy.ts';
-import { LastLines, LineSplitter, type HostLineSink } from './host-lines.ts';
+import type { HostLineSink } from './host-lines.ts';
+import { sha256Of } from './local-digest.ts';
 import { commandLine, describeCommand, type HostCommand } from './shell-quote.ts';
 import { parseRemoteFileState, planUpload } from './upload-plan.ts';
 import { HostParallelism } from './parallelism.ts';
@@ -64,33 +62,6 @@ export interface RemoteHost {
   close(): Promise<void>;
 }
 
-interface Exit {
-  readonly code: number | null;
-  readonly signal: string | undefined;
-  readonly stdout: Buffer;
-  readonly stderr: string;
-  readonly stderrTail: string[];
-}
-
-/** Local file digests by identity (path, inode, size, mtime): one binary sent to many hosts is hashed once. */
-const fileDigests = new Map<string, Promise<string>>();
-
-async function sha256Of(source: string | Buffer): Promise<string> {
-  if (Buffer.isBuffer(source)) return createHash('sha256').update(source).digest('hex');
-  const st = await stat(source);
-  const key = `${source}\0${st.ino}\0${st.size}\0${st.mtimeMs}`;
-  let digest = fileDigests.get(key);
-  if (!digest) {
-    digest = (async () => {
-      const hash = createHash('sha256');
-      for await (const chunk of createReadStream(source)) hash.update(chunk as Buffer);
-      return hash.digest('hex');
-    })();
-    digest.catch(() => fileDigests.delete(key));
-    fileDigests.set(key, digest);
-  }
-  return digest;
-}
 
 /** An open SSH connection to one host (over its jump hosts). Every command: argv quoted, output per line, failures typed. */
 export class HostSession implements RemoteHost {
@@ -158,69 +129,14 @@ export class HostSession implements RemoteHost {
     this.onMutation?.({ host: this.name, step, command });
   }
 
-  private exec(line: string, step: string, o: { stdin?: string | Buffer | { file: string }; signal?: AbortSignal | undefined; sink?: HostLineSink | undefined }): Promise<Exit> {
-    return new Promise((resolve, reject) => {
-      if (o.signal?.aborted) return reject(new AbortError('interrupted', { where: `host ${this.name}` }));
-      let client: Client;
-      try {
-        client = this.client(step);
-      } catch (err) {
-        return reject(err);
-      }
-      client.exec(line, (err: Error | undefined, channel: ClientChannel) => {
-        if (err) return reject(new HostUnreachableError(this.name, step, `cannot start a command: ${err.message}`, { cause: err }));
-        const out: Buffer[] = [];
-        const errText: string[] = [];
-        const tail = new LastLines(8);
-        const emit = (stream: 'stdout' | 'stderr') => (text: string) => {
-          if (stream === 'stderr') tail.add(text);
-          o.sink?.({ host: this.name, stream, text });
-        };
-        const outLines = new LineSplitter(emit('stdout'));
-        const errLines = new LineSplitter(emit('stderr'));
-        let code: number | null = null;
-        let sig: string | undefined;
-        const onAbort = () => {
-          channel.close();
-          reject(new AbortError('interrupted', { where: `host ${this.name}`, hint: `step "${step}" was stopped; run again to finish` }));
-        };
-        if (o.signal?.aborted) return onAbort();
-        o.signal?.addEventListener('abort', onAbort, { once: true });
-        channel.on('data', (b: Buffer) => {
-          out.push(b);
-          if (o.sink) outLines.push(b);
-        });
-        channel.stderr.on('data', (b: Buffer) => {
-          errText.push(b.toString());
-          errLines.push(b);
-        });
-        channel.on('exit', (c: number | null, s?: string) => {
-          code = c;
-          sig = s ?? undefined;
-        });
-        channel.on('close', () => {
-          o.signal?.removeEventListener('abort', onAbort);
-          outLines.flush();
-          errLines.flush();
-          // Neither an exit status nor a signal: the session (or the host) went away under the command.
-          if (code === null && sig === undefined) {
-            return reject(new HostUnreachableError(this.name, step, `the connection was lost while running \`${line}\`${this.lost ? ` (${this.lost})` : ''}`));
-          }
-          resolve({ code, signal: sig, stdout: Buffer.concat(out), stderr: errText.join(''), stderrTail: tail.get() });
-        });
-        const input = o.stdin;
-        if (input === undefined) channel.end();
-        else if (typeof input === 'string' || Buffer.isBuffer(input)) channel.end(input);
-        else {
-          const file = createReadStream(input.file);
-          file.on('error', (e) => {
-            channel.close();
-            reject(e);
-          });
-          file.pipe(channel);
-        }
-      });
-    });
+  private exec(line: string, step: string, o: { stdin?: CommandInput | undefined; signal?: AbortSignal | undefined; sink?: HostLineSink | undefined }): Promise<Exit> {
+    let client: Client;
+    try {
+      client = this.client(step);
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    return execOnHost(client, line, { host: this.name, step, ...o, lostReason: () => this.lost });
   }
 
   private ensureSudo(step: string, command: string, signal: AbortSignal | undefined): Promise<void> {

@@ -24,6 +24,17 @@ describe('line splitting', () => {
     s.flush();
     expect(got).toEqual(['a', 'bc', 'd']);
   });
+
+  it('keeps a UTF-8 character whole when a chunk ends inside it', () => {
+    const got: string[] = [];
+    const s = new LineSplitter((l) => got.push(l));
+    const bytes = Buffer.from('größe ✓\n');
+    s.push(bytes.subarray(0, 3));
+    s.push(bytes.subarray(3, 9));
+    s.push(bytes.subarray(9));
+    s.flush();
+    expect(got).toEqual(['größe ✓']);
+  });
 });
 
 describe('upload plan', () => {
