@@ -16,6 +16,7 @@ export default defineConfig({
           name: 'ssh',
           include: ['test/ssh/**/*.test.ts'],
           environment: 'node',
+          globalSetup: ['test/harness/sshd-global-setup.ts'],
           testTimeout: 60_000,
         },
       },

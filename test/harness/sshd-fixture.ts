@@ -1,9 +1,13 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runCommand } from '../../clusters/host/command.ts';
+import { setTimeout as delay } from 'node:timers/promises';
+import { isAlive, isSameProcess, processesMentioning, startTimeOf } from '../../clusters/host/process-table.ts';
+
+const PREFIX = 'infra-sshd-';
 
 /**
  * A real OpenSSH server for tests of the SSH layer: its own host key, one client key, on
@@ -44,7 +48,9 @@ async function keygen(path: string): Promise<string> {
 }
 
 export async function startSshd(options: { clientKeyPath?: string; extraConfig?: string; logLevel?: 'VERBOSE' | 'DEBUG1' } = {}): Promise<SshdFixture> {
-  const dir = await mkdtemp(join(tmpdir(), 'infra-sshd-'));
+  const dir = await mkdtemp(join(tmpdir(), PREFIX));
+  // Who owns this sshd: if that process dies without stop(), purgeStaleSshds() removes it.
+  await writeFile(join(dir, 'owner'), `${process.pid} ${startTimeOf(process.pid) ?? ''}\n`);
   const hostPublicKey = await keygen(join(dir, 'host_key'));
   const clientKeyPath = options.clientKeyPath ?? join(dir, 'client_key');
   if (!options.clientKeyPath) await keygen(clientKeyPath);
@@ -127,4 +133,38 @@ export async function startSshd(options: { clientKeyPath?: string; extraConfig?:
     throw err;
   }
   return fixture;
+}
+
+/** SIGTERM, then until the process is gone (SIGKILL after 5 s). */
+async function stopProcess(pid: number): Promise<void> {
+  process.kill(pid, 'SIGTERM');
+  for (let waited = 0; isAlive(pid); waited += 50) {
+    if (waited === 5000) process.kill(pid, 'SIGKILL');
+    await delay(50);
+  }
+}
+
+/**
+ * Stops the fixture sshds (and removes their directories) whose owning test process died
+ * without stopping them; the `ssh` project's global setup calls it before and after a run.
+ */
+export async function purgeStaleSshds(): Promise<string[]> {
+  const purged: string[] = [];
+  for (const entry of await readdir(tmpdir())) {
+    if (!entry.startsWith(PREFIX)) continue;
+    const dir = join(tmpdir(), entry);
+    const owner = await readFile(join(dir, 'owner'), 'utf8').catch(() => undefined);
+    if (owner === undefined) {
+      // Being made right now, or not ours: leave it unless it is old.
+      const age = Date.now() - (await stat(dir)).mtimeMs;
+      if (age < 10 * 60_000) continue;
+    } else {
+      const [pid, start] = owner.trim().split(' ');
+      if (pid && start && isSameProcess(Number(pid), start)) continue;
+    }
+    await Promise.all(processesMentioning(dir, new Set(['sshd'])).map(stopProcess));
+    await rm(dir, { recursive: true, force: true });
+    purged.push(dir);
+  }
+  return purged;
 }
