@@ -30,20 +30,24 @@ export interface ConnectOptions {
   readonly hostKeys?: HostKeyOptions;
   /** ssh-agent socket; defaults to SSH_AUTH_SOCK; `false` never uses an agent. */
   readonly agent?: string | false;
-  /** Connect attempts (default 4) and their backoff; only connection failures are retried. */
+  /** Connect attempts (default: ssh config ConnectionAttempts, else 3) and their backoff; only connection failures are retried. */
   readonly retry?: { readonly attempts?: number; readonly backoff?: Backoff };
   readonly signal?: AbortSignal;
   /** Where output lines of commands go (each prefixed by host in the progress view). */
   readonly onLine?: HostLineSink;
   /** Name used in messages and line prefixes (default: the target's host). */
   readonly name?: string;
-  /** Handshake timeout per hop, ms (default 20 s). */
+  /** Connect + handshake timeout per hop, ms (default: ssh config ConnectTimeout, else 15 s). */
   readonly readyTimeoutMs?: number;
   /** The step named when the host cannot be reached (default `connect`), e.g. `connect for "install etcd"`. */
   readonly step?: string;
   /** Called for every mutating command and changing upload (the session counts them too). */
   readonly onMutation?: (event: { host: string; step: string; command: string }) => void;
 }
+
+/** A host that does not answer costs at most ~3 × 15 s plus backoff before it is reported. */
+const DEFAULT_TIMEOUT_MS = 15_000;
+const DEFAULT_ATTEMPTS = 3;
 
 // ssh2 is CommonJS: Node's ESM loader cannot see its named exports (vitest can, plain node not).
 const { Client: SshClient, utils } = ssh2;
@@ -90,7 +94,7 @@ interface HopContext {
   readonly step: string;
   readonly hostKeys: HostKeyOptions;
   readonly agent: string | undefined;
-  readonly readyTimeoutMs: number;
+  readonly readyTimeoutMs: number | undefined;
   readonly trusted: HostKeyPin[];
 }
 
@@ -107,7 +111,7 @@ async function dialHop(hop: SshHop, sock: Duplex | undefined, ctx: HopContext, i
     host: hop.hostName,
     port: hop.port,
     username: hop.user,
-    readyTimeout: ctx.readyTimeoutMs,
+    readyTimeout: ctx.readyTimeoutMs ?? hop.connectTimeoutMs ?? DEFAULT_TIMEOUT_MS,
     // A host that dies mid-command is noticed within ~30 s instead of a TCP timeout.
     keepaliveInterval: 10_000,
     keepaliveCountMax: 3,
@@ -187,7 +191,7 @@ export async function connectHost(target: HostTarget, options: ConnectOptions = 
   const resolved = resolveTarget(target, { configText: await loadSshConfig(options.sshConfigPath), home: homedir(), localUser: userInfo().username });
   const agentSock = options.agent === false ? undefined : (options.agent ?? process.env['SSH_AUTH_SOCK']);
   const display = options.name ?? target.host;
-  const attempts = Math.max(1, options.retry?.attempts ?? 4);
+  const attempts = Math.max(1, options.retry?.attempts ?? resolved.connectionAttempts ?? DEFAULT_ATTEMPTS);
   const backoff = options.retry?.backoff ?? DEFAULT_BACKOFF;
   const learned: HostKeyPin[] = [];
   const given = options.hostKeys ?? {};
@@ -211,7 +215,7 @@ export async function connectHost(target: HostTarget, options: ConnectOptions = 
         step: options.step ?? 'connect',
         hostKeys,
         agent: agentSock,
-        readyTimeoutMs: options.readyTimeoutMs ?? 20_000,
+        readyTimeoutMs: options.readyTimeoutMs,
         trusted,
       });
       return new HostSession({ name: display, user: resolved.user, clients, hostKeys: trusted, onLine: options.onLine, onMutation: options.onMutation });

@@ -29,6 +29,10 @@ export interface SshHop {
   readonly knownHostsFiles: readonly string[];
   /** The known_hosts name to check: HostKeyAlias or HostName, with `[...]:port` off port 22. */
   readonly hostKeyName: string;
+  /** ConnectTimeout, in ms, when the config sets one. */
+  readonly connectTimeoutMs?: number | undefined;
+  /** ConnectionAttempts, when the config sets it. */
+  readonly connectionAttempts?: number | undefined;
 }
 
 export interface ResolvedTarget extends SshHop {
@@ -62,6 +66,13 @@ function expand(path: string, tokens: Record<string, string>, home: string): str
   return withTokens.startsWith('~/') ? `${home}${withTokens.slice(1)}` : withTokens;
 }
 
+function parseCount(raw: string | undefined, what: string, where: string): number | undefined {
+  if (raw === undefined) return undefined;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < 1) throw new UsageError(`invalid ${what} "${raw}" (a whole number ≥ 1)`, { where });
+  return n;
+}
+
 function parsePort(raw: string | undefined, where: string): number | undefined {
   if (raw === undefined) return undefined;
   const port = Number(raw);
@@ -91,6 +102,8 @@ function resolveHop(target: HostTarget, config: SSHConfig, ctx: SshConfigContext
   const knownFiles = all(c['userknownhostsfile']);
   const knownHostsFiles = (knownFiles.length ? knownFiles : ['~/.ssh/known_hosts', '~/.ssh/known_hosts2']).map((f) => expand(f, tokens, ctx.home));
   const keyHost = first(c['hostkeyalias']) ?? hostName;
+  const where = `ssh config Host ${target.host}`;
+  const timeout = parseCount(first(c['connecttimeout']), 'ConnectTimeout', where);
   const hop: SshHop = {
     alias: target.host,
     hostName,
@@ -100,7 +113,10 @@ function resolveHop(target: HostTarget, config: SSHConfig, ctx: SshConfigContext
     identityFilesExplicit: configured.length > 0,
     knownHostsFiles,
     hostKeyName: port === 22 ? keyHost : `[${keyHost}]:${port}`,
+    connectTimeoutMs: timeout === undefined ? undefined : timeout * 1000,
+    connectionAttempts: parseCount(first(c['connectionattempts']), 'ConnectionAttempts', where),
   };
+
   return { hop, proxyJump: first(c['proxyjump']) };
 }
 

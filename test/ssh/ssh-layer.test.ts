@@ -119,6 +119,14 @@ describe('connection failures', () => {
     expect((err as HostUnreachableError).step).toBe('connect');
     expect((err as Error).message).toMatch(/ECONNREFUSED/);
     expect(sleeps).toEqual([500, 1000]);
+
+    // Without a retry option, the ssh config's ConnectionAttempts decides.
+    const config = join(sshd.dir, 'ssh_config_attempts');
+    await writeFile(config, `Host gone\n  HostName 127.0.0.1\n  Port ${port}\n  ConnectionAttempts 2\n  ConnectTimeout 5\n`);
+    sleeps.length = 0;
+    const again = await connectHost({ host: 'gone' }, { sshConfigPath: config, agent: false, retry: { backoff } }).catch((e: unknown) => e);
+    expect(again).toBeInstanceOf(HostUnreachableError);
+    expect(sleeps).toEqual([500]);
   });
 
   it('a refused credential is not retried', async () => {

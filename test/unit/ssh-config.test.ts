@@ -69,6 +69,13 @@ describe('resolveTarget (~/.ssh/config)', () => {
     expect([bare.user, bare.port, bare.jumps, bare.knownHostsFiles]).toEqual(['me', 22, [], ['/home/me/.ssh/known_hosts', '/home/me/.ssh/known_hosts2']]);
   });
 
+  it('ConnectTimeout and ConnectionAttempts are read (seconds → ms); nonsense is refused', () => {
+    const t = resolveTarget({ host: 'slow' }, ctx('Host slow\n  ConnectTimeout 4\n  ConnectionAttempts 2\n'));
+    expect([t.connectTimeoutMs, t.connectionAttempts]).toEqual([4000, 2]);
+    expect(resolveTarget({ host: 'x' }, ctx('')).connectTimeoutMs).toBeUndefined();
+    expect(() => resolveTarget({ host: 'slow' }, ctx('Host slow\n  ConnectTimeout soon\n'))).toThrow(/invalid ConnectTimeout "soon"/);
+  });
+
   it('refuses a ProxyJump loop and a bad hop', () => {
     expect(() => resolveTarget({ host: 'a' }, ctx('Host a\n  ProxyJump b\nHost b\n  ProxyJump a\n'))).toThrow(/ProxyJump chain longer/);
     expect(() => parseJumpSpec('user@')).toThrow(/invalid ProxyJump hop/);
