@@ -91,6 +91,7 @@ async function authMethods(hop: SshHop, agent: string | undefined): Promise<{ me
 
 interface HopContext {
   readonly display: string;
+  readonly signal: AbortSignal | undefined;
   readonly step: string;
   readonly hostKeys: HostKeyOptions;
   readonly agent: string | undefined;
@@ -134,8 +135,18 @@ async function dialHop(hop: SshHop, sock: Duplex | undefined, ctx: HopContext, i
   };
   const client = new SshClient();
   return new Promise<Client>((resolve, reject) => {
-    client.once('ready', () => resolve(client));
+    const onAbort = () => {
+      client.end();
+      reject(new AbortError('interrupted', { where: `host ${ctx.display}`, hint: 'run the same command again to finish' }));
+    };
+    if (ctx.signal?.aborted) return onAbort();
+    ctx.signal?.addEventListener('abort', onAbort, { once: true });
+    client.once('ready', () => {
+      ctx.signal?.removeEventListener('abort', onAbort);
+      resolve(client);
+    });
     client.once('error', (err: Error & { level?: string }) => {
+      ctx.signal?.removeEventListener('abort', onAbort);
       client.end();
       if (refusal) reject(refusal);
       else if (err.level === 'client-authentication') reject(new HostAuthenticationError(label, hop.user, tried, { cause: err }));
@@ -178,6 +189,10 @@ function retriable(err: unknown): boolean {
   return err instanceof HostUnreachableError;
 }
 
+function abortedAt(display: string, cause: unknown): AbortError {
+  return cause instanceof AbortError ? cause : new AbortError('interrupted', { where: `host ${display}`, hint: 'run the same command again to finish', cause });
+}
+
 async function loadSshConfig(path: string | null | undefined): Promise<string> {
   if (path === null) return '';
   return readSshConfig(path ?? `${homedir()}/.ssh/config`, homedir());
@@ -212,6 +227,7 @@ export async function connectHost(target: HostTarget, options: ConnectOptions = 
     try {
       const clients = await dialChain(resolved, {
         display,
+        signal: options.signal,
         step: options.step ?? 'connect',
         hostKeys,
         agent: agentSock,
@@ -220,8 +236,13 @@ export async function connectHost(target: HostTarget, options: ConnectOptions = 
       });
       return new HostSession({ name: display, user: resolved.user, clients, hostKeys: trusted, onLine: options.onLine, onMutation: options.onMutation });
     } catch (err) {
-      if (!retriable(err) || attempt + 1 >= attempts || isAbort(err, options.signal)) throw err;
-      await backoff.sleep(backoffDelay(backoff, attempt), options.signal);
+      if (options.signal?.aborted || isAbort(err)) throw abortedAt(display, err);
+      if (!retriable(err) || attempt + 1 >= attempts) throw err;
+      try {
+        await backoff.sleep(backoffDelay(backoff, attempt), options.signal);
+      } catch (slept) {
+        throw abortedAt(display, slept);
+      }
     }
   }
 }

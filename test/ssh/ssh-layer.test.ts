@@ -1,4 +1,5 @@
 import { readFile, writeFile } from 'node:fs/promises';
+import { createServer, type AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCommand } from '../../clusters/host/command.ts';
@@ -127,6 +128,37 @@ describe('connection failures', () => {
     const again = await connectHost({ host: 'gone' }, { sshConfigPath: config, agent: false, retry: { backoff } }).catch((e: unknown) => e);
     expect(again).toBeInstanceOf(HostUnreachableError);
     expect(sleeps).toEqual([500]);
+  });
+
+  it('stops waiting between attempts when the run is aborted', async () => {
+    const dead = await startSshd();
+    const port = dead.port;
+    await dead.stop();
+    const ac = new AbortController();
+    // The first attempt fails at once; the abort arrives during the backoff sleep.
+    const backoff: Backoff = { ...DEFAULT_BACKOFF, baseMs: 60_000, maxMs: 60_000 };
+    const started = Date.now();
+    const pending = connectHost({ ...target(), port }, { ...base(), signal: ac.signal, retry: { attempts: 5, backoff } }).catch((e: unknown) => e);
+    setImmediate(() => ac.abort());
+    const err = await pending;
+    expect((err as Error).name).toBe('AbortError');
+    expect(Date.now() - started).toBeLessThan(30_000);
+  });
+
+  it('an abort stops a handshake that hangs (a port that accepts and never speaks SSH)', async () => {
+    const silent = createServer(() => {});
+    await new Promise<void>((r) => silent.listen(0, '127.0.0.1', r));
+    const port = (silent.address() as AddressInfo).port;
+    try {
+      const ac = new AbortController();
+      const accepted = new Promise<void>((r) => silent.once('connection', () => r()));
+      const pending = connectHost({ ...target(), port }, { ...base(), signal: ac.signal, readyTimeoutMs: 60_000 }).catch((e: unknown) => e);
+      await accepted;
+      ac.abort();
+      expect(((await pending) as Error).name).toBe('AbortError');
+    } finally {
+      silent.close();
+    }
   });
 
   it('a refused credential is not retried', async () => {
