@@ -117,7 +117,7 @@ async function dialHop(hop: SshHop, sock: Duplex | undefined, ctx: HopContext, i
     keepaliveInterval: 10_000,
     keepaliveCountMax: 3,
     authHandler: methods,
-    algorithms: { serverHostKey: hostKeyAlgorithms(knownTypes) as never },
+    algorithms: { serverHostKey: hostKeyAlgorithms(knownTypes) },
     hostVerifier: (blob: Buffer) => {
       const decision = decideHostKey(
         { host: label, name: hop.hostKeyName, key: keyFromBlob(blob), entries, knownHostsFiles: knownFiles },

@@ -1,4 +1,5 @@
-import { readFile, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { createServer, type AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -63,6 +64,28 @@ describe('host keys', () => {
     expect(await readFile(hashed, 'utf8')).toMatch(/^\|1\|/);
     const s = await connectHost(target(), { ...base(), hostKeys: { knownHostsFiles: [hashed] } });
     await s.close();
+  });
+
+  it('asks a host with several keys for the type known_hosts holds (ECDSA known, Ed25519 offered first by default)', async () => {
+    const keyDir = await mkdtemp(join(tmpdir(), 'infra-ecdsa-'));
+    try {
+      const ecdsa = join(keyDir, 'host_ecdsa');
+      expect((await runCommand('ssh-keygen', ['-q', '-t', 'ecdsa', '-N', '', '-f', ecdsa])).code).toBe(0);
+      const multi = await startSshd({ clientKeyPath: sshd.clientKeyPath, extraConfig: `HostKey ${ecdsa}` });
+      try {
+        const ecdsaPub = (await readFile(`${ecdsa}.pub`, 'utf8')).trim().split(/\s+/).slice(0, 2).join(' ');
+        const onlyEcdsa = join(multi.dir, 'known_hosts_ecdsa');
+        await writeFile(onlyEcdsa, `[127.0.0.1]:${multi.port} ${ecdsaPub}\n`);
+        const s = await connectHost({ ...target(), port: multi.port }, { ...base(), hostKeys: { knownHostsFiles: [onlyEcdsa] } });
+        expect(s.hostKey?.type).toBe('ecdsa-sha2-nistp256');
+        expect(s.hostKey?.fingerprint).toBe(await fingerprintOfFile(`${ecdsa}.pub`));
+        await s.close();
+      } finally {
+        await multi.stop();
+      }
+    } finally {
+      await rm(keyDir, { recursive: true, force: true });
+    }
   });
 
   it('refuses a changed key naming both fingerprints, from known_hosts and from a pin', async () => {
