@@ -1,4 +1,4 @@
-import { writeFile } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -23,13 +23,16 @@ import { cutLink, restoreLink, runOnHost, startTestHosts, stopTestHosts } from '
 let hosts: TestHost[] = [];
 let one: TestHost;
 let two: TestHost;
+let scratch: string;
 
 beforeAll(async () => {
+  scratch = await mkdtemp(join(tmpdir(), 'infra-ssh-layer-'));
   hosts = await startTestHosts({ count: 2, prefix: 'ssh', progress: (l) => process.stderr.write(`[test-hosts] ${l}\n`) });
   [one, two] = hosts as [TestHost, TestHost];
 });
 afterAll(async () => {
   await stopTestHosts();
+  await rm(scratch, { recursive: true, force: true });
 });
 
 const as = (h: TestHost, user: 'root' | 'alice' | 'bob'): HostTarget => ({ host: h.address, user, identityFiles: [h.users[user].keyPath] });
@@ -50,7 +53,7 @@ describe('the SSH layer on real hosts', () => {
   });
 
   it("refuses a host presenting another host's key, naming both fingerprints", async () => {
-    const wrong = join(tmpdir(), `ssh-layer-wrong-kh-${process.pid}`);
+    const wrong = join(scratch, 'known_hosts_wrong');
     await writeFile(wrong, `${one.address} ${two.hostPublicKey}\n`);
     const err = await connectHost(as(one, 'root'), { ...opts(one), hostKeys: { knownHostsFiles: [wrong], pinOnFirstUse: true } }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(HostKeyMismatchError);
@@ -95,7 +98,7 @@ describe('the SSH layer on real hosts', () => {
   });
 
   it('reaches a host through another as ProxyJump: the target sees the jump host as its client', async () => {
-    const config = join(tmpdir(), `ssh-layer-jump-${process.pid}`);
+    const config = join(scratch, 'ssh_config_jump');
     await writeFile(
       config,
       [`Host behind`, `  HostName ${two.address}`, `  User root`, `  IdentityFile ${two.users.root.keyPath}`, `  ProxyJump alice@${one.address}`, 'Host *', `  IdentityFile ${one.users.alice.keyPath}`, `  UserKnownHostsFile ${one.knownHostsPath}`, ''].join('\n'),
