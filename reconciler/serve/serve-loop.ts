@@ -53,7 +53,7 @@ export class ServeLoop {
   /** Newest commit seen per source URL+ref (polls trigger only on a change). */
   private readonly seen = new Map<string, string>();
   private current: StackSpec;
-  private stackCommit: string | undefined;
+  private stackText: string | undefined;
   private timers: SourceTimers | undefined;
   private firstRoundDone = false;
   private readonly unfetched = new Set<string>();
@@ -214,21 +214,22 @@ export class ServeLoop {
         const loaded = await loadStackFromGit(from.source, from.at, this.opts.cacheRoot);
         this.unfetched.delete(from.source.name);
         this.opts.metrics.stackLoads.inc({ result: 'loaded' });
-        if (loaded.commit !== this.stackCommit) {
-          this.opts.log.info(`stack ${from.at.path} loaded`, { source: from.source.name, revision: loaded.commit });
-          this.stackCommit = loaded.commit;
-          this.current = loaded.stack;
-          const added = this.sources().filter((s) => !this.seen.has(sourceKey(s)));
-          for (const s of added) this.unfetched.add(s.name);
-          await Promise.all(added.map((s) => this.poll(s, undefined, true)));
-          this.restartTimers();
-        }
+        // A push that left the stack file alone: its apps' own jobs do the work.
+        if (loaded.text === this.stackText && this.firstRoundDone) return { kind: 'done' };
+        this.opts.log.info(`stack ${from.at.path} loaded`, { source: from.source.name, revision: loaded.commit });
+        this.stackText = loaded.text;
+        this.current = loaded.stack;
+        const added = this.sources().filter((s) => !this.seen.has(sourceKey(s)));
+        for (const s of added) this.unfetched.add(s.name);
+        await Promise.all(added.map((s) => this.poll(s, undefined, true)));
+        this.restartTimers();
       } catch (err) {
         if (!(err instanceof InfraError)) throw err;
         this.opts.metrics.stackLoads.inc({ result: 'invalid' });
-        this.opts.log.error(`stack ${from.at.path} is broken; still serving the previous one: ${err.oneLine()}`, { source: from.source.name });
-        if (err.reason === 'SourceFailed') return { kind: 'retry', why: err.oneLine() };
-        if (this.firstRoundDone) return { kind: 'done' };
+        this.opts.log.error(`stack ${from.at.path} is broken; ${this.stackText === undefined ? 'nothing is served until a push fixes it' : 'still serving the previous one'}: ${err.oneLine()}`, { source: from.source.name });
+        // Never a round with the bootstrap stack: its app list is not the real one, and a round prunes what it lacks.
+        if (this.stackText === undefined || err.reason === 'SourceFailed') return { kind: 'retry', why: err.oneLine() };
+        return { kind: 'done' };
       }
     }
     return this.fullRound(job);
