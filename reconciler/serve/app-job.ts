@@ -24,10 +24,29 @@ export interface JobContext {
   readonly metrics: ServeMetrics;
   readonly log: ServeLog;
   readonly clock: Backoff;
+  /** The backoff of one reconcile's retries of an unreachable cluster (its sleeps end when serve stops). */
+  readonly clusterBackoff: Backoff;
   /** How long one reconcile keeps retrying an unreachable cluster before the queue takes over. */
   readonly retryForMs: number;
   /** Last applied revision per `app/cluster`, to drop the old metric series. */
   readonly lastApplied: Map<string, string>;
+}
+
+/**
+ * A backoff whose retry budget ends when `drain` aborts (serve is stopping): its sleeps end at
+ * once and its clock jumps past any deadline, so a reconcile retrying an unreachable cluster
+ * records that failure and returns, instead of holding the shutdown for its whole --retry-for.
+ */
+export function drainingBackoff(base: Backoff, drain: AbortSignal): Backoff {
+  return {
+    ...base,
+    now: () => (drain.aborted ? Number.MAX_SAFE_INTEGER : base.now()),
+    sleep: (ms, signal) =>
+      base.sleep(ms, signal ? AbortSignal.any([signal, drain]) : drain).catch((err: unknown) => {
+        if (drain.aborted && !signal?.aborted) return;
+        throw err;
+      }),
+  };
 }
 
 /** Whether `source` serves the announced commit yet; a webhook can be faster than the mirror we fetch from. */
@@ -54,6 +73,7 @@ export async function runReconcile(ctx: JobContext, label: string, apps: readonl
     cacheRoot: ctx.cacheRoot,
     ...(ctx.env ? { env: ctx.env } : {}),
     retryForMs: ctx.retryForMs,
+    backoff: ctx.clusterBackoff,
     progress: (line) => ctx.log.info(line, { app: label }),
     ...(signal ? { signal } : {}),
   });

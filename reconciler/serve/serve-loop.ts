@@ -3,7 +3,7 @@ import type { StackSpec } from '../../stacks/load.ts';
 import { InfraError } from '../../stacks/errors.ts';
 import { DEFAULT_BACKOFF, type Backoff } from '../backoff.ts';
 import { GitSource } from '../source/git-source.ts';
-import { appNamesOf, commitAvailable, runReconcile, type JobContext } from './app-job.ts';
+import { appNamesOf, commitAvailable, drainingBackoff, runReconcile, type JobContext } from './app-job.ts';
 import type { Readiness } from './http-server.ts';
 import type { ServeLog } from './log.ts';
 import type { ServeMetrics } from './metrics.ts';
@@ -58,6 +58,8 @@ export class ServeLoop {
   private firstRoundDone = false;
   private readonly unfetched = new Set<string>();
   private stopping = false;
+  /** Aborted on stop: a reconcile waiting to retry an unreachable cluster gives up instead of holding the shutdown. */
+  private readonly drain = new AbortController();
 
   constructor(opts: ServeLoopOptions) {
     this.opts = opts;
@@ -99,6 +101,11 @@ export class ServeLoop {
     this.restartTimers();
   }
 
+  /** Whether a push to `source` means anything here (an app uses it, or the stack lives there); else a webhook is "ignored". */
+  watches(source: string): boolean {
+    return this.opts.stackFrom?.at.source === source || this.current.gitops.apps.some((a) => a.source === source);
+  }
+
   /** A push to `source`: its apps (and the stack, if it lives there) are reconciled. Returns the apps queued. */
   trigger(t: Trigger): string[] {
     if (this.stopping) return [];
@@ -114,6 +121,7 @@ export class ServeLoop {
   /** Stops taking work, lets running reconciles finish, then releases the leases. */
   async stop(): Promise<void> {
     this.stopping = true;
+    this.drain.abort();
     await this.timers?.stop();
     await this.queue.stop();
     await this.ownership.release();
@@ -182,6 +190,7 @@ export class ServeLoop {
       log: this.opts.log,
       clock: this.clock,
       retryForMs: this.opts.retryForMs ?? 30_000,
+      clusterBackoff: drainingBackoff({ ...DEFAULT_BACKOFF, now: this.clock.now, random: this.clock.random, sleep: this.clock.sleep }, this.drain.signal),
       lastApplied: this.lastApplied,
     };
   }
