@@ -63,8 +63,14 @@ export async function appNamesOf(ctx: JobContext, app: AppSpec, signal?: AbortSi
   return (await expandAppsFolder(app, revision)).map((a) => a.name);
 }
 
+export interface ReconcileRun {
+  readonly outcome: JobOutcome;
+  /** The commits the round reconciled (a webhook's commit missing here may not be served yet). */
+  readonly revisions: ReadonlySet<string>;
+}
+
 /** Reconciles `apps` (undefined: the whole stack, removals included) and reports what happened. */
-export async function runReconcile(ctx: JobContext, label: string, apps: readonly string[] | undefined, signal?: AbortSignal): Promise<JobOutcome> {
+export async function runReconcile(ctx: JobContext, label: string, apps: readonly string[] | undefined, signal?: AbortSignal): Promise<ReconcileRun> {
   const started = ctx.clock.now();
   ctx.metrics.reconcileRuns.inc({ app: label });
   const statuses = await reconcile({
@@ -80,7 +86,10 @@ export async function runReconcile(ctx: JobContext, label: string, apps: readonl
   const durationMs = ctx.clock.now() - started;
   record(ctx, statuses, durationMs);
   const retry = statuses.find((s) => s.sync === 'Failed' && s.error && RETRIED.has(s.error.reason));
-  return retry ? { kind: 'retry', why: `${retry.app} on ${retry.cluster}: ${retry.error?.reason}: ${retry.error?.message}` } : { kind: 'done' };
+  return {
+    outcome: retry ? { kind: 'retry', why: `${retry.app} on ${retry.cluster}: ${retry.error?.reason}: ${retry.error?.message}` } : { kind: 'done' },
+    revisions: new Set(statuses.map((s) => s.revision).filter((r) => r !== '')),
+  };
 }
 
 function record(ctx: JobContext, statuses: readonly AppStatus[], durationMs: number): void {

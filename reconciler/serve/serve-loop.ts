@@ -202,14 +202,17 @@ export class ServeLoop {
     if (!app) return { kind: 'done' }; // left the stack meanwhile: the stack job prunes it
     const source = this.current.gitops.sources.find((s) => s.name === app.source);
     const signal = this.ownership.signal(app.name);
-    if (job.revision && source && !(await commitAvailable(source, job.revision, this.opts.cacheRoot, signal))) {
-      return { kind: 'retry', why: `commit ${job.revision.slice(0, 12)} of ${source.name} is not fetchable yet` };
-    }
     const ctx = this.jobContext();
     const names = await appNamesOf(ctx, app, signal);
     if (names.length === 0) return { kind: 'done' };
     this.opts.log.info(`reconciling (${job.reasons.join(', ')})`, { app: app.name, ...(job.revision ? { revision: job.revision } : {}) });
-    return runReconcile(ctx, app.name, names, signal);
+    const run = await runReconcile(ctx, app.name, names, signal);
+    // The announced commit was not the one reconciled: either the branch moved past it (fine) or
+    // the repository does not serve it yet (mirror lag: come back). Asked only then, as it costs a fetch.
+    if (job.revision && source && !run.revisions.has(job.revision) && !(await commitAvailable(source, job.revision, this.opts.cacheRoot, signal))) {
+      return { kind: 'retry', why: `commit ${job.revision.slice(0, 12)} of ${source.name} is not fetchable yet` };
+    }
+    return run.outcome;
   }
 
   /** Reloads the stack from Git (when it lives there), then reconciles every owned app. */
@@ -250,7 +253,7 @@ export class ServeLoop {
     try {
       if (owned.length === apps.length && this.ownership.ownsRemovals()) {
         this.opts.log.info(`reconciling every app (${job.reasons.join(', ')})`);
-        return await runReconcile(this.jobContext(), '(stack)', undefined);
+        return (await runReconcile(this.jobContext(), '(stack)', undefined)).outcome;
       }
       // Sharded: each owned app on its own (the replica holding the removals lease prunes departed apps).
       for (const a of owned) this.queue.add(a.name, { reason: job.reasons.join(', ') });
