@@ -63,16 +63,13 @@ export async function appNamesOf(ctx: JobContext, app: AppSpec, signal?: AbortSi
   return (await expandAppsFolder(app, revision)).map((a) => a.name);
 }
 
-export interface ReconcileRun {
-  readonly outcome: JobOutcome;
-  /** The commits the round reconciled (a webhook's commit missing here may not be served yet). */
-  readonly revisions: ReadonlySet<string>;
-}
-
-/** Reconciles `apps` (undefined: the whole stack, removals included) and reports what happened. */
-export async function runReconcile(ctx: JobContext, label: string, apps: readonly string[] | undefined, signal?: AbortSignal): Promise<ReconcileRun> {
+/**
+ * Reconciles `apps` (undefined: the whole stack, removals included) in one round, counting a run
+ * for each of `labels` (the stack-level apps, or "(stack)"), and records what happened.
+ */
+export async function runReconcile(ctx: JobContext, labels: readonly string[], apps: readonly string[] | undefined, signal?: AbortSignal): Promise<AppStatus[]> {
   const started = ctx.clock.now();
-  ctx.metrics.reconcileRuns.inc({ app: label });
+  for (const app of labels) ctx.metrics.reconcileRuns.inc({ app });
   const statuses = await reconcile({
     stack: ctx.stack,
     ...(apps ? { apps } : {}),
@@ -80,16 +77,17 @@ export async function runReconcile(ctx: JobContext, label: string, apps: readonl
     ...(ctx.env ? { env: ctx.env } : {}),
     retryForMs: ctx.retryForMs,
     backoff: ctx.clusterBackoff,
-    progress: (line) => ctx.log.info(line, { app: label }),
+    progress: (line) => ctx.log.info(line, labels.length === 1 ? { app: labels[0] } : {}),
     ...(signal ? { signal } : {}),
   });
-  const durationMs = ctx.clock.now() - started;
-  record(ctx, statuses, durationMs);
-  const retry = statuses.find((s) => s.sync === 'Failed' && s.error && RETRIED.has(s.error.reason));
-  return {
-    outcome: retry ? { kind: 'retry', why: `${retry.app} on ${retry.cluster}: ${retry.error?.reason}: ${retry.error?.message}` } : { kind: 'done' },
-    revisions: new Set(statuses.map((s) => s.revision).filter((r) => r !== '')),
-  };
+  record(ctx, statuses, ctx.clock.now() - started);
+  return statuses;
+}
+
+/** Whether the apps `names` (of one job) need another attempt: a failure a later attempt can fix. */
+export function outcomeOf(statuses: readonly AppStatus[], names?: ReadonlySet<string>): JobOutcome {
+  const retry = statuses.find((s) => (!names || names.has(s.app)) && s.sync === 'Failed' && s.error && RETRIED.has(s.error.reason));
+  return retry ? { kind: 'retry', why: `${retry.app} on ${retry.cluster}: ${retry.error?.reason}: ${retry.error?.message}` } : { kind: 'done' };
 }
 
 function record(ctx: JobContext, statuses: readonly AppStatus[], durationMs: number): void {

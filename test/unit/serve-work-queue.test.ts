@@ -17,8 +17,9 @@ function harness(concurrency = 4) {
   const queue = new WorkQueue({
     backoff: clock,
     concurrency,
-    run: (job) =>
-      new Promise<JobOutcome>((resolve) => {
+    run: ([job]) =>
+      new Promise<ReadonlyMap<string, JobOutcome>>((resolve) => {
+        if (!job) throw new Error('empty batch');
         const n = (running.get(job.key) ?? 0) + 1;
         running.set(job.key, n);
         maxPerKey = Math.max(maxPerKey, n);
@@ -26,7 +27,7 @@ function harness(concurrency = 4) {
           job,
           finish: (o = { kind: 'done' }) => {
             running.set(job.key, (running.get(job.key) ?? 1) - 1);
-            resolve(o);
+            resolve(new Map([[job.key, o]]));
           },
         });
       }),
@@ -157,7 +158,7 @@ describe('serve work queue', () => {
       run: async () => {
         runs++;
         if (runs === 1) throw new Error('boom');
-        return { kind: 'done' };
+        return new Map();
       },
       onError: (_job, err) => errors.push(err),
     });
@@ -167,5 +168,32 @@ describe('serve work queue', () => {
     await clock.advance(75);
     await queue.idle();
     expect(runs).toBe(2);
+  });
+
+  it('starts the ready jobs of one group as one batch, each key still one at a time', async () => {
+    const clock = new ManualClock();
+    const batches: { keys: string[]; finish: (o: ReadonlyMap<string, JobOutcome>) => void }[] = [];
+    const queue = new WorkQueue({
+      backoff: clock,
+      concurrency: 1,
+      batchOf: (key) => (key.startsWith('a') ? 'source-a' : undefined),
+      run: (jobs) => new Promise((resolve) => batches.push({ keys: jobs.map((j) => j.key), finish: resolve })),
+    });
+    queue.add('a1', { reason: 'push' });
+    queue.add('a2', { reason: 'push' });
+    queue.add('b1', { reason: 'push' });
+    queue.add('a3', { reason: 'push' });
+    await flush();
+    expect(batches.map((b) => b.keys)).toEqual([['a1']]);
+    queue.add('a1', { reason: 'push' });
+    batches[0]?.finish(new Map());
+    await flush();
+    expect(batches.map((b) => b.keys), 'a2, a3 and the new a1 go together; b1 alone').toEqual([['a1'], ['a2', 'a3', 'a1']]);
+    batches[1]?.finish(new Map([['a3', { kind: 'retry', why: 'cluster unreachable' }]]));
+    await flush();
+    expect(batches.map((b) => b.keys)).toEqual([['a1'], ['a2', 'a3', 'a1'], ['b1']]);
+    batches[2]?.finish(new Map());
+    await clock.advance(75);
+    expect(batches[3]?.keys, 'only the key that asked is retried').toEqual(['a3']);
   });
 });
