@@ -69,6 +69,7 @@ export async function appNamesOf(ctx: JobContext, app: AppSpec, signal?: AbortSi
  */
 export async function runReconcile(ctx: JobContext, labels: readonly string[], apps: readonly string[] | undefined, signal?: AbortSignal): Promise<AppStatus[]> {
   const started = ctx.clock.now();
+  ctx.metrics.reconcileRounds.inc();
   for (const app of labels) ctx.metrics.reconcileRuns.inc({ app });
   const statuses = await reconcile({
     stack: ctx.stack,

@@ -64,6 +64,7 @@ export class WorkQueue {
   private readonly inFlight = new Set<Promise<void>>();
   private exclusiveRunning = false;
   private stopped = false;
+  private dispatchScheduled = false;
 
   constructor(opts: WorkQueueOptions) {
     this.opts = opts;
@@ -90,7 +91,17 @@ export class WorkQueue {
       state.retrying = undefined;
     }
     if (!state.running && !this.ready.includes(key)) this.ready.push(key);
-    this.dispatch();
+    this.scheduleDispatch();
+  }
+
+  /** Dispatches once the caller's synchronous burst is queued: a trigger of many apps batches them. */
+  private scheduleDispatch(): void {
+    if (this.dispatchScheduled) return;
+    this.dispatchScheduled = true;
+    queueMicrotask(() => {
+      this.dispatchScheduled = false;
+      this.dispatch();
+    });
   }
 
   /** Jobs waiting to start (not running, not sleeping before a retry). */
@@ -116,7 +127,7 @@ export class WorkQueue {
     while (this.inFlight.size > 0) await Promise.allSettled([...this.inFlight]);
   }
 
-  /** Resolves when nothing runs, waits or sleeps (for tests and the first round). */
+  /** Resolves when nothing runs or waits to start (a retry sleeping its backoff is not waited for). */
   async idle(): Promise<void> {
     while (this.inFlight.size > 0 || this.ready.length > 0) await Promise.allSettled([...this.inFlight]);
   }
