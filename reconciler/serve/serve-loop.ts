@@ -58,6 +58,7 @@ export class ServeLoop {
   private firstRoundDone = false;
   private readonly unfetched = new Set<string>();
   private stopping = false;
+  private stopped: Promise<void> | undefined;
   /** Aborted on stop: a reconcile waiting to retry an unreachable cluster gives up instead of holding the shutdown. */
   private readonly drain = new AbortController();
 
@@ -100,6 +101,7 @@ export class ServeLoop {
     const sources = this.sources();
     for (const s of sources) this.unfetched.add(s.name);
     await Promise.all(sources.map((s) => this.poll(s, undefined, true)));
+    if (this.stopping) return; // stopped while fetching: no first round, no timers
     this.queue.add(STACK_KEY, { reason: 'start' }, { exclusive: true });
     this.restartTimers();
   }
@@ -122,7 +124,12 @@ export class ServeLoop {
   }
 
   /** Stops taking work, lets running reconciles finish, then releases the leases. */
-  async stop(): Promise<void> {
+  stop(): Promise<void> {
+    this.stopped ??= this.stopNow();
+    return this.stopped;
+  }
+
+  private async stopNow(): Promise<void> {
     this.stopping = true;
     this.drain.abort();
     await this.timers?.stop();

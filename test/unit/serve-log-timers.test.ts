@@ -96,7 +96,7 @@ describe('serve loop readiness', () => {
     await loop.idle();
     expect(loop.readiness(), 'a sharded replica with no apps has done its first round').toEqual({ ready: true, why: '' });
     expect(loop.watches('repo')).toBe(false);
-    await loop.stop();
+    await Promise.all([loop.stop(), loop.stop()]);
     expect(loop.readiness()).toEqual({ ready: false, why: 'stopping' });
     expect(released, 'leases released once').toBe(1);
   });
