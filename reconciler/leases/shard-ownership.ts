@@ -1,0 +1,310 @@
+import { setTimeout as delay } from 'node:timers/promises';
+import { isTransient } from '../../clusters/kube-client.ts';
+import { planShards, type ShardView } from './assignment.ts';
+import { isConflict, LEASE_KIND_LABEL, microTime, type Lease, type LeaseStore } from './lease-store.ts';
+import { DEFAULT_SHARD_COUNT, shardOf } from './shards.ts';
+import { leaseTiming, type LeaseTiming } from './timing.ts';
+import type { ShardGauge } from './metrics.ts';
+
+/**
+ * This replica's share of the apps, held with one Lease per shard in the management cluster
+ * (plus one member Lease per replica so each can compute its fair share). Every shard has an
+ * AbortSignal that fires the moment this replica can no longer prove it holds the shard:
+ * when (start of its last successful renew) + renewDeadline passes, when another replica is
+ * seen holding it, or when it is handed back. The reconciler passes that signal to every
+ * request, and a request is never issued on an aborted signal (clusters/kube-client.ts).
+ */
+
+export interface ShardOwnershipOptions {
+  readonly store: LeaseStore;
+  /** Unique per process (pod name + random suffix). */
+  readonly identity: string;
+  readonly shardCount?: number;
+  readonly timing?: Partial<LeaseTiming>;
+  readonly now?: () => number;
+  readonly log?: (msg: string, fields?: Record<string, unknown>) => void;
+  readonly gauge?: ShardGauge;
+  /** Resolves when no work of the shard is in flight (its signal has fired). Called before a shard is handed back. */
+  readonly drain?: (shard: number) => Promise<void>;
+}
+
+interface Hold {
+  readonly controller: AbortController;
+  validUntil: number;
+  resourceVersion: string;
+  timer: NodeJS.Timeout | undefined;
+}
+
+interface Observed {
+  readonly resourceVersion: string;
+  readonly holder: string | undefined;
+  readonly durationMs: number;
+  readonly since: number;
+}
+
+export type OwnershipListener = (change: { readonly gained: readonly number[]; readonly lost: readonly number[] }) => void;
+
+export const SHARD_LEASE_PREFIX = 'infra-shard-';
+export const MEMBER_LEASE_PREFIX = 'infra-member-';
+
+export class ShardOwnership {
+  readonly identity: string;
+  readonly shardCount: number;
+  readonly timing: LeaseTiming;
+  private readonly store: LeaseStore;
+  private readonly now: () => number;
+  private readonly log: (msg: string, fields?: Record<string, unknown>) => void;
+  private readonly gauge: ShardGauge | undefined;
+  private readonly drain: (shard: number) => Promise<void>;
+  private readonly holds = new Map<number, Hold>();
+  private readonly observed = new Map<string, Observed>();
+  private readonly listeners: OwnershipListener[] = [];
+  private readonly stopping = new AbortController();
+  private memberVersion: string | undefined;
+  private loop: Promise<void> | undefined;
+  private readonly lostSignal: AbortSignal;
+  /** Shards being handed back: aborted, waiting for their work to end before the holder is cleared. */
+  private readonly releasing = new Map<number, Promise<void>>();
+
+  constructor(options: ShardOwnershipOptions) {
+    this.store = options.store;
+    this.identity = options.identity;
+    this.shardCount = options.shardCount ?? DEFAULT_SHARD_COUNT;
+    this.timing = leaseTiming(options.timing);
+    this.now = options.now ?? Date.now;
+    this.log = options.log ?? (() => undefined);
+    this.gauge = options.gauge;
+    this.drain = options.drain ?? (async () => undefined);
+    const lost = new AbortController();
+    lost.abort(abortReason('not held by this replica'));
+    this.lostSignal = lost.signal;
+    for (let s = 0; s < this.shardCount; s++) this.gauge?.set(s, false);
+  }
+
+  shardOf(app: string): number {
+    return shardOf(app, this.shardCount);
+  }
+
+  /** True while this replica can prove it holds the app's shard. */
+  owns(app: string): boolean {
+    const h = this.holds.get(this.shardOf(app));
+    return !!h && !h.controller.signal.aborted && this.now() < h.validUntil;
+  }
+
+  /** The app's shard signal: aborted once this replica cannot prove it holds the shard (already aborted if it does not). */
+  signal(app: string): AbortSignal {
+    const h = this.holds.get(this.shardOf(app));
+    return h && this.now() < h.validUntil ? h.controller.signal : this.lostSignal;
+  }
+
+  /** Shards held now, ascending. */
+  held(): number[] {
+    return [...this.holds.keys()].filter((s) => this.now() < (this.holds.get(s)?.validUntil ?? 0)).sort((a, b) => a - b);
+  }
+
+  onChange(listener: OwnershipListener): void {
+    this.listeners.push(listener);
+  }
+
+  /** Runs the first round (so the replica starts with its share), then renews every retry period. */
+  async start(): Promise<void> {
+    await this.round().catch((err: unknown) => this.log(`lease round failed: ${(err as Error).message}`, { level: 'warn' }));
+    this.loop = this.run();
+  }
+
+  /** Stops renewing, aborts every shard, waits for their work, then clears the holder of each Lease so the next replica takes over at once. */
+  async release(): Promise<void> {
+    this.stopping.abort();
+    await this.loop;
+    const shards = [...this.holds.keys()].filter((s) => !this.releasing.has(s));
+    await Promise.all([...shards.map((s) => this.handBack(s, 'released on shutdown')), ...this.releasing.values()]);
+    if (this.memberVersion) {
+      await this.store.delete(memberName(this.identity), this.memberVersion).catch(() => undefined);
+      this.memberVersion = undefined;
+    }
+  }
+
+  private async run(): Promise<void> {
+    const signal = this.stopping.signal;
+    while (!signal.aborted) {
+      const jitter = this.timing.retryPeriodMs * 0.1 * Math.random();
+      await delay(this.timing.retryPeriodMs - jitter, undefined, { signal }).catch(() => undefined);
+      if (signal.aborted) break;
+      await this.round().catch((err: unknown) => this.log(`lease round failed: ${(err as Error).message}`, { level: 'warn' }));
+    }
+  }
+
+  /** One round: read every Lease, plan, then renew, take and hand back in parallel. */
+  async round(): Promise<void> {
+    const timeoutMs = this.timing.renewDeadlineMs;
+    const leases = await this.store.list(undefined, timeoutMs);
+    const now = this.now();
+    const byName = new Map(leases.map((l) => [l.metadata.name, l] as const));
+    for (const l of leases) this.observe(l, now);
+    const members = leases
+      .filter((l) => l.metadata.name.startsWith(MEMBER_LEASE_PREFIX) && l.spec.holderIdentity && !this.expired(l, now))
+      .map((l) => l.spec.holderIdentity as string);
+    const views: ShardView[] = [];
+    for (let s = 0; s < this.shardCount; s++) {
+      const l = byName.get(shardName(s));
+      const holder = l?.spec.holderIdentity ?? undefined;
+      // A shard being handed back is nobody's to take or renew until its holder is cleared.
+      if (this.releasing.has(s)) views.push({ shard: s, holder: '(handing back)', expired: false });
+      else views.push({ shard: s, holder: holder || undefined, expired: l ? this.expired(l, now) : true });
+      // Seen held by another replica (it took over after our hold lapsed): stop at once.
+      if (this.holds.has(s) && !this.releasing.has(s) && holder !== this.identity) this.lose(s, `now held by ${holder ?? 'nobody'}`);
+    }
+    const plan = planShards({ self: this.identity, shardCount: this.shardCount, members, shards: views });
+    const gained: number[] = [];
+    await Promise.all([
+      this.renewMember(byName.get(memberName(this.identity))),
+      ...plan.renew.map((s) => {
+        const had = this.holds.has(s);
+        return this.hold(s, byName.get(shardName(s)), false).then((ok) => void (ok && !had ? gained.push(s) : undefined));
+      }),
+      ...plan.acquire.map((s) => this.hold(s, byName.get(shardName(s)), true).then((ok) => void (ok ? gained.push(s) : undefined))),
+    ]);
+    // Hand-backs wait for the shard's work to end: they run beside the next rounds, never blocking renewals.
+    for (const s of plan.release) {
+      const done = this.handBack(s, `above the fair share of ${plan.fairShare}`).finally(() => this.releasing.delete(s));
+      this.releasing.set(s, done);
+    }
+    if (gained.length > 0) this.emit({ gained: gained.sort((a, b) => a - b), lost: [] });
+  }
+
+  /** Renews or takes a shard Lease with the resourceVersion just read. True when this replica holds it now. */
+  private async hold(shard: number, lease: Lease | undefined, take: boolean): Promise<boolean> {
+    const started = this.now();
+    const stamp = microTime(started);
+    const spec = {
+      holderIdentity: this.identity,
+      leaseDurationSeconds: this.timing.leaseDurationMs / 1000,
+      renewTime: stamp,
+      acquireTime: take || !lease?.spec.acquireTime ? stamp : lease.spec.acquireTime,
+      leaseTransitions: (lease?.spec.leaseTransitions ?? 0) + (take && lease?.spec.holderIdentity ? 1 : 0),
+    };
+    let written: Lease;
+    try {
+      written = lease
+        ? await this.store.replace({ ...lease, spec }, undefined, this.timing.renewDeadlineMs)
+        : await this.store.create({ apiVersion: 'coordination.k8s.io/v1', kind: 'Lease', metadata: { name: shardName(shard), labels: { [LEASE_KIND_LABEL]: 'shard' } }, spec }, undefined, this.timing.renewDeadlineMs);
+    } catch (err) {
+      if (isConflict(err)) {
+        if (!take) this.lose(shard, 'renewal lost a write race (another replica changed the Lease)');
+        return false;
+      }
+      if (!isTransient(err)) throw err;
+      // The hold lapses on its own timer if no later renewal succeeds.
+      this.log(`shard ${shard}: ${take ? 'take' : 'renew'} failed: ${(err as Error).message}`, { level: 'warn', shard });
+      return false;
+    }
+    const validUntil = started + this.timing.renewDeadlineMs;
+    const h = this.holds.get(shard);
+    if (h && !h.controller.signal.aborted) {
+      h.validUntil = validUntil;
+      h.resourceVersion = written.metadata.resourceVersion ?? '';
+      this.arm(shard, h);
+      return true;
+    }
+    const fresh: Hold = { controller: new AbortController(), validUntil, resourceVersion: written.metadata.resourceVersion ?? '', timer: undefined };
+    this.holds.set(shard, fresh);
+    this.arm(shard, fresh);
+    this.gauge?.set(shard, true);
+    this.log(`shard ${shard}: acquired`, { shard });
+    return true;
+  }
+
+  /** The hold lapses at validUntil unless renewed before. */
+  private arm(shard: number, h: Hold): void {
+    if (h.timer) clearTimeout(h.timer);
+    h.timer = setTimeout(() => this.lose(shard, `no successful renewal within the renew deadline (${this.timing.renewDeadlineMs} ms)`), Math.max(0, h.validUntil - this.now()));
+    h.timer.unref();
+  }
+
+  /** Stop: abort the shard's work now; the Lease is left to expire (another replica may already hold it). */
+  private lose(shard: number, why: string): void {
+    const h = this.holds.get(shard);
+    if (!h) return;
+    if (h.timer) clearTimeout(h.timer);
+    this.holds.delete(shard);
+    h.controller.abort(abortReason(`shard ${shard} lease lost: ${why}`));
+    this.gauge?.set(shard, false);
+    this.log(`shard ${shard}: lost (${why})`, { level: 'warn', shard });
+    this.emit({ gained: [], lost: [shard] });
+  }
+
+  /** Voluntary hand-back: abort, wait for the shard's work to end, then clear the holder (with the resourceVersion of our last write). */
+  private async handBack(shard: number, why: string): Promise<void> {
+    const h = this.holds.get(shard);
+    if (!h) return;
+    if (h.timer) clearTimeout(h.timer);
+    h.controller.abort(abortReason(`shard ${shard} handed back: ${why}`));
+    await this.drain(shard);
+    this.holds.delete(shard);
+    this.gauge?.set(shard, false);
+    const stillOurs = this.now() < h.validUntil;
+    if (stillOurs) {
+      const cleared: Lease = {
+        apiVersion: 'coordination.k8s.io/v1',
+        kind: 'Lease',
+        metadata: { name: shardName(shard), resourceVersion: h.resourceVersion, labels: { [LEASE_KIND_LABEL]: 'shard' } },
+        spec: { holderIdentity: null, leaseDurationSeconds: this.timing.leaseDurationMs / 1000, acquireTime: null, renewTime: null },
+      };
+      await this.store.replace(cleared, undefined, this.timing.renewDeadlineMs).catch((err: unknown) => this.log(`shard ${shard}: could not clear the holder (${(err as Error).message}); it expires instead`, { level: 'warn', shard }));
+    }
+    this.log(`shard ${shard}: released (${why})`, { shard });
+    this.emit({ gained: [], lost: [shard] });
+  }
+
+  private async renewMember(lease: Lease | undefined): Promise<void> {
+    const spec = { holderIdentity: this.identity, leaseDurationSeconds: this.timing.leaseDurationMs / 1000, renewTime: microTime(this.now()) };
+    try {
+      const written = lease
+        ? await this.store.replace({ ...lease, spec: { ...lease.spec, ...spec } }, undefined, this.timing.renewDeadlineMs)
+        : await this.store.create({ apiVersion: 'coordination.k8s.io/v1', kind: 'Lease', metadata: { name: memberName(this.identity), labels: { [LEASE_KIND_LABEL]: 'member' } }, spec: { ...spec, acquireTime: spec.renewTime } }, undefined, this.timing.renewDeadlineMs);
+      this.memberVersion = written.metadata.resourceVersion;
+    } catch (err) {
+      if (!isConflict(err) && !isTransient(err)) throw err;
+      this.log(`member lease: ${(err as Error).message}`, { level: 'warn' });
+    }
+  }
+
+  /**
+   * Expiry by our own clock, client-go style: a Lease is expired once we have seen no change of
+   * it for its duration. The holder's renewTime is never compared with our clock (skew).
+   */
+  private observe(l: Lease, now: number): void {
+    const rv = l.metadata.resourceVersion ?? '';
+    const prev = this.observed.get(l.metadata.name);
+    if (prev?.resourceVersion === rv) return;
+    this.observed.set(l.metadata.name, { resourceVersion: rv, holder: l.spec.holderIdentity ?? undefined, durationMs: (l.spec.leaseDurationSeconds ?? 0) * 1000, since: now });
+  }
+
+  private expired(l: Lease, now: number): boolean {
+    const o = this.observed.get(l.metadata.name);
+    return !o || now >= o.since + o.durationMs;
+  }
+
+  private emit(change: { gained: readonly number[]; lost: readonly number[] }): void {
+    for (const l of this.listeners) {
+      try {
+        l(change);
+      } catch (err) {
+        this.log(`ownership listener failed: ${(err as Error).message}`, { level: 'error' });
+      }
+    }
+  }
+}
+
+export function shardName(shard: number): string {
+  return `${SHARD_LEASE_PREFIX}${shard}`;
+}
+
+export function memberName(identity: string): string {
+  return `${MEMBER_LEASE_PREFIX}${identity}`;
+}
+
+/** The reason a shard's signal carries: an AbortError, so every layer treats it as a cancellation. */
+function abortReason(message: string): DOMException {
+  return new DOMException(message, 'AbortError');
+}
