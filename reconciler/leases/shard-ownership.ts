@@ -61,6 +61,7 @@ export class ShardOwnership {
   private readonly listeners: OwnershipListener[] = [];
   private readonly stopping = new AbortController();
   private memberVersion: string | undefined;
+  private team = '';
   private loop: Promise<void> | undefined;
   private readonly lostSignal: AbortSignal;
   /** Shards being handed back: aborted, waiting for their work to end before the holder is cleared. */
@@ -128,19 +129,24 @@ export class ShardOwnership {
     const signal = this.stopping.signal;
     while (!signal.aborted) {
       const jitter = this.timing.retryPeriodMs * 0.1 * Math.random();
-      await delay(this.timing.retryPeriodMs - jitter, undefined, { signal }).catch(() => undefined);
+      // Wake early when another replica's Lease is due to expire, so its shards move within the lease duration.
+      const wait = Math.max(0, Math.min(this.timing.retryPeriodMs - jitter, this.nextExpiry() - this.now() + 5));
+      await delay(wait, undefined, { signal }).catch(() => undefined);
       if (signal.aborted) break;
-      await this.round().catch((err: unknown) => this.log(`lease round failed: ${(err as Error).message}`, { level: 'warn' }));
+      const raced = await this.round().catch((err: unknown) => void this.log(`lease round failed: ${(err as Error).message}`, { level: 'warn' }));
+      // Lost a race for a free shard: read again at once rather than one retry period later.
+      if (raced && !signal.aborted) await this.round().catch((err: unknown) => this.log(`lease round failed: ${(err as Error).message}`, { level: 'warn' }));
     }
   }
 
-  /** One round: read every Lease, plan, then renew, take and hand back in parallel. */
-  async round(): Promise<void> {
+  /** One round: read every Lease, plan, then renew, take and hand back in parallel. True when a take lost a race. */
+  async round(): Promise<boolean> {
     const timeoutMs = this.timing.renewDeadlineMs;
     const leases = await this.store.list(undefined, timeoutMs);
     const now = this.now();
     const byName = new Map(leases.map((l) => [l.metadata.name, l] as const));
     for (const l of leases) this.observe(l, now);
+    for (const name of [...this.observed.keys()]) if (!byName.has(name)) this.observed.delete(name);
     const members = leases
       .filter((l) => l.metadata.name.startsWith(MEMBER_LEASE_PREFIX) && l.spec.holderIdentity && !this.expired(l, now))
       .map((l) => l.spec.holderIdentity as string);
@@ -155,14 +161,20 @@ export class ShardOwnership {
       if (this.holds.has(s) && !this.releasing.has(s) && holder !== this.identity) this.lose(s, `now held by ${holder ?? 'nobody'}`);
     }
     const plan = planShards({ self: this.identity, shardCount: this.shardCount, members, shards: views });
+    const team = [...new Set([...members, this.identity])].sort().join(',');
+    if (team !== this.team) {
+      this.team = team;
+      this.log(`members: ${team}; fair share ${plan.fairShare} shard(s)`, { members: team.split(','), fairShare: plan.fairShare });
+    }
     const gained: number[] = [];
+    let raced = false;
     await Promise.all([
       this.renewMember(byName.get(memberName(this.identity))),
       ...plan.renew.map((s) => {
         const had = this.holds.has(s);
         return this.hold(s, byName.get(shardName(s)), false).then((ok) => void (ok && !had ? gained.push(s) : undefined));
       }),
-      ...plan.acquire.map((s) => this.hold(s, byName.get(shardName(s)), true).then((ok) => void (ok ? gained.push(s) : undefined))),
+      ...plan.acquire.map((s) => this.hold(s, byName.get(shardName(s)), true).then((ok) => void (ok ? gained.push(s) : (raced = true)))),
     ]);
     // Hand-backs wait for the shard's work to end: they run beside the next rounds, never blocking renewals.
     for (const s of plan.release) {
@@ -170,6 +182,7 @@ export class ShardOwnership {
       this.releasing.set(s, done);
     }
     if (gained.length > 0) this.emit({ gained: gained.sort((a, b) => a - b), lost: [] });
+    return raced;
   }
 
   /** Renews or takes a shard Lease with the resourceVersion just read. True when this replica holds it now. */
@@ -242,6 +255,7 @@ export class ShardOwnership {
     await this.drain(shard);
     this.holds.delete(shard);
     this.gauge?.set(shard, false);
+    this.emit({ gained: [], lost: [shard] }); // before the holder is cleared: nothing of the shard runs here any more
     const stillOurs = this.now() < h.validUntil;
     if (stillOurs) {
       const cleared: Lease = {
@@ -253,7 +267,6 @@ export class ShardOwnership {
       await this.store.replace(cleared, undefined, this.timing.renewDeadlineMs).catch((err: unknown) => this.log(`shard ${shard}: could not clear the holder (${(err as Error).message}); it expires instead`, { level: 'warn', shard }));
     }
     this.log(`shard ${shard}: released (${why})`, { shard });
-    this.emit({ gained: [], lost: [shard] });
   }
 
   private async renewMember(lease: Lease | undefined): Promise<void> {
@@ -270,14 +283,31 @@ export class ShardOwnership {
   }
 
   /**
-   * Expiry by our own clock, client-go style: a Lease is expired once we have seen no change of
-   * it for its duration. The holder's renewTime is never compared with our clock (skew).
+   * A Lease expires leaseDuration after its last renewal, dated by the earlier of the holder's
+   * renewTime and the moment we first saw that renewal. client-go uses only the latter (immune
+   * to clock skew, but a dead holder's shards then wait up to one more retry period); the
+   * earlier date moves them within the lease duration and stays safe while clocks differ by
+   * less than leaseDuration − renewDeadline, because the holder stops at renew start + renewDeadline.
+   * A renewTime ahead of our clock is never trusted.
    */
   private observe(l: Lease, now: number): void {
     const rv = l.metadata.resourceVersion ?? '';
     const prev = this.observed.get(l.metadata.name);
     if (prev?.resourceVersion === rv) return;
-    this.observed.set(l.metadata.name, { resourceVersion: rv, holder: l.spec.holderIdentity ?? undefined, durationMs: (l.spec.leaseDurationSeconds ?? 0) * 1000, since: now });
+    const stamped = l.spec.renewTime ? Date.parse(l.spec.renewTime) : Number.NaN;
+    const since = Number.isFinite(stamped) ? Math.min(now, stamped) : now;
+    this.observed.set(l.metadata.name, { resourceVersion: rv, holder: l.spec.holderIdentity ?? undefined, durationMs: (l.spec.leaseDurationSeconds ?? 0) * 1000, since });
+  }
+
+  /** When the next Lease held by another replica expires, if it is not renewed (Infinity: none). */
+  private nextExpiry(): number {
+    let next = Number.POSITIVE_INFINITY;
+    for (const o of this.observed.values()) {
+      if (!o.holder || o.holder === this.identity) continue;
+      const at = o.since + o.durationMs;
+      if (at > this.now()) next = Math.min(next, at);
+    }
+    return next;
   }
 
   private expired(l: Lease, now: number): boolean {
