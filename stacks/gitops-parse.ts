@@ -70,7 +70,11 @@ function readSource(r: FieldReader, p: readonly PathSegment[]): GitSourceSpec | 
   const name = r.string([...p, 'name'], { required: true, pattern: NAME, patternText: NAME_TEXT });
   const url = r.string([...p, 'url'], { required: true });
   const ref = readRef(r, [...p, 'ref']);
-  return name && url && ref ? { name, url, ref } : undefined;
+  const timing = {
+    ...(r.at([...p, 'interval']) !== undefined ? { intervalMs: r.duration([...p, 'interval'], 60_000) } : {}),
+    ...(r.at([...p, 'driftInterval']) !== undefined ? { driftIntervalMs: r.duration([...p, 'driftInterval'], 300_000) } : {}),
+  };
+  return name && url && ref ? { name, url, ref, ...timing } : undefined;
 }
 
 function readRef(r: FieldReader, p: readonly PathSegment[]): GitRef | undefined {

@@ -13,6 +13,10 @@ export interface GitSourceSpec {
   /** A URL git understands, or a local path (relative to the stack file). */
   readonly url: string;
   readonly ref: GitRef;
+  /** `infra serve`: how often to poll the source (default 1m, jittered). */
+  readonly intervalMs?: number;
+  /** `infra serve`: how often to re-check the source's apps for drift (default 5m). */
+  readonly driftIntervalMs?: number;
 }
 
 export type RendererKind = 'auto' | 'yaml' | 'kustomize' | 'helm';

@@ -128,6 +128,8 @@ export const SOURCE = obj('A Git repository.', {
     tag: { type: 'string', description: 'Tag.' },
     commit: { type: 'string', description: 'Commit hash.', pattern: '^[0-9a-f]{7,40}$' },
   }),
+  interval: { type: 'duration', description: '`infra serve`: how often to poll the source, e.g. 30s (default 1m, jittered).' },
+  driftInterval: { type: 'duration', description: '`infra serve`: how often to re-check its apps for drift (default 5m).' },
 }, ['name', 'url']);
 
 export const STACK = obj('An infra stack.', {
