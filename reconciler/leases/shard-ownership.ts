@@ -5,6 +5,7 @@ import { isConflict, LEASE_KIND_LABEL, microTime, type Lease, type LeaseStore } 
 import { DEFAULT_SHARD_COUNT, shardOf } from './shards.ts';
 import { leaseTiming, type LeaseTiming } from './timing.ts';
 import type { ShardGauge } from './metrics.ts';
+import { MEMBER_LEASE_PREFIX, memberName, shardName } from './names.ts';
 
 /**
  * This replica's share of the apps, held with one Lease per shard in the management cluster
@@ -22,9 +23,13 @@ export interface ShardOwnershipOptions {
   readonly shardCount?: number;
   readonly timing?: Partial<LeaseTiming>;
   readonly now?: () => number;
-  readonly log?: (msg: string, fields?: Record<string, unknown>) => void;
+  readonly log?: (level: 'info' | 'warn' | 'error', msg: string, fields?: LeaseLogFields) => void;
   readonly gauge?: ShardGauge;
-  /** Resolves when no work of the shard is in flight (its signal has fired). Called before a shard is handed back. */
+  /**
+   * Resolves when no work of the shard is in flight (its signal has fired); called before a
+   * shard is handed back to rebalance. Without it, the holder is cleared only after a grace of
+   * leaseDuration − renewDeadline, the margin a lapsed hold relies on too.
+   */
   readonly drain?: (shard: number) => Promise<void>;
 }
 
@@ -42,10 +47,9 @@ interface Observed {
   readonly since: number;
 }
 
-export type OwnershipListener = (change: { readonly gained: readonly number[]; readonly lost: readonly number[] }) => void;
+export type LeaseLogFields = Readonly<Record<string, string | number | boolean>>;
 
-export const SHARD_LEASE_PREFIX = 'infra-shard-';
-export const MEMBER_LEASE_PREFIX = 'infra-member-';
+export type OwnershipListener = (change: { readonly gained: readonly number[]; readonly lost: readonly number[] }) => void;
 
 export class ShardOwnership {
   readonly identity: string;
@@ -53,7 +57,7 @@ export class ShardOwnership {
   readonly timing: LeaseTiming;
   private readonly store: LeaseStore;
   private readonly now: () => number;
-  private readonly log: (msg: string, fields?: Record<string, unknown>) => void;
+  private readonly log: (level: 'info' | 'warn' | 'error', msg: string, fields?: LeaseLogFields) => void;
   private readonly gauge: ShardGauge | undefined;
   private readonly drain: (shard: number) => Promise<void>;
   private readonly holds = new Map<number, Hold>();
@@ -75,7 +79,8 @@ export class ShardOwnership {
     this.now = options.now ?? Date.now;
     this.log = options.log ?? (() => undefined);
     this.gauge = options.gauge;
-    this.drain = options.drain ?? (async () => undefined);
+    const grace = this.timing.leaseDurationMs - this.timing.renewDeadlineMs;
+    this.drain = options.drain ?? (() => delay(grace));
     const lost = new AbortController();
     lost.abort(abortReason('not held by this replica'));
     this.lostSignal = lost.signal;
@@ -109,7 +114,7 @@ export class ShardOwnership {
 
   /** Runs the first round (so the replica starts with its share), then renews every retry period. */
   async start(): Promise<void> {
-    await this.round().catch((err: unknown) => this.log(`lease round failed: ${(err as Error).message}`, { level: 'warn' }));
+    await this.round().catch((err: unknown) => this.log('warn', `lease round failed: ${(err as Error).message}`));
     this.loop = this.run();
   }
 
@@ -118,7 +123,8 @@ export class ShardOwnership {
     this.stopping.abort();
     await this.loop;
     const shards = [...this.holds.keys()].filter((s) => !this.releasing.has(s));
-    await Promise.all([...shards.map((s) => this.handBack(s, 'released on shutdown')), ...this.releasing.values()]);
+    // Called once the caller's work has ended (serve: after the queue drained), so no drain wait.
+    await Promise.all([...shards.map((s) => this.handBack(s, 'released on shutdown', false)), ...this.releasing.values()]);
     if (this.memberVersion) {
       await this.store.delete(memberName(this.identity), this.memberVersion).catch(() => undefined);
       this.memberVersion = undefined;
@@ -133,9 +139,9 @@ export class ShardOwnership {
       const wait = Math.max(0, Math.min(this.timing.retryPeriodMs - jitter, this.nextExpiry() - this.now() + 5));
       await delay(wait, undefined, { signal }).catch(() => undefined);
       if (signal.aborted) break;
-      const raced = await this.round().catch((err: unknown) => void this.log(`lease round failed: ${(err as Error).message}`, { level: 'warn' }));
+      const raced = await this.round().catch((err: unknown) => void this.log('warn', `lease round failed: ${(err as Error).message}`));
       // Lost a race for a free shard: read again at once rather than one retry period later.
-      if (raced && !signal.aborted) await this.round().catch((err: unknown) => this.log(`lease round failed: ${(err as Error).message}`, { level: 'warn' }));
+      if (raced && !signal.aborted) await this.round().catch((err: unknown) => this.log('warn', `lease round failed: ${(err as Error).message}`));
     }
   }
 
@@ -164,7 +170,7 @@ export class ShardOwnership {
     const team = [...new Set([...members, this.identity])].sort().join(',');
     if (team !== this.team) {
       this.team = team;
-      this.log(`members: ${team}; fair share ${plan.fairShare} shard(s)`, { members: team.split(','), fairShare: plan.fairShare });
+      this.log('info', `members: ${team}; fair share ${plan.fairShare} shard(s)`, { members: team, fairShare: plan.fairShare });
     }
     const gained: number[] = [];
     let raced = false;
@@ -208,7 +214,7 @@ export class ShardOwnership {
       }
       if (!isTransient(err)) throw err;
       // The hold lapses on its own timer if no later renewal succeeds.
-      this.log(`shard ${shard}: ${take ? 'take' : 'renew'} failed: ${(err as Error).message}`, { level: 'warn', shard });
+      this.log('warn', `shard ${shard}: ${take ? 'take' : 'renew'} failed: ${(err as Error).message}`, { shard });
       return false;
     }
     const validUntil = started + this.timing.renewDeadlineMs;
@@ -223,7 +229,7 @@ export class ShardOwnership {
     this.holds.set(shard, fresh);
     this.arm(shard, fresh);
     this.gauge?.set(shard, true);
-    this.log(`shard ${shard}: acquired`, { shard });
+    this.log('info', `shard ${shard}: acquired`, { shard });
     return true;
   }
 
@@ -242,17 +248,17 @@ export class ShardOwnership {
     this.holds.delete(shard);
     h.controller.abort(abortReason(`shard ${shard} lease lost: ${why}`));
     this.gauge?.set(shard, false);
-    this.log(`shard ${shard}: lost (${why})`, { level: 'warn', shard });
+    this.log('warn', `shard ${shard}: lost (${why})`, { shard });
     this.emit({ gained: [], lost: [shard] });
   }
 
   /** Voluntary hand-back: abort, wait for the shard's work to end, then clear the holder (with the resourceVersion of our last write). */
-  private async handBack(shard: number, why: string): Promise<void> {
+  private async handBack(shard: number, why: string, waitForWork = true): Promise<void> {
     const h = this.holds.get(shard);
     if (!h) return;
     if (h.timer) clearTimeout(h.timer);
     h.controller.abort(abortReason(`shard ${shard} handed back: ${why}`));
-    await this.drain(shard);
+    if (waitForWork) await this.drain(shard);
     this.holds.delete(shard);
     this.gauge?.set(shard, false);
     this.emit({ gained: [], lost: [shard] }); // before the holder is cleared: nothing of the shard runs here any more
@@ -264,9 +270,9 @@ export class ShardOwnership {
         metadata: { name: shardName(shard), resourceVersion: h.resourceVersion, labels: { [LEASE_KIND_LABEL]: 'shard' } },
         spec: { holderIdentity: null, leaseDurationSeconds: this.timing.leaseDurationMs / 1000, acquireTime: null, renewTime: null },
       };
-      await this.store.replace(cleared, undefined, this.timing.renewDeadlineMs).catch((err: unknown) => this.log(`shard ${shard}: could not clear the holder (${(err as Error).message}); it expires instead`, { level: 'warn', shard }));
+      await this.store.replace(cleared, undefined, this.timing.renewDeadlineMs).catch((err: unknown) => this.log('warn', `shard ${shard}: could not clear the holder (${(err as Error).message}); it expires instead`, { shard }));
     }
-    this.log(`shard ${shard}: released (${why})`, { shard });
+    this.log('info', `shard ${shard}: released (${why})`, { shard });
   }
 
   private async renewMember(lease: Lease | undefined): Promise<void> {
@@ -278,7 +284,7 @@ export class ShardOwnership {
       this.memberVersion = written.metadata.resourceVersion;
     } catch (err) {
       if (!isConflict(err) && !isTransient(err)) throw err;
-      this.log(`member lease: ${(err as Error).message}`, { level: 'warn' });
+      this.log('warn', `member lease: ${(err as Error).message}`);
     }
   }
 
@@ -320,18 +326,10 @@ export class ShardOwnership {
       try {
         l(change);
       } catch (err) {
-        this.log(`ownership listener failed: ${(err as Error).message}`, { level: 'error' });
+        this.log('error', `ownership listener failed: ${(err as Error).message}`);
       }
     }
   }
-}
-
-export function shardName(shard: number): string {
-  return `${SHARD_LEASE_PREFIX}${shard}`;
-}
-
-export function memberName(identity: string): string {
-  return `${MEMBER_LEASE_PREFIX}${identity}`;
 }
 
 /** The reason a shard's signal carries: an AbortError, so every layer treats it as a cancellation. */

@@ -1,8 +1,8 @@
 import { createServer } from 'node:http';
-import { Registry } from 'prom-client';
 import { KubeClient } from '../../clusters/kube-client.ts';
 import { LeaseStore } from '../../reconciler/leases/lease-store.ts';
 import { shardGauge } from '../../reconciler/leases/metrics.ts';
+import { ServeMetrics } from '../../reconciler/serve/metrics.ts';
 import { ShardOwnership } from '../../reconciler/leases/shard-ownership.ts';
 import { reconcile } from '../../reconciler/reconcile.ts';
 import { loadStackFile } from '../../stacks/load.ts';
@@ -30,15 +30,16 @@ interface ReplicaConfig {
 const config = JSON.parse(process.argv[2] ?? '{}') as ReplicaConfig;
 const say = (event: Record<string, unknown>): void => void process.stdout.write(`${JSON.stringify({ t: Date.now(), replica: config.identity, ...event })}\n`);
 const stack = await loadStackFile(config.stackFile);
-const registry = new Registry();
+const metrics = new ServeMetrics({ processMetrics: false });
+const registry = metrics.registry;
 const client = new KubeClient('management', config.managementKubeconfig);
 const running = new Map<string, Promise<void>>();
 const ownership = new ShardOwnership({
   store: new LeaseStore(client, config.namespace),
   identity: config.identity,
   timing: { leaseDurationMs: config.leaseDurationMs, renewDeadlineMs: config.renewDeadlineMs, retryPeriodMs: config.retryPeriodMs },
-  gauge: shardGauge(registry),
-  log: (msg, fields) => say({ event: 'log', msg, ...fields }),
+  gauge: shardGauge(metrics.leaseOwned),
+  log: (level, msg, fields) => say({ event: 'log', level, msg, ...fields }),
   drain: async (shard) => {
     await Promise.all([...running].filter(([app]) => ownership.shardOf(app) === shard).map(([, p]) => p));
   },

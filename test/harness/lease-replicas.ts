@@ -81,7 +81,7 @@ export class Replica {
     const port = this.mine('ready')[0]?.port;
     const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
     const out = new Map<number, number>();
-    for (const m of text.matchAll(/^infra_lease_shard_owned\{shard="(\d+)"\} (\d+)$/gm)) out.set(Number(m[1]), Number(m[2]));
+    for (const m of text.matchAll(/^infra_lease_owned\{lease="infra-shard-(\d+)"\} (\d+)$/gm)) out.set(Number(m[1]), Number(m[2]));
     return out;
   }
 
