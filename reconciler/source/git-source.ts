@@ -29,6 +29,21 @@ function describeRef(ref: GitRef): string {
   return 'branch' in ref ? `branch ${ref.branch}` : 'tag' in ref ? `tag ${ref.tag}` : `commit ${ref.commit}`;
 }
 
+/**
+ * Git takes a lock file in the mirror for a fetch (shallow.lock): two fetches of one mirror at
+ * once in this process (serve runs several apps' reconciles at once) would fail. One at a time per mirror.
+ */
+const mirrorTurns = new Map<string, Promise<unknown>>();
+
+function inTurn<T>(mirror: string, work: () => Promise<T>): Promise<T> {
+  const before = mirrorTurns.get(mirror) ?? Promise.resolve();
+  const mine = before.then(work, work);
+  const settled = mine.catch(() => undefined);
+  mirrorTurns.set(mirror, settled);
+  void settled.then(() => (mirrorTurns.get(mirror) === settled ? mirrorTurns.delete(mirror) : undefined));
+  return mine;
+}
+
 export class GitSource {
   private readonly spec: GitSourceSpec;
   private readonly mirror: string;
@@ -42,7 +57,11 @@ export class GitSource {
   }
 
   /** Fetches the ref and returns the checked-out revision. */
-  async fetch(signal?: AbortSignal): Promise<Revision> {
+  fetch(signal?: AbortSignal): Promise<Revision> {
+    return inTurn(this.mirror, () => this.fetchNow(signal));
+  }
+
+  private async fetchNow(signal?: AbortSignal): Promise<Revision> {
     const fail = (what: string, err: unknown) =>
       new SourceError(`${what} ${this.spec.url} (${describeRef(this.spec.ref)}): ${firstLine(err)}`, {
         where: `source ${this.spec.name}`,
@@ -75,7 +94,11 @@ export class GitSource {
    * Whether the repository serves `commit` yet (a webhook can announce a commit before the
    * mirror we fetch from has it). Fetches just that commit; false when the server does not know it.
    */
-  async hasCommit(commit: string, signal?: AbortSignal): Promise<boolean> {
+  hasCommit(commit: string, signal?: AbortSignal): Promise<boolean> {
+    return inTurn(this.mirror, () => this.hasCommitNow(commit, signal));
+  }
+
+  private async hasCommitNow(commit: string, signal?: AbortSignal): Promise<boolean> {
     if (!/^[0-9a-f]{40}$/.test(commit)) return false;
     if (this.spec.url.startsWith('-')) throw new SourceError(`refusing a URL that looks like an option: ${this.spec.url}`, { where: `source ${this.spec.name}` });
     await privateDir(dirname(dirname(this.mirror)));
