@@ -261,7 +261,9 @@ export class ShardOwnership {
     if (waitForWork) await this.drain(shard);
     this.holds.delete(shard);
     this.gauge?.set(shard, false);
-    this.emit({ gained: [], lost: [shard] }); // before the holder is cleared: nothing of the shard runs here any more
+    // Before the holder is cleared: nothing of the shard runs here any more.
+    this.log('info', `shard ${shard}: lost (handed back: ${why})`, { shard });
+    this.emit({ gained: [], lost: [shard] });
     const stillOurs = this.now() < h.validUntil;
     if (stillOurs) {
       const cleared: Lease = {

@@ -1,85 +1,91 @@
-import { spawn, type ChildProcess } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
-import { waitFor } from '../../clusters/wait.ts';
+import { ServeProcess } from './serve-process.ts';
 
-/** Replica processes of the leases test: start, read their JSON-line events, kill or stop them. */
-
-const REPLICA = fileURLToPath(new URL('./lease-replica.ts', import.meta.url));
+/**
+ * `infra serve` replicas of the leases tests: real processes with --management-kubeconfig,
+ * their JSON log read as events (shard acquired/lost, reconcile begin/end), their metrics, and
+ * checks that no shard and no app was ever in two replicas' hands at once.
+ */
 
 export interface ReplicaEvent {
   readonly t: number;
-  readonly replica: string;
-  readonly event: string;
+  readonly event: 'acquired' | 'lost' | 'released' | 'begin' | 'end' | 'members';
   readonly shard?: number;
   readonly app?: string;
-  readonly port?: number;
-  readonly [k: string]: unknown;
+  readonly msg: string;
 }
 
 export interface ReplicaOptions {
   readonly identity: string;
+  readonly stackFile: string;
   readonly managementKubeconfig: string;
   readonly namespace: string;
-  readonly stackFile: string;
-  readonly cacheRoot: string;
-  readonly leaseDurationMs: number;
-  readonly renewDeadlineMs: number;
-  readonly retryPeriodMs: number;
-  readonly pollMs: number;
+  readonly timing: { readonly leaseDuration: string; readonly renewDeadline: string; readonly retryPeriod: string };
+  readonly cacheDir: string;
+  /** Every app of the stack (a whole-stack round begins them all). */
+  readonly apps: readonly string[];
 }
 
 export class Replica {
   readonly identity: string;
-  readonly events: ReplicaEvent[];
-  readonly child: ChildProcess;
-  readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null; t: number }>;
+  readonly serve: ServeProcess;
+  private readonly apps: readonly string[];
   killedAt: number | undefined;
 
-  constructor(options: ReplicaOptions, events: ReplicaEvent[]) {
-    this.identity = options.identity;
-    this.events = events;
-    this.child = spawn(process.execPath, [REPLICA, JSON.stringify(options)], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let buffered = '';
-    this.child.stdout?.setEncoding('utf8').on('data', (chunk: string) => {
-      buffered += chunk;
-      let nl: number;
-      while ((nl = buffered.indexOf('\n')) >= 0) {
-        const line = buffered.slice(0, nl);
-        buffered = buffered.slice(nl + 1);
-        if (line.startsWith('{')) events.push(JSON.parse(line) as ReplicaEvent);
-      }
-    });
-    let stderr = '';
-    this.child.stderr?.setEncoding('utf8').on('data', (c: string) => (stderr = (stderr + c).slice(-4000)));
-    this.exited = new Promise((resolve) => this.child.on('exit', (code, signal) => resolve({ code, signal, t: Date.now() })));
-    void this.exited.then(({ code }) => {
-      if (code && code !== 0) process.stderr.write(`replica ${this.identity} exited ${code}: ${stderr}\n`);
-    });
+  constructor(o: ReplicaOptions) {
+    this.identity = o.identity;
+    this.apps = o.apps;
+    this.serve = ServeProcess.start(
+      [
+        '-f', o.stackFile,
+        '--management-kubeconfig', o.managementKubeconfig,
+        '--lease-namespace', o.namespace,
+        '--identity', o.identity,
+        '--lease-duration', o.timing.leaseDuration,
+        '--renew-deadline', o.timing.renewDeadline,
+        '--retry-period', o.timing.retryPeriod,
+      ],
+      { ...process.env, INFRA_CACHE_DIR: o.cacheDir },
+    );
   }
 
-  mine(event: string): ReplicaEvent[] {
-    return this.events.filter((e) => e.replica === this.identity && e.event === event);
+  /** The log as events, in order. */
+  events(): ReplicaEvent[] {
+    const out: ReplicaEvent[] = [];
+    for (const l of this.serve.lines) {
+      const msg = typeof l['msg'] === 'string' ? l['msg'] : '';
+      const t = Date.parse(String(l['time']));
+      const app = typeof l['app'] === 'string' ? l['app'] : undefined;
+      const shard = typeof l['shard'] === 'number' ? l['shard'] : undefined;
+      if (shard !== undefined && /^shard \d+: acquired/.test(msg)) out.push({ t, event: 'acquired', shard, msg });
+      else if (shard !== undefined && /^shard \d+: lost/.test(msg)) out.push({ t, event: 'lost', shard, msg });
+      else if (shard !== undefined && /^shard \d+: released/.test(msg)) out.push({ t, event: 'released', shard, msg });
+      else if (msg.startsWith('members: ')) out.push({ t, event: 'members', msg });
+      else if (msg.startsWith('reconciling every app')) for (const a of this.apps) out.push({ t, event: 'begin', app: a, msg });
+      else if (app && msg.startsWith('reconciling (')) out.push({ t, event: 'begin', app, msg });
+      else if (app === '(stack)' && (msg.startsWith('reconcile failed') || msg.startsWith('retrying in'))) for (const a of this.apps) out.push({ t, event: 'end', app: a, msg });
+      else if (app && (typeof l['durationMs'] === 'number' || msg.startsWith('reconcile failed') || msg.startsWith('retrying in'))) out.push({ t, event: 'end', app, msg });
+    }
+    return out;
   }
 
-  async ready(): Promise<void> {
-    const ok = await waitFor(async () => (this.mine('ready').length > 0 ? true : undefined), { timeoutMs: 60_000, intervalMs: 50 });
-    if (!ok) throw new Error(`replica ${this.identity} never became ready`);
+  mine(event: ReplicaEvent['event']): ReplicaEvent[] {
+    return this.events().filter((e) => e.event === event);
   }
 
-  /** Shards this replica holds according to its own acquired/lost events. */
+  /** Shards held, by the replica's own acquired/lost log lines. */
   held(): Set<number> {
     const out = new Set<number>();
-    for (const e of this.events) {
-      if (e.replica !== this.identity || e.shard === undefined) continue;
+    for (const e of this.events()) {
+      if (e.shard === undefined) continue;
       if (e.event === 'acquired') out.add(e.shard);
       if (e.event === 'lost') out.delete(e.shard);
     }
     return out;
   }
 
+  /** infra_lease_owned from the replica's own /metrics, per shard. */
   async metrics(): Promise<Map<number, number>> {
-    const port = this.mine('ready')[0]?.port;
-    const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+    const text = await (await fetch(`${await this.serve.url()}/metrics`)).text();
     const out = new Map<number, number>();
     for (const m of text.matchAll(/^infra_lease_owned\{lease="infra-shard-(\d+)"\} (\d+)$/gm)) out.set(Number(m[1]), Number(m[2]));
     return out;
@@ -87,50 +93,47 @@ export class Replica {
 
   kill(): void {
     this.killedAt = Date.now();
-    this.child.kill('SIGKILL');
+    this.serve.child.kill('SIGKILL');
+  }
+
+  alive(): boolean {
+    return this.serve.child.exitCode === null && this.serve.child.signalCode === null;
   }
 }
 
-/**
- * Per shard, the time spans each replica held it ([acquired, lost], or until it was killed or
- * the test ended); two spans of different replicas on one shard must never overlap.
- */
-export function ownershipOverlaps(replicas: readonly Replica[], events: readonly ReplicaEvent[], end: number): string[] {
-  const spans = new Map<number, { replica: string; from: number; to: number }[]>();
+type Span = { replica: string; from: number; to: number };
+
+/** Per shard, [acquired, lost] (open spans end at the kill or `end`); spans of two replicas must not overlap. */
+export function ownershipOverlaps(replicas: readonly Replica[], end: number): string[] {
+  return overlaps(spansOf(replicas, end, (e) => (e.event === 'acquired' ? 'open' : e.event === 'lost' ? 'close' : undefined), (e) => e.shard), 'shard');
+}
+
+/** Per app, [begin, end] of each reconcile; two replicas must never reconcile one app at once. */
+export function reconcileOverlaps(replicas: readonly Replica[], end: number): string[] {
+  return overlaps(spansOf(replicas, end, (e) => (e.event === 'begin' ? 'open' : e.event === 'end' ? 'close' : undefined), (e) => e.app), 'app');
+}
+
+function spansOf<K>(replicas: readonly Replica[], end: number, kind: (e: ReplicaEvent) => 'open' | 'close' | undefined, key: (e: ReplicaEvent) => K | undefined): Map<K, Span[]> {
+  const spans = new Map<K, Span[]>();
+  const add = (k: K, s: Span) => spans.set(k, [...(spans.get(k) ?? []), s]);
   for (const r of replicas) {
-    const open = new Map<number, number>();
-    for (const e of events) {
-      if (e.replica !== r.identity || e.shard === undefined) continue;
-      if (e.event === 'acquired') open.set(e.shard, e.t);
-      if (e.event === 'lost' && open.has(e.shard)) {
-        spans.set(e.shard, [...(spans.get(e.shard) ?? []), { replica: r.identity, from: open.get(e.shard) ?? 0, to: e.t }]);
-        open.delete(e.shard);
+    const open = new Map<K, number>();
+    for (const e of r.events()) {
+      const k = key(e);
+      if (k === undefined) continue;
+      const what = kind(e);
+      if (what === 'open' && !open.has(k)) open.set(k, e.t);
+      if (what === 'close' && open.has(k)) {
+        add(k, { replica: r.identity, from: open.get(k) ?? 0, to: e.t });
+        open.delete(k);
       }
     }
-    for (const [shard, from] of open) spans.set(shard, [...(spans.get(shard) ?? []), { replica: r.identity, from, to: r.killedAt ?? end }]);
+    for (const [k, from] of open) add(k, { replica: r.identity, from, to: r.killedAt ?? end });
   }
-  return overlaps(spans, 'shard');
+  return spans;
 }
 
-/** Per app, the spans of its reconciles ([begin, end], or until the replica was killed); no two replicas at once. */
-export function reconcileOverlaps(replicas: readonly Replica[], events: readonly ReplicaEvent[], end: number): string[] {
-  const spans = new Map<string, { replica: string; from: number; to: number }[]>();
-  for (const r of replicas) {
-    const open = new Map<string, number>();
-    for (const e of events) {
-      if (e.replica !== r.identity || e.app === undefined) continue;
-      if (e.event === 'begin') open.set(e.app, e.t);
-      if (e.event === 'end' && open.has(e.app)) {
-        spans.set(e.app, [...(spans.get(e.app) ?? []), { replica: r.identity, from: open.get(e.app) ?? 0, to: e.t }]);
-        open.delete(e.app);
-      }
-    }
-    for (const [app, from] of open) spans.set(app, [...(spans.get(app) ?? []), { replica: r.identity, from, to: r.killedAt ?? end }]);
-  }
-  return overlaps(spans, 'app');
-}
-
-function overlaps<K>(spans: ReadonlyMap<K, readonly { replica: string; from: number; to: number }[]>, what: string): string[] {
+function overlaps<K>(spans: ReadonlyMap<K, readonly Span[]>, what: string): string[] {
   const out: string[] = [];
   for (const [key, list] of spans) {
     for (const a of list) for (const b of list) if (a.replica < b.replica && a.from < b.to && b.from < a.to) out.push(`${what} ${String(key)}: ${a.replica} [${a.from}, ${a.to}] and ${b.replica} [${b.from}, ${b.to}]`);
