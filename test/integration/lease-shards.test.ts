@@ -192,6 +192,7 @@ describe('infra serve replicas sharded by Leases', () => {
     expect(new Set(takeover.map((e) => e.shard))).toEqual(victimShards);
     // Within the lease duration of the victim's last renewal (which came before the kill), plus one retry period for the round trip.
     expect(Math.max(...takeover.map((e) => e.t)) - killedAt).toBeLessThanOrEqual(LEASE_MS + RETRY_MS);
+    process.stderr.write(`[leases] SIGKILL: ${victimShards.size} shard(s) taken ${Math.min(...takeover.map((e) => e.t)) - killedAt}–${Math.max(...takeover.map((e) => e.t)) - killedAt} ms after the kill (lease ${LEASE_MS} ms)\n`);
 
     expect(await allAt(String(rev))).toBeDefined();
     const end = Date.now();
@@ -239,6 +240,7 @@ describe('infra serve replicas sharded by Leases', () => {
       // ...and the last byte it sent the target came before b could take any of its shards.
       const lastSent = Math.max(...toTarget.sent.map((s) => s.t));
       expect(lastSent).toBeLessThan(firstTakeover);
+      process.stderr.write(`[leases] cut: stopped ${lastStop - cutAt} ms after the cut, last byte to the target at ${lastSent - cutAt} ms, first takeover at ${firstTakeover - cutAt} ms\n`);
       expect(lastSent).toBeLessThanOrEqual(lastStop + 100);
       expect(ownershipOverlaps([a, b], Date.now())).toEqual([]);
       expect(reconcileOverlaps([a, b], Date.now())).toEqual([]);
@@ -278,6 +280,7 @@ describe('infra serve replicas sharded by Leases', () => {
     expect(new Set(takeover.map((e) => e.shard))).toEqual(aShards);
     // At once: within a retry period of a's exit, well before its Leases could have expired.
     expect(Math.max(...takeover.map((e) => e.t)) - exitedAt).toBeLessThanOrEqual(RETRY_MS + 500);
+    process.stderr.write(`[leases] SIGTERM: exit ${exitedAt - termAt} ms after the signal, ${aShards.size} shard(s) taken ${Math.max(...takeover.map((e) => e.t)) - exitedAt} ms after the exit\n`);
     const now = await holders(ns);
     for (const s of aShards) expect(now.get(s)).toBe('replica-b');
     expect(await allAt(String(rev))).toBeDefined();
