@@ -7,6 +7,8 @@ export function shardName(shard: number): string {
   return `${SHARD_LEASE_PREFIX}${shard}`;
 }
 
+/** A Lease name (DNS-1123 subdomain) for any identity: lower case, other characters as '-'. */
 export function memberName(identity: string): string {
-  return `${MEMBER_LEASE_PREFIX}${identity}`;
+  const safe = identity.toLowerCase().replace(/[^a-z0-9.-]+/g, '-').replace(/^[-.]+|[-.]+$/g, '');
+  return `${MEMBER_LEASE_PREFIX}${safe || 'replica'}`.slice(0, 253);
 }

@@ -93,3 +93,11 @@ describe('shard assignment', () => {
     expect(leaseTiming()).toEqual({ leaseDurationMs: 15_000, renewDeadlineMs: 10_000, retryPeriodMs: 2_000 });
   });
 });
+
+describe('lease names', () => {
+  it('a member Lease name is valid for any identity (hostname case, underscores)', async () => {
+    const { memberName } = await import('../../reconciler/leases/names.ts');
+    expect(memberName('Build_Host.local-1a2b3c')).toBe('infra-member-build-host.local-1a2b3c');
+    expect(memberName('replica-a')).toBe('infra-member-replica-a');
+  });
+});
