@@ -2,6 +2,8 @@
 
 export const SHARD_LEASE_PREFIX = 'infra-shard-';
 export const MEMBER_LEASE_PREFIX = 'infra-member-';
+/** On member Leases: the shard count of that replica (all replicas must agree, or two could own one app). */
+export const SHARDS_ANNOTATION = 'infra.dev/shards';
 
 export function shardName(shard: number): string {
   return `${SHARD_LEASE_PREFIX}${shard}`;

@@ -1,11 +1,13 @@
 import { setTimeout as delay } from 'node:timers/promises';
 import { isTransient } from '../../clusters/kube-client.ts';
+import { InfraError } from '../../stacks/errors.ts';
 import { planShards, type ShardView } from './assignment.ts';
 import { isConflict, LEASE_KIND_LABEL, microTime, type Lease, type LeaseStore } from './lease-store.ts';
 import { DEFAULT_SHARD_COUNT, shardOf } from './shards.ts';
 import { leaseTiming, type LeaseTiming } from './timing.ts';
 import type { ShardGauge } from './metrics.ts';
-import { MEMBER_LEASE_PREFIX, memberName, shardName } from './names.ts';
+import { ShardCountMismatchError } from './lease-errors.ts';
+import { MEMBER_LEASE_PREFIX, memberName, SHARDS_ANNOTATION, shardName } from './names.ts';
 
 /**
  * This replica's share of the apps, held with one Lease per shard in the management cluster
@@ -114,7 +116,7 @@ export class ShardOwnership {
 
   /** Runs the first round (so the replica starts with its share), then renews every retry period. */
   async start(): Promise<void> {
-    await this.round().catch((err: unknown) => this.log('warn', `lease round failed: ${(err as Error).message}`));
+    await this.round().catch((err: unknown) => this.log(err instanceof ShardCountMismatchError ? 'error' : 'warn', `lease round failed: ${err instanceof InfraError ? err.oneLine() : (err as Error).message}`));
     this.loop = this.run();
   }
 
@@ -139,9 +141,9 @@ export class ShardOwnership {
       const wait = Math.max(0, Math.min(this.timing.retryPeriodMs - jitter, this.nextExpiry() - this.now() + 5));
       await delay(wait, undefined, { signal }).catch(() => undefined);
       if (signal.aborted) break;
-      const raced = await this.round().catch((err: unknown) => void this.log('warn', `lease round failed: ${(err as Error).message}`));
+      const raced = await this.round().catch((err: unknown) => void this.log(err instanceof ShardCountMismatchError ? 'error' : 'warn', `lease round failed: ${err instanceof InfraError ? err.oneLine() : (err as Error).message}`));
       // Lost a race for a free shard: read again at once rather than one retry period later.
-      if (raced && !signal.aborted) await this.round().catch((err: unknown) => this.log('warn', `lease round failed: ${(err as Error).message}`));
+      if (raced && !signal.aborted) await this.round().catch((err: unknown) => this.log(err instanceof ShardCountMismatchError ? 'error' : 'warn', `lease round failed: ${err instanceof InfraError ? err.oneLine() : (err as Error).message}`));
     }
   }
 
@@ -153,9 +155,17 @@ export class ShardOwnership {
     const byName = new Map(leases.map((l) => [l.metadata.name, l] as const));
     for (const l of leases) this.observe(l, now);
     for (const name of [...this.observed.keys()]) if (!byName.has(name)) this.observed.delete(name);
-    const members = leases
-      .filter((l) => l.metadata.name.startsWith(MEMBER_LEASE_PREFIX) && l.spec.holderIdentity && !this.expired(l, now))
-      .map((l) => l.spec.holderIdentity as string);
+    const live = leases.filter((l) => l.metadata.name.startsWith(MEMBER_LEASE_PREFIX) && l.spec.holderIdentity && !this.expired(l, now));
+    // Before anything is written (our member Lease included): a replica that disagrees stays out.
+    const other = live.find((l) => l.spec.holderIdentity !== this.identity && (l.metadata.annotations?.[SHARDS_ANNOTATION] ?? String(this.shardCount)) !== String(this.shardCount));
+    if (other) {
+      for (const s of [...this.holds.keys()]) this.lose(s, 'shard count mismatch');
+      throw new ShardCountMismatchError(`replica ${other.spec.holderIdentity ?? '?'} uses ${other.metadata.annotations?.[SHARDS_ANNOTATION]} shards, this one ${this.shardCount}`, {
+        where: `lease ${this.store.namespace}/${other.metadata.name}`,
+        hint: 'give every replica the same --shards; to change it, stop all replicas first. This replica takes no shard meanwhile',
+      });
+    }
+    const members = live.map((l) => l.spec.holderIdentity as string);
     const views: ShardView[] = [];
     for (let s = 0; s < this.shardCount; s++) {
       const l = byName.get(shardName(s));
@@ -279,10 +289,11 @@ export class ShardOwnership {
 
   private async renewMember(lease: Lease | undefined): Promise<void> {
     const spec = { holderIdentity: this.identity, leaseDurationSeconds: this.timing.leaseDurationMs / 1000, renewTime: microTime(this.now()) };
+    const annotations = { [SHARDS_ANNOTATION]: String(this.shardCount) };
     try {
       const written = lease
-        ? await this.store.replace({ ...lease, spec: { ...lease.spec, ...spec } }, undefined, this.timing.renewDeadlineMs)
-        : await this.store.create({ apiVersion: 'coordination.k8s.io/v1', kind: 'Lease', metadata: { name: memberName(this.identity), labels: { [LEASE_KIND_LABEL]: 'member' } }, spec: { ...spec, acquireTime: spec.renewTime } }, undefined, this.timing.renewDeadlineMs);
+        ? await this.store.replace({ ...lease, metadata: { ...lease.metadata, annotations: { ...lease.metadata.annotations, ...annotations } }, spec: { ...lease.spec, ...spec } }, undefined, this.timing.renewDeadlineMs)
+        : await this.store.create({ apiVersion: 'coordination.k8s.io/v1', kind: 'Lease', metadata: { name: memberName(this.identity), labels: { [LEASE_KIND_LABEL]: 'member' }, annotations }, spec: { ...spec, acquireTime: spec.renewTime } }, undefined, this.timing.renewDeadlineMs);
       this.memberVersion = written.metadata.resourceVersion;
     } catch (err) {
       if (!isConflict(err) && !isTransient(err)) throw err;

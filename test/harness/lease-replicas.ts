@@ -23,6 +23,7 @@ export interface ReplicaOptions {
   readonly cacheDir: string;
   /** Every app of the stack (a whole-stack round begins them all). */
   readonly apps: readonly string[];
+  readonly extraArgs?: readonly string[];
 }
 
 export class Replica {
@@ -43,6 +44,7 @@ export class Replica {
         '--lease-duration', o.timing.leaseDuration,
         '--renew-deadline', o.timing.renewDeadline,
         '--retry-period', o.timing.retryPeriod,
+        ...(o.extraArgs ?? []),
       ],
       { ...process.env, INFRA_CACHE_DIR: o.cacheDir },
     );

@@ -66,7 +66,7 @@ async function leaseNamespace(): Promise<string> {
   return name;
 }
 
-function start(identity: string, namespace: string, extra: { stackFile?: string; managementKubeconfig?: string } = {}): Replica {
+function start(identity: string, namespace: string, extra: { stackFile?: string; managementKubeconfig?: string; extraArgs?: string[] } = {}): Replica {
   const r = new Replica({
     identity,
     namespace,
@@ -75,6 +75,7 @@ function start(identity: string, namespace: string, extra: { stackFile?: string;
     timing: TIMING,
     cacheDir: join(work, `cache-${identity}`),
     apps: APPS,
+    ...(extra.extraArgs ? { extraArgs: extra.extraArgs } : {}),
   });
   replicas.push(r);
   return r;
@@ -285,5 +286,23 @@ describe('infra serve replicas sharded by Leases', () => {
     for (const s of aShards) expect(now.get(s)).toBe('replica-b');
     expect(await allAt(String(rev))).toBeDefined();
     expect(ownershipOverlaps([a, b], Date.now())).toEqual([]);
+  });
+
+  it('a replica started with another shard count takes nothing (the same app would map to two Leases)', async () => {
+    const ns = await leaseNamespace();
+    const a = start('replica-a', ns);
+    await ready(a);
+    await balanced([a]);
+    const b = start('replica-b', ns, { extraArgs: ['--shards', '8'] });
+    await b.serve.url();
+    const refused = await b.serve.waitForLog((l) => l['level'] === 'error' && /uses 16 shards, this one 8/.test(String(l['msg'])));
+    expect(String(refused['msg'])).toMatch(/same --shards/);
+    // Several rounds later: b holds nothing, a still holds all 16 and was never asked to share.
+    const later = Date.parse(String(refused['time'])) + 3 * RETRY_MS;
+    await waitFor(async () => (Date.now() > later ? true : undefined), { timeoutMs: 10_000, intervalMs: 100 });
+    expect(b.mine('acquired')).toEqual([]);
+    expect(a.held().size).toBe(SHARDS);
+    expect(a.mine('lost')).toEqual([]);
+    expect([...(await holders(ns)).values()].every((h) => h === 'replica-a')).toBe(true);
   });
 });
