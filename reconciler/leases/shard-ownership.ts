@@ -149,8 +149,7 @@ export class ShardOwnership {
 
   /** One round: read every Lease, plan, then renew, take and hand back in parallel. True when a take lost a race. */
   async round(): Promise<boolean> {
-    const timeoutMs = this.timing.renewDeadlineMs;
-    const leases = await this.store.list(undefined, timeoutMs);
+    const leases = await this.store.list(undefined, this.requestTimeoutMs());
     const now = this.now();
     const byName = new Map(leases.map((l) => [l.metadata.name, l] as const));
     for (const l of leases) this.observe(l, now);
@@ -215,8 +214,8 @@ export class ShardOwnership {
     let written: Lease;
     try {
       written = lease
-        ? await this.store.replace({ ...lease, spec }, undefined, this.timing.renewDeadlineMs)
-        : await this.store.create({ apiVersion: 'coordination.k8s.io/v1', kind: 'Lease', metadata: { name: shardName(shard), labels: { [LEASE_KIND_LABEL]: 'shard' } }, spec }, undefined, this.timing.renewDeadlineMs);
+        ? await this.store.replace({ ...lease, spec }, undefined, this.requestTimeoutMs())
+        : await this.store.create({ apiVersion: 'coordination.k8s.io/v1', kind: 'Lease', metadata: { name: shardName(shard), labels: { [LEASE_KIND_LABEL]: 'shard' } }, spec }, undefined, this.requestTimeoutMs());
     } catch (err) {
       if (isConflict(err)) {
         if (!take) this.lose(shard, 'renewal lost a write race (another replica changed the Lease)');
@@ -241,6 +240,11 @@ export class ShardOwnership {
     this.gauge?.set(shard, true);
     this.log('info', `shard ${shard}: acquired`, { shard });
     return true;
+  }
+
+  /** One slow request must not cost a hold that a retry could keep: at most half the renew deadline (or one retry period). */
+  private requestTimeoutMs(): number {
+    return Math.max(this.timing.retryPeriodMs, Math.floor(this.timing.renewDeadlineMs / 2));
   }
 
   /** The hold lapses at validUntil unless renewed before. */
@@ -282,7 +286,7 @@ export class ShardOwnership {
         metadata: { name: shardName(shard), resourceVersion: h.resourceVersion, labels: { [LEASE_KIND_LABEL]: 'shard' } },
         spec: { holderIdentity: null, leaseDurationSeconds: this.timing.leaseDurationMs / 1000, acquireTime: null, renewTime: null },
       };
-      await this.store.replace(cleared, undefined, this.timing.renewDeadlineMs).catch((err: unknown) => this.log('warn', `shard ${shard}: could not clear the holder (${(err as Error).message}); it expires instead`, { shard }));
+      await this.store.replace(cleared, undefined, this.requestTimeoutMs()).catch((err: unknown) => this.log('warn', `shard ${shard}: could not clear the holder (${(err as Error).message}); it expires instead`, { shard }));
     }
     this.log('info', `shard ${shard}: released (${why})`, { shard });
   }
@@ -292,8 +296,8 @@ export class ShardOwnership {
     const annotations = { [SHARDS_ANNOTATION]: String(this.shardCount) };
     try {
       const written = lease
-        ? await this.store.replace({ ...lease, metadata: { ...lease.metadata, annotations: { ...lease.metadata.annotations, ...annotations } }, spec: { ...lease.spec, ...spec } }, undefined, this.timing.renewDeadlineMs)
-        : await this.store.create({ apiVersion: 'coordination.k8s.io/v1', kind: 'Lease', metadata: { name: memberName(this.identity), labels: { [LEASE_KIND_LABEL]: 'member' }, annotations }, spec: { ...spec, acquireTime: spec.renewTime } }, undefined, this.timing.renewDeadlineMs);
+        ? await this.store.replace({ ...lease, metadata: { ...lease.metadata, annotations: { ...lease.metadata.annotations, ...annotations } }, spec: { ...lease.spec, ...spec } }, undefined, this.requestTimeoutMs())
+        : await this.store.create({ apiVersion: 'coordination.k8s.io/v1', kind: 'Lease', metadata: { name: memberName(this.identity), labels: { [LEASE_KIND_LABEL]: 'member' }, annotations }, spec: { ...spec, acquireTime: spec.renewTime } }, undefined, this.requestTimeoutMs());
       this.memberVersion = written.metadata.resourceVersion;
     } catch (err) {
       if (!isConflict(err) && !isTransient(err)) throw err;
