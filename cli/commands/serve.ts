@@ -8,7 +8,7 @@ import { ServeLoop } from '../../reconciler/serve/serve-loop.ts';
 import { parseStackLocation, stackSourceOf } from '../../reconciler/serve/stack-from-git.ts';
 import { UsageError } from '../../stacks/errors.ts';
 import { loadStackFile } from '../../stacks/load.ts';
-import { wholeNumber } from '../options.ts';
+import { durationMs, wholeNumber } from '../options.ts';
 import type { RunContext } from '../run-context.ts';
 import { stackFileFrom } from '../stack-file.ts';
 import { leaseOptions, serveLeases, type LeaseOpts } from './serve-leases.ts';
@@ -26,6 +26,7 @@ interface ServeOpts extends LeaseOpts {
   metricsTokenFile?: string;
   logFormat: LogFormat;
   concurrency: number;
+  retryFor: number;
 }
 
 export function registerServe(program: Command, ctx: RunContext): void {
@@ -38,6 +39,7 @@ export function registerServe(program: Command, ctx: RunContext): void {
     .option('--metrics-token-file <file>', 'bearer token /metrics requires (required unless listening on loopback)')
     .addOption(new Option('--log-format <format>', 'human lines or one JSON object per line').choices(['human', 'json']).default('human'))
     .option('--concurrency <n>', 'apps reconciled at once (default 4)', wholeNumber(1, 256), 4)
+    .option('--retry-for <duration>', 'how long one reconcile retries an unreachable cluster before the queue takes over with backoff (default 30s)', durationMs, 30_000)
     .description('reconcile continuously: poll sources, take webhooks, re-check drift; /healthz /readyz /metrics')
     .action(async (opts: ServeOpts) => {
       ctx.stopsOnSignal();
@@ -47,7 +49,7 @@ export function registerServe(program: Command, ctx: RunContext): void {
       const stackFrom = at ? { at, source: stackSourceOf(stack, at) } : undefined;
       const metrics = new ServeMetrics();
       const leases = serveLeases(opts, metrics, log, () => loop.stack.gitops.apps.map((a) => a.name));
-      const loop = new ServeLoop({ stack, ...(stackFrom ? { stackFrom } : {}), cacheRoot: cacheDir(), metrics, log, concurrency: opts.concurrency, ...(leases ? { ownership: leases.ownership } : {}) });
+      const loop = new ServeLoop({ stack, ...(stackFrom ? { stackFrom } : {}), cacheRoot: cacheDir(), metrics, log, concurrency: opts.concurrency, retryForMs: opts.retryFor, ...(leases ? { ownership: leases.ownership } : {}) });
       const server = await startHttpServer({
         host: opts.listen.host,
         port: opts.listen.port,

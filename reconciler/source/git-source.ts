@@ -30,18 +30,21 @@ function describeRef(ref: GitRef): string {
 }
 
 /**
- * Git takes a lock file in the mirror for a fetch (shallow.lock): two fetches of one mirror at
- * once in this process (serve runs several apps' reconciles at once) would fail. One at a time per mirror.
+ * Git takes lock files in a repository (`shallow.lock`, ref and config locks) and fails rather
+ * than waits, so work on one mirror is serialized in this process (`infra serve` reconciles
+ * several apps of one repository at once).
  */
-const mirrorTurns = new Map<string, Promise<unknown>>();
+const mirrorWork = new Map<string, Promise<unknown>>();
 
-function inTurn<T>(mirror: string, work: () => Promise<T>): Promise<T> {
-  const before = mirrorTurns.get(mirror) ?? Promise.resolve();
-  const mine = before.then(work, work);
-  const settled = mine.catch(() => undefined);
-  mirrorTurns.set(mirror, settled);
-  void settled.then(() => (mirrorTurns.get(mirror) === settled ? mirrorTurns.delete(mirror) : undefined));
-  return mine;
+function serialized<T>(mirror: string, work: () => Promise<T>): Promise<T> {
+  const previous = mirrorWork.get(mirror) ?? Promise.resolve();
+  const next = previous.catch(() => undefined).then(work);
+  const tail = next.catch(() => undefined);
+  mirrorWork.set(mirror, tail);
+  void tail.then(() => {
+    if (mirrorWork.get(mirror) === tail) mirrorWork.delete(mirror);
+  });
+  return next;
 }
 
 export class GitSource {
@@ -58,7 +61,7 @@ export class GitSource {
 
   /** Fetches the ref and returns the checked-out revision. */
   fetch(signal?: AbortSignal): Promise<Revision> {
-    return inTurn(this.mirror, () => this.fetchNow(signal));
+    return serialized(this.mirror, () => this.fetchNow(signal));
   }
 
   private async fetchNow(signal?: AbortSignal): Promise<Revision> {
@@ -95,7 +98,7 @@ export class GitSource {
    * mirror we fetch from has it). Fetches just that commit; false when the server does not know it.
    */
   hasCommit(commit: string, signal?: AbortSignal): Promise<boolean> {
-    return inTurn(this.mirror, () => this.hasCommitNow(commit, signal));
+    return serialized(this.mirror, () => this.hasCommitNow(commit, signal));
   }
 
   private async hasCommitNow(commit: string, signal?: AbortSignal): Promise<boolean> {

@@ -164,4 +164,26 @@ describe('serve loop', () => {
       await loop.stop();
     }
   });
+
+  it('a push to a source of three apps is one round, every app once', async () => {
+    const names = ['multi-a', 'multi-b', 'multi-c'];
+    const files = (v: string) => Object.fromEntries(names.map((n) => [`multi/${n}/cm.yaml`, `apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: ${n}\n  namespace: default\ndata:\n  value: "${v}"\n`]));
+    await repo.commit(files('1'));
+    const stack = stackFor(repo.dir, [{ name: 'burst', path: 'app', targets: { clusters: clusters.map((c) => c.name) } }, ...names.map((n) => ({ name: n, path: `multi/${n}`, targets: { clusters: clusters.map((c) => c.name) } }))]);
+    const metrics = new ServeMetrics({ processMetrics: false });
+    const loop = new ServeLoop({ stack: { ...stack, gitops: { ...stack.gitops, sources: stack.gitops.sources.map((s) => ({ ...s, intervalMs: 3_600_000, driftIntervalMs: 3_600_000 })) } }, cacheRoot: cache, metrics, log: new ServeLog('json', () => undefined) });
+    try {
+      await loop.start();
+      await loop.idle();
+      const rounds = (await metrics.reconcileRounds.get()).values[0]?.value ?? 0;
+      const sha = await repo.commit(files('2'));
+      expect(loop.trigger({ source: 'repo', revision: sha, reason: 'webhook' }).sort()).toEqual(['burst', ...names]);
+      await loop.idle();
+      expect((await metrics.reconcileRounds.get()).values[0]?.value, 'one round for the push').toBe(rounds + 1);
+      for (const n of names) expect(await runsOf(metrics, n)).toBe(1);
+      for (const c of clusters) for (const n of names) expect((await clients(c).core.readNamespacedConfigMap({ name: n, namespace: 'default' })).data).toEqual({ value: '2' });
+    } finally {
+      await loop.stop();
+    }
+  });
 });
