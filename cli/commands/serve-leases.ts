@@ -7,6 +7,7 @@ import { LeaseStore } from '../../reconciler/leases/lease-store.ts';
 import { shardGauge } from '../../reconciler/leases/metrics.ts';
 import { ShardOwnership } from '../../reconciler/leases/shard-ownership.ts';
 import { DEFAULT_SHARD_COUNT } from '../../reconciler/leases/shards.ts';
+import { leaseTiming } from '../../reconciler/leases/timing.ts';
 import type { ServeLog } from '../../reconciler/serve/log.ts';
 import type { ServeMetrics } from '../../reconciler/serve/metrics.ts';
 import { durationMs, wholeNumber } from '../options.ts';
@@ -43,12 +44,13 @@ export interface ServeLeases {
 /** The shard ownership of this replica, or undefined without --management-kubeconfig. */
 export function serveLeases(opts: LeaseOpts, metrics: ServeMetrics, log: ServeLog, apps: () => readonly string[]): ServeLeases | undefined {
   if (!opts.managementKubeconfig) return undefined;
+  const timing = leaseTiming({ leaseDurationMs: opts.leaseDuration, renewDeadlineMs: opts.renewDeadline, retryPeriodMs: opts.retryPeriod });
   const client = new KubeClient('management', opts.managementKubeconfig);
   const shards = new ShardOwnership({
     store: new LeaseStore(client, opts.leaseNamespace ?? process.env['POD_NAMESPACE'] ?? 'infra-system'),
     identity: opts.identity ?? `${hostname()}-${randomBytes(3).toString('hex')}`,
     shardCount: opts.shards,
-    timing: { leaseDurationMs: opts.leaseDuration, renewDeadlineMs: opts.renewDeadline, retryPeriodMs: opts.retryPeriod },
+    timing,
     gauge: shardGauge(metrics.leaseOwned),
     log: (level, msg, fields) => log[level](msg, fields),
   });
