@@ -78,7 +78,8 @@ export async function runReconcile(ctx: JobContext, labels: readonly string[], a
     ...(ctx.env ? { env: ctx.env } : {}),
     retryForMs: ctx.retryForMs,
     backoff: ctx.clusterBackoff,
-    progress: (line) => ctx.log.info(line, labels.length === 1 ? { app: labels[0] } : {}),
+    // The pipeline's lines name their app; the field only when the round is one app's.
+    progress: (line) => ctx.log.info(line, apps?.length === 1 ? { app: apps[0] } : {}),
     ...(signal ? { signal } : {}),
   });
   record(ctx, statuses, ctx.clock.now() - started);

@@ -89,6 +89,7 @@ export class ServeLoop {
   }
 
   readiness(): Readiness {
+    if (this.stopping) return { ready: false, why: 'stopping' };
     if (!this.firstRoundDone) return { ready: false, why: 'the first round is not done' };
     if (this.unfetched.size > 0) return { ready: false, why: `not fetched yet: ${[...this.unfetched].sort().join(', ')}` };
     return { ready: true, why: '' };
@@ -249,11 +250,11 @@ export class ServeLoop {
   private async runStack(job: Job): Promise<JobOutcome> {
     const from = this.opts.stackFrom;
     if (from) {
-      if (job.revision && !(await commitAvailable(from.source, job.revision, this.opts.cacheRoot))) {
-        return { kind: 'retry', why: `commit ${job.revision.slice(0, 12)} of ${from.source.name} is not fetchable yet` };
-      }
       try {
         const loaded = await loadStackFromGit(from.source, from.at, this.opts.cacheRoot);
+        if (job.revision && loaded.commit !== job.revision && !(await commitAvailable(from.source, job.revision, this.opts.cacheRoot))) {
+          return { kind: 'retry', why: `commit ${job.revision.slice(0, 12)} of ${from.source.name} is not fetchable yet` };
+        }
         this.unfetched.delete(from.source.name);
         this.opts.metrics.stackLoads.inc({ result: 'loaded' });
         // A push that left the stack file alone: its apps' own jobs do the work.

@@ -75,3 +75,29 @@ describe('source interval fields', () => {
     expect(() => parseStack('s.yaml', stack(', interval: soon'))).toThrow(/gitops\.sources\[0\]\.interval: expected a duration/);
   });
 });
+
+describe('serve loop readiness', () => {
+  it('is not ready before the first round, nor once stopping', async () => {
+    const { parseStack } = await import('../../stacks/load.ts');
+    const { ServeLoop } = await import('../../reconciler/serve/serve-loop.ts');
+    const { ServeMetrics } = await import('../../reconciler/serve/metrics.ts');
+    const stack = parseStack('s.yaml', 'apiVersion: infra.dev/v1alpha1\nkind: Stack\nclusters: [{name: a}]\n');
+    let released = 0;
+    const loop = new ServeLoop({
+      stack,
+      cacheRoot: '/nonexistent',
+      metrics: new ServeMetrics({ processMetrics: false }),
+      log: new ServeLog('json', () => undefined),
+      clock: new ManualClock(),
+      ownership: { owns: () => true, signal: () => undefined, ownsRemovals: () => false, release: async () => void released++ },
+    });
+    expect(loop.readiness()).toEqual({ ready: false, why: 'the first round is not done' });
+    await loop.start();
+    await loop.idle();
+    expect(loop.readiness(), 'a sharded replica with no apps has done its first round').toEqual({ ready: true, why: '' });
+    expect(loop.watches('repo')).toBe(false);
+    await loop.stop();
+    expect(loop.readiness()).toEqual({ ready: false, why: 'stopping' });
+    expect(released, 'leases released once').toBe(1);
+  });
+});
