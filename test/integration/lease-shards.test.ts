@@ -241,7 +241,7 @@ describe('infra serve replicas sharded by Leases', () => {
       // ...and the last byte it sent the target came before b could take any of its shards.
       const lastSent = Math.max(...toTarget.sent.map((s) => s.t));
       expect(lastSent).toBeLessThan(firstTakeover);
-      process.stderr.write(`[leases] cut: stopped ${lastStop - cutAt} ms after the cut, last byte to the target at ${lastSent - cutAt} ms, first takeover at ${firstTakeover - cutAt} ms\n`);
+      process.stderr.write(`[leases] cut: stopped ${lastStop - cutAt} ms after the cut (${[...new Set(lost.map((e) => e.msg.replace(/^shard \d+: /, '')))].join('; ')}), last byte to the target at ${lastSent - cutAt} ms, first takeover at ${firstTakeover - cutAt} ms\n`);
       expect(ownershipOverlaps([a, b], Date.now())).toEqual([]);
       expect(reconcileOverlaps([a, b], Date.now())).toEqual([]);
 
