@@ -87,7 +87,7 @@ describe('deploy/ manifests', () => {
     );
     const [applied] = await reconcileOnce(stack);
     expect(applied?.sync, JSON.stringify(applied?.error)).toBe('Synced');
-    expect(applied?.objects).toBe(8); // Namespace, ServiceAccount, Role, RoleBinding, 2 ConfigMaps, Deployment, Service
+    expect(applied?.objects).toBe(9); // Namespace, ServiceAccount, Role, RoleBinding, 2 ConfigMaps, Deployment, Service, PodDisruptionBudget
 
     // The Secrets a user creates by hand (never committed).
     await adminRequest(management, 'POST', '/api/v1/namespaces/infra/secrets', { apiVersion: 'v1', kind: 'Secret', metadata: { name: 'infra-metrics-token' }, stringData: { token: 'test-only-token' } });
@@ -103,6 +103,7 @@ describe('deploy/ manifests', () => {
     expect(pod.containers[0]?.readinessProbe.httpGet.path).toBe('/readyz');
     const service = (await readObject(management, 'v1', 'Service', 'infra', 'infra')) as { spec: { ports: { port: number; targetPort: string }[] } };
     expect(service.spec.ports).toEqual([expect.objectContaining({ port: 80, targetPort: 'http' })]);
+    expect(await readObject(management, 'policy/v1', 'PodDisruptionBudget', 'infra', 'infra')).toBeDefined();
 
     // The service account's real token: Leases in its namespace, nothing else.
     const token = await adminRequest<{ status: { token: string } }>(management, 'POST', '/api/v1/namespaces/infra/serviceaccounts/infra/token', { apiVersion: 'authentication.k8s.io/v1', kind: 'TokenRequest', spec: { expirationSeconds: 600 } });
