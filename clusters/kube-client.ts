@@ -1,6 +1,7 @@
+import { readFileSync } from 'node:fs';
 import { Agent, request } from 'node:https';
 import { readCredentials } from './kubeconfig.ts';
-import { AdmissionWebhookError, ClusterUnreachableError, KubeApiError } from './errors.ts';
+import { AdmissionWebhookError, ClusterUnreachableError, KubeApiError, KubeconfigInvalidError } from './errors.ts';
 import { InfraError } from '../stacks/errors.ts';
 
 /**
@@ -30,7 +31,8 @@ export class KubeClient {
   readonly cluster: string;
   readonly server: URL;
   private readonly agent: Agent;
-  private readonly token: string | undefined;
+  private token: string | undefined;
+  private readonly tokenFile: { path: string; readAt: number } | undefined;
 
   constructor(cluster: string, kubeconfigPath: string, options: { maxSockets?: number } = {}) {
     const c = readCredentials(kubeconfigPath, cluster);
@@ -43,6 +45,10 @@ export class KubeClient {
     this.cluster = cluster;
     this.server = new URL(c.server);
     this.token = c.token;
+    if (c.tokenFile) {
+      this.tokenFile = { path: c.tokenFile, readAt: 0 };
+      this.refreshToken();
+    }
     this.agent = new Agent({
       keepAlive: true,
       maxSockets: options.maxSockets ?? 32,
@@ -54,6 +60,8 @@ export class KubeClient {
   }
 
   async request<T>(method: string, path: string, options: RequestOptions = {}): Promise<T> {
+    // Fencing: no request leaves on an aborted signal (a replica that lost its shard Lease).
+    options.signal?.throwIfAborted();
     const url = new URL(path, this.server);
     for (const [k, v] of Object.entries(options.query ?? {})) if (v !== undefined) url.searchParams.set(k, v);
     const body = options.body === undefined ? undefined : JSON.stringify(options.body);
@@ -62,6 +70,7 @@ export class KubeClient {
       headers['Content-Type'] = options.contentType ?? 'application/json';
       headers['Content-Length'] = String(Buffer.byteLength(body));
     }
+    this.refreshToken();
     if (this.token) headers['Authorization'] = `Bearer ${this.token}`;
     return new Promise<T>((resolve, reject) => {
       const req = request(url, { method, agent: this.agent, headers, signal: options.signal, timeout: options.timeoutMs ?? 30_000 }, (res) => {
@@ -103,6 +112,18 @@ export class KubeClient {
 
   close(): void {
     this.agent.destroy();
+  }
+
+  /** A token file is read again once a minute: the kubelet rotates projected service account tokens. */
+  private refreshToken(): void {
+    const f = this.tokenFile;
+    if (!f || Date.now() - f.readAt < 60_000) return;
+    try {
+      this.token = readFileSync(f.path, 'utf8').trim();
+      f.readAt = Date.now();
+    } catch (err) {
+      throw new KubeconfigInvalidError(this.cluster, f.path, `cannot read tokenFile: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+    }
   }
 }
 

@@ -14,6 +14,8 @@ export interface Credentials {
   readonly cert?: Buffer;
   readonly key?: Buffer;
   readonly token?: string;
+  /** `tokenFile` (a service account's projected token, rotated by the kubelet): re-read by the client. */
+  readonly tokenFile?: string;
   readonly insecure: boolean;
 }
 
@@ -54,12 +56,14 @@ export function readCredentials(path: string, cluster: string, context?: string)
   const cert = pem(u['client-certificate-data'], u['client-certificate']);
   const key = pem(u['client-key-data'], u['client-key']);
   const token = typeof u['token'] === 'string' ? u['token'] : undefined;
+  const tokenFile = typeof u['tokenFile'] === 'string' ? (isAbsolute(u['tokenFile']) ? u['tokenFile'] : resolve(base, u['tokenFile'])) : undefined;
   return {
     server: c['server'],
     ...(ca ? { ca } : {}),
     ...(cert ? { cert } : {}),
     ...(key ? { key } : {}),
     ...(token ? { token } : {}),
+    ...(tokenFile && !token ? { tokenFile } : {}),
     insecure: c['insecure-skip-tls-verify'] === true,
   };
 }

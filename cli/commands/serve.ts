@@ -11,12 +11,13 @@ import { loadStackFile } from '../../stacks/load.ts';
 import { durationMs, wholeNumber } from '../options.ts';
 import type { RunContext } from '../run-context.ts';
 import { stackFileFrom } from '../stack-file.ts';
+import { leaseOptions, serveLeases, type LeaseOpts } from './serve-leases.ts';
 
 /** `infra serve`: the long-running reconciler with its HTTP server (probes, metrics, webhooks). */
 
 export const DEFAULT_LISTEN = '127.0.0.1:7979';
 
-interface ServeOpts {
+interface ServeOpts extends LeaseOpts {
   file?: string;
   stackFrom?: string;
   listen: { host: string; port: number };
@@ -29,8 +30,7 @@ interface ServeOpts {
 }
 
 export function registerServe(program: Command, ctx: RunContext): void {
-  program
-    .command('serve')
+  leaseOptions(program.command('serve'))
     .option('-f, --file <stack>', 'stack file (default: ./stack.yaml from infra init, ./stacks/local.yaml, or the embedded local stack)')
     .option('--stack-from <source:path>', 'serve the stack file at <path> of Git source <source> (defined in -f), reloaded on every push')
     .option('--listen <host:port>', `address of the HTTP server (default ${DEFAULT_LISTEN})`, listenAddress, listenAddress(DEFAULT_LISTEN))
@@ -48,7 +48,8 @@ export function registerServe(program: Command, ctx: RunContext): void {
       const at = opts.stackFrom ? parseStackLocation(opts.stackFrom) : undefined;
       const stackFrom = at ? { at, source: stackSourceOf(stack, at) } : undefined;
       const metrics = new ServeMetrics();
-      const loop = new ServeLoop({ stack, ...(stackFrom ? { stackFrom } : {}), cacheRoot: cacheDir(), metrics, log, concurrency: opts.concurrency, retryForMs: opts.retryFor });
+      const leases = serveLeases(opts, metrics, log, () => loop.stack.gitops.apps.map((a) => a.name));
+      const loop = new ServeLoop({ stack, ...(stackFrom ? { stackFrom } : {}), cacheRoot: cacheDir(), metrics, log, concurrency: opts.concurrency, retryForMs: opts.retryFor, ...(leases ? { ownership: leases.ownership } : {}) });
       const server = await startHttpServer({
         host: opts.listen.host,
         port: opts.listen.port,
@@ -61,12 +62,14 @@ export function registerServe(program: Command, ctx: RunContext): void {
       });
       log.info(`listening on ${server.url}`, { stack: stack.name, apps: stack.gitops.apps.length, clusters: stack.clusters.length });
       if (!ctx.signal.aborted) {
+        await leases?.start();
         await loop.start();
         await new Promise<void>((resolve) => (ctx.signal.aborted ? resolve() : ctx.signal.addEventListener('abort', () => resolve(), { once: true })));
       }
       log.info(`stopping: finishing ${loop.running} running reconcile(s)`);
       await loop.stop();
       await server.close();
+      leases?.close();
       log.info('stopped');
     });
 }

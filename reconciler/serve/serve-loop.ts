@@ -291,7 +291,9 @@ export class ServeLoop {
     try {
       if (owned.length === apps.length && this.ownership.ownsRemovals()) {
         this.opts.log.info(`reconciling every app (${job.reasons.join(', ')})`);
-        return outcomeOf(await runReconcile(this.jobContext(), ['(stack)'], undefined));
+        // Fenced like the per-app jobs: stops when any app's shard is lost.
+        const signals = [...new Set(apps.map((a) => this.ownership.signal(a.name)).filter((x): x is AbortSignal => x !== undefined))];
+        return outcomeOf(await runReconcile(this.jobContext(), ['(stack)'], undefined, signals.length > 0 ? AbortSignal.any(signals) : undefined));
       }
       // Sharded: each owned app on its own (the replica holding the removals lease prunes departed apps).
       for (const a of owned) this.queue.add(a.name, { reason: job.reasons.join(', ') });

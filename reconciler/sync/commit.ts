@@ -45,6 +45,7 @@ export async function commitSync(prepared: PreparedSync, options: { concurrency:
   };
   if (fresh.length > 0) {
     const noted = await cluster.journal.intend(app.name, [...pending, ...fresh.map((p) => ({ key: p.key, apiVersion: p.object.apiVersion }))], signal);
+    signal?.throwIfAborted(); // fenced: no write once the shard's lease is lost
     if (!noted) await writeRecord(cluster.client, app.name, { ...record, inventory: widened }, signal);
   }
 
@@ -98,6 +99,7 @@ export async function commitSync(prepared: PreparedSync, options: { concurrency:
   // 5. Record: inventory narrowed to what exists, status.
   const { status, inventory } = statusOf({ app: app.name, cluster: cluster.spec.name, revision, detectOnly, previous: record, objects: prepared.objects, applied: settled, kept, errors, health, unhealthy, unranHooks: new Set([...hooks.pending].filter(unranHook)) });
   if (!sameInventory(inventory, record.inventory) || JSON.stringify(status) !== JSON.stringify(record.status) || (await cluster.round.allRecords(signal)).get(app.name)?.stack !== record.stack) {
+    signal?.throwIfAborted();
     await writeRecord(cluster.client, app.name, { ...record, inventory, status }, signal);
   }
   cluster.journal.settle(app.name);

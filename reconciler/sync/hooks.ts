@@ -82,6 +82,7 @@ async function runHook(prepared: PreparedSync, p: PlannedObject, timeoutMs: numb
   if (!info) throw new ContentError({ reason: 'ValidationFailed', message: `unknown kind ${p.object.kind} in ${p.object.apiVersion} (${describeObject(p.object)})`, where: where(p.manifest) });
   const { namespace, name = '' } = p.object.metadata;
   if (hook.deletePolicies.includes('before-hook-creation')) await deleteAndWait(prepared, info, p.object, timeoutMs, signal);
+  signal?.throwIfAborted(); // fenced: no write once the shard's lease is lost
   await applier.apply(info, p.object, { dryRun: false, force: prepared.app.conflicts === 'force', signal });
   const outcome = await waitFor(
     async () => {

@@ -74,6 +74,7 @@ export async function pruneStale(cluster: ClusterTarget, req: PruneRequest): Pro
     const info = infos.get(d.key);
     if (!info) continue;
     try {
+      signal?.throwIfAborted(); // fenced: no write once the shard's lease is lost
       await applier.delete(info, k.namespace || undefined, k.name, signal);
       deleted.push({ entry, info });
     } catch (err) {

@@ -55,6 +55,7 @@ export async function applyStaged(prepared: PreparedSync, options: StagedApplyOp
     const results = await mapLimit(batch, options.concurrency, async (p) => {
       const info = p.info ?? (await applier.info(p.object, signal));
       if (!info) throw new ContentError({ reason: 'ValidationFailed', message: `unknown kind ${p.object.kind} in ${p.object.apiVersion} after its CRDs were applied`, where: where(p.manifest) });
+      signal?.throwIfAborted(); // fenced: no write once the shard's lease is lost
       const out = await applier.apply(info, p.object, { dryRun: false, force: app.conflicts === 'force', signal });
       applied.set(p.key, out.metadata.resourceVersion ?? '');
       if (out.metadata.generation !== undefined) generations.set(p.key, out.metadata.generation);
