@@ -6,7 +6,11 @@
 export type ControlPlaneBinary = 'etcd' | 'kube-apiserver' | 'kube-controller-manager' | 'kube-scheduler' | 'kwok';
 export type RenderBinary = 'kustomize' | 'helm';
 export type EngineBinary = 'pulumi';
-export type BinaryName = ControlPlaneBinary | RenderBinary | EngineBinary;
+/** etcd's own clients: `infra etcd snapshot` saves with etcdctl, `infra etcd restore` restores with etcdutl. */
+export type EtcdToolBinary = 'etcdctl' | 'etcdutl';
+/** What the kubeadm distribution uploads to its hosts. */
+export type KubeadmBinary = 'kubeadm';
+export type BinaryName = ControlPlaneBinary | RenderBinary | EngineBinary | EtcdToolBinary | KubeadmBinary;
 
 /** What a local cluster runs. */
 export const BINARY_NAMES: readonly ControlPlaneBinary[] = [
@@ -26,6 +30,9 @@ export const HELM_VERSION = '3.19.0';
 // The engine and the npm package @pulumi/pulumi must be the same version. 3.259 is the newest
 // the Go module proxy serves here.
 export const PULUMI_VERSION = '3.259.0';
+
+/** What `infra etcd snapshot|restore` runs, at etcd's pinned version. */
+export const ETCD_TOOL_NAMES: readonly EtcdToolBinary[] = ['etcdctl', 'etcdutl'];
 
 /** What the reconciler renders with. */
 export const RENDER_BINARY_NAMES: readonly RenderBinary[] = ['kustomize', 'helm'];
@@ -66,7 +73,7 @@ function kubeVersionFlags(version: string): string[] {
   ]);
 }
 
-function kubeComponent(name: 'kube-apiserver' | 'kube-controller-manager' | 'kube-scheduler'): BinarySpec {
+function kubeComponent(name: 'kube-apiserver' | 'kube-controller-manager' | 'kube-scheduler' | 'kubeadm'): BinarySpec {
   const minor = KUBERNETES_VERSION.split('.').slice(1).join('.');
   return {
     name,
@@ -80,6 +87,23 @@ function kubeComponent(name: 'kube-apiserver' | 'kube-controller-manager' | 'kub
       stagingReplaceVersion: `v0.${minor}`,
       tags: ['selinux', 'notest', 'grpcnotrace'],
       ldflags: kubeVersionFlags(KUBERNETES_VERSION),
+    },
+  };
+}
+
+/** etcdctl and etcdutl are modules of their own in etcd's repository, released with the server. */
+function etcdTool(name: EtcdToolBinary): BinarySpec {
+  return {
+    name,
+    version: ETCD_VERSION,
+    versionArgs: ['version'],
+    versionPattern: new RegExp(`${name} version: (\\d+\\.\\d+\\.\\d+)`),
+    recipe: {
+      module: `go.etcd.io/etcd/${name}/v3`,
+      moduleVersion: `v${ETCD_VERSION}`,
+      mainPackage: `go.etcd.io/etcd/${name}/v3`,
+      tags: [],
+      ldflags: [],
     },
   };
 }
@@ -101,6 +125,10 @@ export const BINARIES: Readonly<Record<BinaryName, BinarySpec>> = {
   'kube-apiserver': kubeComponent('kube-apiserver'),
   'kube-controller-manager': kubeComponent('kube-controller-manager'),
   'kube-scheduler': kubeComponent('kube-scheduler'),
+  // kubeadm has no --version flag.
+  kubeadm: { ...kubeComponent('kubeadm'), versionArgs: ['version', '-o', 'short'], versionPattern: /^v(\d+\.\d+\.\d+)/m },
+  etcdctl: etcdTool('etcdctl'),
+  etcdutl: etcdTool('etcdutl'),
   kwok: {
     name: 'kwok',
     version: KWOK_VERSION,
