@@ -63,6 +63,8 @@ function layout(name: BinaryName, version: string, arch: ReleaseArch): Layout {
     case 'kube-apiserver':
     case 'kube-controller-manager':
     case 'kube-scheduler':
+    case 'kubelet':
+    case 'kubectl':
       return {
         source: 'kubernetes',
         upstream: 'https://dl.k8s.io/release',

@@ -6,7 +6,9 @@
 export type ControlPlaneBinary = 'etcd' | 'kube-apiserver' | 'kube-controller-manager' | 'kube-scheduler' | 'kwok';
 export type RenderBinary = 'kustomize' | 'helm';
 export type EngineBinary = 'pulumi';
-export type BinaryName = ControlPlaneBinary | RenderBinary | EngineBinary;
+/** What a node of a cluster on existing hosts (`binaries` distribution) runs besides the control plane. */
+export type NodeBinary = 'kubelet' | 'kubectl';
+export type BinaryName = ControlPlaneBinary | RenderBinary | EngineBinary | NodeBinary;
 
 /** What a local cluster runs. */
 export const BINARY_NAMES: readonly ControlPlaneBinary[] = [
@@ -26,6 +28,9 @@ export const HELM_VERSION = '3.19.0';
 // The engine and the npm package @pulumi/pulumi must be the same version. 3.259 is the newest
 // the Go module proxy serves here.
 export const PULUMI_VERSION = '3.259.0';
+
+/** What the `binaries` distribution uploads to worker nodes (and uses to drain them). */
+export const NODE_BINARY_NAMES: readonly NodeBinary[] = ['kubelet', 'kubectl'];
 
 /** What the reconciler renders with. */
 export const RENDER_BINARY_NAMES: readonly RenderBinary[] = ['kustomize', 'helm'];
@@ -66,7 +71,7 @@ function kubeVersionFlags(version: string): string[] {
   ]);
 }
 
-function kubeComponent(name: 'kube-apiserver' | 'kube-controller-manager' | 'kube-scheduler'): BinarySpec {
+function kubeComponent(name: 'kube-apiserver' | 'kube-controller-manager' | 'kube-scheduler' | 'kubelet' | 'kubectl'): BinarySpec {
   const minor = KUBERNETES_VERSION.split('.').slice(1).join('.');
   return {
     name,
@@ -101,6 +106,8 @@ export const BINARIES: Readonly<Record<BinaryName, BinarySpec>> = {
   'kube-apiserver': kubeComponent('kube-apiserver'),
   'kube-controller-manager': kubeComponent('kube-controller-manager'),
   'kube-scheduler': kubeComponent('kube-scheduler'),
+  kubelet: kubeComponent('kubelet'),
+  kubectl: { ...kubeComponent('kubectl'), versionArgs: ['version', '--client'], versionPattern: /Client Version: v(\d+\.\d+\.\d+)/ },
   kwok: {
     name: 'kwok',
     version: KWOK_VERSION,
