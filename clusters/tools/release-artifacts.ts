@@ -72,6 +72,8 @@ function layout(name: BinaryName, version: string, arch: ReleaseArch): Layout {
     case 'kube-apiserver':
     case 'kube-controller-manager':
     case 'kube-scheduler':
+    case 'kubelet':
+    case 'kubectl':
     case 'kubeadm':
       return {
         source: 'kubernetes',

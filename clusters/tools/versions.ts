@@ -6,11 +6,13 @@
 export type ControlPlaneBinary = 'etcd' | 'kube-apiserver' | 'kube-controller-manager' | 'kube-scheduler' | 'kwok';
 export type RenderBinary = 'kustomize' | 'helm';
 export type EngineBinary = 'pulumi';
+/** What a node of a cluster on existing hosts (`binaries` distribution) runs besides the control plane. */
+export type NodeBinary = 'kubelet' | 'kubectl';
 /** etcd's own clients: `infra etcd snapshot` saves with etcdctl, `infra etcd restore` restores with etcdutl. */
 export type EtcdToolBinary = 'etcdctl' | 'etcdutl';
 /** What the kubeadm distribution uploads to its hosts. */
 export type KubeadmBinary = 'kubeadm';
-export type BinaryName = ControlPlaneBinary | RenderBinary | EngineBinary | EtcdToolBinary | KubeadmBinary;
+export type BinaryName = ControlPlaneBinary | RenderBinary | EngineBinary | NodeBinary | EtcdToolBinary | KubeadmBinary;
 
 /** What a local cluster runs. */
 export const BINARY_NAMES: readonly ControlPlaneBinary[] = [
@@ -31,6 +33,8 @@ export const HELM_VERSION = '3.19.0';
 // the Go module proxy serves here.
 export const PULUMI_VERSION = '3.259.0';
 
+/** What the `binaries` distribution uploads to worker nodes (and uses to drain them). */
+export const NODE_BINARY_NAMES: readonly NodeBinary[] = ['kubelet', 'kubectl'];
 /** What `infra etcd snapshot|restore` runs, at etcd's pinned version. */
 export const ETCD_TOOL_NAMES: readonly EtcdToolBinary[] = ['etcdctl', 'etcdutl'];
 
@@ -73,7 +77,7 @@ function kubeVersionFlags(version: string): string[] {
   ]);
 }
 
-function kubeComponent(name: 'kube-apiserver' | 'kube-controller-manager' | 'kube-scheduler' | 'kubeadm'): BinarySpec {
+function kubeComponent(name: 'kube-apiserver' | 'kube-controller-manager' | 'kube-scheduler' | 'kubelet' | 'kubectl' | 'kubeadm'): BinarySpec {
   const minor = KUBERNETES_VERSION.split('.').slice(1).join('.');
   return {
     name,
@@ -125,6 +129,8 @@ export const BINARIES: Readonly<Record<BinaryName, BinarySpec>> = {
   'kube-apiserver': kubeComponent('kube-apiserver'),
   'kube-controller-manager': kubeComponent('kube-controller-manager'),
   'kube-scheduler': kubeComponent('kube-scheduler'),
+  kubelet: kubeComponent('kubelet'),
+  kubectl: { ...kubeComponent('kubectl'), versionArgs: ['version', '--client'], versionPattern: /Client Version: v(\d+\.\d+\.\d+)/ },
   // kubeadm has no --version flag.
   kubeadm: { ...kubeComponent('kubeadm'), versionArgs: ['version', '-o', 'short'], versionPattern: /^v(\d+\.\d+\.\d+)/m },
   etcdctl: etcdTool('etcdctl'),

@@ -36,6 +36,8 @@ export function versionScript(name: BinaryName): string {
     'kube-apiserver': `Kubernetes v${v}`,
     'kube-controller-manager': `Kubernetes v${v}`,
     'kube-scheduler': `Kubernetes v${v}`,
+    kubelet: `Kubernetes v${v}`,
+    kubectl: `Client Version: v${v}`,
     kwok: `kwok version v${v}`,
     kustomize: `v${v}`,
     helm: `v${v}+gfake`,
