@@ -41,7 +41,13 @@ export function etcdutlStatusArgs(snapshot: string): string[] {
 }
 
 /** A multi-member cluster restores every member from the same file with the full `initialCluster`. */
-export function etcdutlRestoreArgs(snapshot: string, dataDir: string, member: EtcdMember, initialCluster: readonly EtcdMember[] = [member]): string[] {
+export function etcdutlRestoreArgs(
+  snapshot: string,
+  dataDir: string,
+  member: EtcdMember,
+  initialCluster: readonly EtcdMember[] = [member],
+  clusterToken?: string,
+): string[] {
   return [
     'snapshot',
     'restore',
@@ -50,6 +56,7 @@ export function etcdutlRestoreArgs(snapshot: string, dataDir: string, member: Et
     `--name=${member.name}`,
     `--initial-advertise-peer-urls=${member.peerUrl}`,
     `--initial-cluster=${initialCluster.map((m) => `${m.name}=${m.peerUrl}`).join(',')}`,
+    ...(clusterToken ? [`--initial-cluster-token=${clusterToken}`] : []),
     `--bump-revision=${RESTORE_REVISION_BUMP}`,
     '--mark-compacted',
   ];
