@@ -2,7 +2,9 @@ import { readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { pathExists } from '../fs.ts';
 import { parseJournal, repairPlan, type RestoreJournal, type RestorePhase } from '../etcd/restore-plan.ts';
 import type { Progress } from '../tools/heartbeat.ts';
+import { processesMentioning } from '../host/process-table.ts';
 import type { ClusterLayout } from './layout.ts';
+import { stopProcessGroup } from './processes.ts';
 
 /**
  * The on-disk side of a local cluster's etcd restore (see clusters/etcd/restore-plan.ts):
@@ -41,6 +43,11 @@ export async function writeJournal(layout: ClusterLayout, journal: RestoreJourna
  */
 export async function repairInterruptedRestore(layout: ClusterLayout, stopAll: () => Promise<unknown>, progress: Progress): Promise<void> {
   const paths = restorePaths(layout);
+  // An etcdutl orphaned by a killed restore may still write into the new dir: it goes first
+  // (we hold the cluster's lock, so no live restore owns it).
+  const orphans = processesMentioning(paths.fresh, new Set(['etcdutl']));
+  await Promise.all(orphans.map((pid) => stopProcessGroup(pid, 1_000)));
+  if (orphans.length > 0) progress(`local cluster "${layout.name}": stopped ${orphans.length} etcdutl left by an interrupted restore`);
   const journal = await readJournal(layout);
   const dirs = { data: await pathExists(layout.etcdDataDir), fresh: await pathExists(paths.fresh), old: await pathExists(paths.old) };
   const plan = repairPlan(journal, dirs);

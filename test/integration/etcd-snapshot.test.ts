@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { mkdtemp, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { spawn } from 'node:child_process';
+import { chmod, copyFile, mkdtemp, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CoreV1Api, type KubeConfig } from '@kubernetes/client-node';
@@ -13,7 +14,9 @@ import { clusterLayout } from '../../clusters/local/layout.ts';
 import { stopControlPlane } from '../../clusters/local/local-cluster.ts';
 import { restorePaths, writeJournal } from '../../clusters/local/restore-state.ts';
 import { resolveBinary } from '../../clusters/tools/resolver.ts';
-import { runInfra } from '../harness/cli.ts';
+import { runInfra, startInfra } from '../harness/cli.ts';
+import { waitFor } from '../../clusters/wait.ts';
+import { readJournal } from '../../clusters/local/restore-state.ts';
 
 /**
  * `infra etcd snapshot|restore` on a real local cluster of its own (a restore stops the
@@ -130,11 +133,37 @@ describe('infra etcd snapshot and restore (local cluster)', () => {
     await runCommand('mkdir', ['-p', join(paths.fresh, 'member', 'snap')]);
     await writeFile(join(paths.fresh, 'member', 'snap', 'db'), 'half written');
     await stopControlPlane(layout);
+    // The etcdutl of the killed restore, still writing: a process named etcdutl working on the new dir.
+    await copyFile('/bin/sh', join(home, 'etcdutl'));
+    await chmod(join(home, 'etcdutl'), 0o755);
+    const orphan = spawn(join(home, 'etcdutl'), ['-c', 'sleep 600', 'etcdutl', paths.fresh], { stdio: 'ignore' });
+    const orphanExit = new Promise((resolve) => orphan.once('exit', resolve));
 
     const up = await runInfra(['local', 'up', CLUSTER], env);
     expect(up.code).toBe(0);
+    expect(up.stderr).toMatch(/stopped 1 etcdutl left by an interrupted restore/);
+    await orphanExit;
     expect(up.stderr).toMatch(/rolled back the interrupted restore/);
     expect(await names()).toEqual(['t-before', 't-kept']);
+    expect([existsSync(paths.old), existsSync(paths.fresh), existsSync(paths.journal)]).toEqual([false, false, false]);
+  });
+
+  it('a restore SIGKILLed once the new data is complete: the next `local up` ends on the snapshot, with nothing left over', async () => {
+    const layout = clusterLayout(CLUSTER, env);
+    const paths = restorePaths(layout);
+    await core.createNamespacedConfigMap({ namespace: NS, body: configMap('t-killed') });
+    const child = startInfra(['etcd', 'restore', CLUSTER, snapshot], env);
+    const exited = new Promise((resolve) => child.once('exit', resolve));
+    // Killed wherever it is once the journal says `restored` (stopping, swapping or starting).
+    const reached = await waitFor(async () => ((await readJournal(layout))?.phase === 'restored' ? true : undefined), { timeoutMs: 60_000, intervalMs: 5 });
+    expect(reached).toBe(true);
+    child.kill('SIGKILL');
+    await exited;
+
+    const up = await runInfra(['local', 'up', CLUSTER], env);
+    expect(up.stderr).not.toMatch(/error/);
+    expect(up.code).toBe(0);
+    expect(await names()).toEqual(['t-before']);
     expect([existsSync(paths.old), existsSync(paths.fresh), existsSync(paths.journal)]).toEqual([false, false, false]);
   });
 });
