@@ -1,6 +1,7 @@
 import { Command, CommanderError } from 'commander';
 import { AbortError, InfraError, isAbort } from '../stacks/errors.ts';
 import { registerEngine } from './commands/engine.ts';
+import { registerEtcd } from './commands/etcd.ts';
 import { registerGitops } from './commands/gitops.ts';
 import { registerInit } from './commands/init.ts';
 import { registerLocal } from './commands/local.ts';
@@ -38,6 +39,7 @@ export async function main(argv: readonly string[]): Promise<number> {
     .configureOutput({ writeErr: (s) => process.stderr.write(s) });
   registerEngine(program, ctx);
   registerLocal(program, ctx);
+  registerEtcd(program, ctx);
   registerGitops(program, ctx);
   registerSchema(program);
   registerInit(program);

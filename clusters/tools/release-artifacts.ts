@@ -60,11 +60,21 @@ function layout(name: BinaryName, version: string, arch: ReleaseArch): Layout {
         checksum: { path: `v${v}/SHA256SUMS` },
         member: `etcd-v${v}-linux-${arch}/etcd`,
       };
+    case 'etcdctl':
+    case 'etcdutl':
+      return {
+        source: 'etcd',
+        upstream: `${GITHUB}/etcd-io/etcd/releases/download`,
+        path: `v${v}/etcd-v${v}-linux-${arch}.tar.gz`,
+        checksum: { path: `v${v}/SHA256SUMS` },
+        member: `etcd-v${v}-linux-${arch}/${name}`,
+      };
     case 'kube-apiserver':
     case 'kube-controller-manager':
     case 'kube-scheduler':
     case 'kubelet':
     case 'kubectl':
+    case 'kubeadm':
       return {
         source: 'kubernetes',
         upstream: 'https://dl.k8s.io/release',

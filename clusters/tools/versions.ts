@@ -8,7 +8,11 @@ export type RenderBinary = 'kustomize' | 'helm';
 export type EngineBinary = 'pulumi';
 /** What a node of a cluster on existing hosts (`binaries` distribution) runs besides the control plane. */
 export type NodeBinary = 'kubelet' | 'kubectl';
-export type BinaryName = ControlPlaneBinary | RenderBinary | EngineBinary | NodeBinary;
+/** etcd's own clients: `infra etcd snapshot` saves with etcdctl, `infra etcd restore` restores with etcdutl. */
+export type EtcdToolBinary = 'etcdctl' | 'etcdutl';
+/** What the kubeadm distribution uploads to its hosts. */
+export type KubeadmBinary = 'kubeadm';
+export type BinaryName = ControlPlaneBinary | RenderBinary | EngineBinary | NodeBinary | EtcdToolBinary | KubeadmBinary;
 
 /** What a local cluster runs. */
 export const BINARY_NAMES: readonly ControlPlaneBinary[] = [
@@ -31,6 +35,8 @@ export const PULUMI_VERSION = '3.259.0';
 
 /** What the `binaries` distribution uploads to worker nodes (and uses to drain them). */
 export const NODE_BINARY_NAMES: readonly NodeBinary[] = ['kubelet', 'kubectl'];
+/** What `infra etcd snapshot|restore` runs, at etcd's pinned version. */
+export const ETCD_TOOL_NAMES: readonly EtcdToolBinary[] = ['etcdctl', 'etcdutl'];
 
 /** What the reconciler renders with. */
 export const RENDER_BINARY_NAMES: readonly RenderBinary[] = ['kustomize', 'helm'];
@@ -71,7 +77,7 @@ function kubeVersionFlags(version: string): string[] {
   ]);
 }
 
-function kubeComponent(name: 'kube-apiserver' | 'kube-controller-manager' | 'kube-scheduler' | 'kubelet' | 'kubectl'): BinarySpec {
+function kubeComponent(name: 'kube-apiserver' | 'kube-controller-manager' | 'kube-scheduler' | 'kubelet' | 'kubectl' | 'kubeadm'): BinarySpec {
   const minor = KUBERNETES_VERSION.split('.').slice(1).join('.');
   return {
     name,
@@ -85,6 +91,23 @@ function kubeComponent(name: 'kube-apiserver' | 'kube-controller-manager' | 'kub
       stagingReplaceVersion: `v0.${minor}`,
       tags: ['selinux', 'notest', 'grpcnotrace'],
       ldflags: kubeVersionFlags(KUBERNETES_VERSION),
+    },
+  };
+}
+
+/** etcdctl and etcdutl are modules of their own in etcd's repository, released with the server. */
+function etcdTool(name: EtcdToolBinary): BinarySpec {
+  return {
+    name,
+    version: ETCD_VERSION,
+    versionArgs: ['version'],
+    versionPattern: new RegExp(`${name} version: (\\d+\\.\\d+\\.\\d+)`),
+    recipe: {
+      module: `go.etcd.io/etcd/${name}/v3`,
+      moduleVersion: `v${ETCD_VERSION}`,
+      mainPackage: `go.etcd.io/etcd/${name}/v3`,
+      tags: [],
+      ldflags: [],
     },
   };
 }
@@ -108,6 +131,10 @@ export const BINARIES: Readonly<Record<BinaryName, BinarySpec>> = {
   'kube-scheduler': kubeComponent('kube-scheduler'),
   kubelet: kubeComponent('kubelet'),
   kubectl: { ...kubeComponent('kubectl'), versionArgs: ['version', '--client'], versionPattern: /Client Version: v(\d+\.\d+\.\d+)/ },
+  // kubeadm has no --version flag.
+  kubeadm: { ...kubeComponent('kubeadm'), versionArgs: ['version', '-o', 'short'], versionPattern: /^v(\d+\.\d+\.\d+)/m },
+  etcdctl: etcdTool('etcdctl'),
+  etcdutl: etcdTool('etcdutl'),
   kwok: {
     name: 'kwok',
     version: KWOK_VERSION,

@@ -42,6 +42,9 @@ export function versionScript(name: BinaryName): string {
     kustomize: `v${v}`,
     helm: `v${v}+gfake`,
     pulumi: `v${v}`,
+    etcdctl: `etcdctl version: ${v}`,
+    etcdutl: `etcdutl version: ${v}`,
+    kubeadm: `v${v}`,
   };
   return `#!/bin/sh\necho '${line[name]}'\n`;
 }
