@@ -83,7 +83,7 @@ const changedFor = (service: string, files: readonly HostFile[], binaries: reado
 ];
 
 export function controlPlaneSteps(host: ClusterHost, files: readonly HostFile[], artifacts: Artifacts): Step[] {
-  const binaries = ['etcd', 'kube-apiserver', 'kube-controller-manager', 'kube-scheduler', 'kubectl'];
+  const binaries = ['etcd', 'etcdctl', 'kube-apiserver', 'kube-controller-manager', 'kube-scheduler', 'kubectl'];
   const kubectl = `${BIN_DIR}/kubectl --kubeconfig=${kubeconfigPath('admin')}`;
   return [
     ...binaries.map((b) => binaryStep(b, artifactOf(artifacts, b))),

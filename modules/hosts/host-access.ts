@@ -1,6 +1,6 @@
 import { homedir } from 'node:os';
 import { join } from 'node:path';
-import { connectHost, type HostKeyPin, type RemoteHost } from '../../../hosts/index.ts';
+import { connectHost, type HostKeyPin, type RemoteHost } from './index.ts';
 
 /** How to reach one host: from the stack, plus the host key pinned in the state. */
 export interface HostAccess {
