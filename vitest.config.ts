@@ -23,6 +23,19 @@ export default defineConfig({
           hookTimeout: 600_000,
         },
       },
+      {
+        test: {
+          // Real Linux hosts reachable only over SSH (systemd-nspawn, test/harness/test-hosts.ts); needs root.
+          name: 'hosts',
+          include: ['test/hosts/**/*.test.ts'],
+          environment: 'node',
+          globalSetup: ['test/harness/test-hosts-global-setup.ts'],
+          // Each file's hosts get their own subnet, but two cores cannot boot many at once.
+          fileParallelism: false,
+          testTimeout: 120_000,
+          hookTimeout: 600_000,
+        },
+      },
     ],
   },
 });
