@@ -20,7 +20,7 @@ const cluster = (hosts: string[], controlPlanes: number): ClusterSpec => ({
   hosts, datastore: 'embedded-etcd', cni: 'flannel', csi: 'none', runtimes: [],
 });
 const artifacts: Artifacts = {
-  binaries: Object.fromEntries(['etcd', 'etcdctl', 'kube-apiserver', 'kube-controller-manager', 'kube-scheduler', 'kubectl', 'kubelet'].map((b) => [b, { path: `/cache/${b}`, sha256: 'a'.repeat(64) }])),
+  binaries: Object.fromEntries(['etcd', 'etcdctl', 'kube-apiserver', 'kube-controller-manager', 'kube-scheduler', 'kubectl', 'kubelet', 'cni-bridge', 'cni-host-local', 'cni-loopback', 'cni-portmap'].map((b) => [b, { path: `/cache/${b}`, sha256: 'a'.repeat(64) }])),
   pauseImage: { path: '/cache/pause.tar', sha256: 'b'.repeat(64) },
 };
 

@@ -7,7 +7,7 @@ import { ensurePauseImage } from '../pause-image.ts';
 import type { Artifacts, LocalArtifact } from '../steps.ts';
 
 /** What a `binaries` cluster uploads: the pinned control-plane and node binaries and the pause image. */
-export const CLUSTER_BINARIES: readonly BinaryName[] = ['etcd', 'etcdctl', 'kube-apiserver', 'kube-controller-manager', 'kube-scheduler', 'kubectl', 'kubelet'];
+export const CLUSTER_BINARIES: readonly BinaryName[] = ['etcd', 'etcdctl', 'kube-apiserver', 'kube-controller-manager', 'kube-scheduler', 'kubectl', 'kubelet', 'cni-bridge', 'cni-host-local', 'cni-loopback', 'cni-portmap'];
 
 const digests = new Map<string, string>();
 
