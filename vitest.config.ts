@@ -11,6 +11,15 @@ export default defineConfig({
         },
       },
       {
+        // The SSH layer against real sshd processes on loopback (test/harness/sshd-fixture.ts).
+        test: {
+          name: 'ssh',
+          include: ['test/ssh/**/*.test.ts'],
+          environment: 'node',
+          testTimeout: 60_000,
+        },
+      },
+      {
         test: {
           name: 'integration',
           include: ['test/integration/**/*.test.ts'],
