@@ -24,7 +24,8 @@ export async function binariesStack(hosts: readonly TestHost[], o: { cluster: st
   await writeFile(sshConfig, `Host ${subnet}.*\n  User ${user}\n  IdentityFile ${hosts[0]!.users[user].keyPath}\n  IdentitiesOnly yes\n`, { mode: 0o600 });
   const knownHosts = join(dir, 'known_hosts');
   await writeFile(knownHosts, '', { mode: 0o600 });
-  const infraHome = process.env['INFRA_HOME'] ?? join(dir, 'home');
+  // Its own home per fixture: the stack's state must not outlive the hosts it pinned.
+  const infraHome = join(dir, 'home');
   await writeStack(join(dir, 'stack.yaml'), hosts, o.cluster, o.controlPlanes, user);
   return {
     dir,

@@ -1,6 +1,7 @@
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCommand } from '../../clusters/host/command.ts';
+import { clusterLayout } from '../../clusters/local/layout.ts';
 import { cacheBinDir } from '../../clusters/tools/resolver.ts';
 import { binariesStack, mutationLines, presentKubeletSysctls, type BinariesStackFixture } from '../harness/binaries-stack.ts';
 import { runInfra } from '../harness/cli.ts';
@@ -16,7 +17,7 @@ let fx: BinariesStackFixture;
 const KUBECTL = join(cacheBinDir(), 'kubectl-v1.34.4', 'kubectl');
 
 const kubectl = async (...args: string[]) => {
-  const r = await runCommand(KUBECTL, [`--kubeconfig=${join(fx.infraHome, 'clusters', 'lab', 'kubeconfig')}`, ...args]);
+  const r = await runCommand(KUBECTL, [`--kubeconfig=${clusterLayout('lab', fx.env).kubeconfig}`, ...args]);
   if (r.code !== 0) throw new Error(`kubectl ${args.join(' ')}: ${r.stderr}`);
   return r.stdout;
 };

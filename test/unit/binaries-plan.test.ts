@@ -110,7 +110,7 @@ function fakeHost(passing: Set<string>): StepHost & { ran: string[] } {
     ran,
     check: async (step) => passing.has(step),
     change: async (step) => void ran.push(`run ${step}`),
-    upload: async (step, _c, path) => void ran.push(`upload ${step} ${path}`),
+    upload: async (step, _c: Buffer, path) => void ran.push(`upload ${step} ${path}`),
   };
 }
 

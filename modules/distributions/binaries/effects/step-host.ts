@@ -18,7 +18,8 @@ export function stepHost(remote: RemoteHost): StepHost {
       await remote.run({ script }, { sudo: true, mutating: true, step, ...(signal ? { signal } : {}) });
     },
     async upload(step, content, remotePath, o) {
-      await remote.upload(content, remotePath, { mode: `0${o.mode.toString(8)}`, owner: 'root:root', sha256: o.sha256, sudo: true, step, ...(o.signal ? { signal: o.signal } : {}) });
+      // The SSH layer reads a string as a local path: text goes as bytes.
+      await remote.upload(typeof content === 'string' ? Buffer.from(content) : content, remotePath, { mode: `0${o.mode.toString(8)}`, owner: 'root:root', sha256: o.sha256, sudo: true, step, ...(o.signal ? { signal: o.signal } : {}) });
     },
   };
 }
