@@ -43,7 +43,14 @@ describe('binaries distribution on SSH hosts', () => {
   it('runs a Deployment’s pods as real processes on the workers', async () => {
     await kubectl('create', 'deployment', 'sleeper', '--image=infra.local/pause:1', '--replicas=2');
     await kubectl('patch', 'deployment', 'sleeper', '--type=json', '-p', '[{"op":"add","path":"/spec/template/spec/containers/0/imagePullPolicy","value":"Never"}]');
-    await kubectl('rollout', 'status', 'deployment/sleeper', '--timeout=180s');
+    try {
+      await kubectl('rollout', 'status', 'deployment/sleeper', '--timeout=120s');
+    } catch (err) {
+      // Say why: the pods' events and the kubelets' last lines.
+      const pods = await kubectl('describe', 'pods', '-l', 'app=sleeper').catch((e: Error) => e.message);
+      const journals = await Promise.all(hosts.slice(1).map((h) => runOnHost(h, ['sh', '-c', 'journalctl -u kubelet -u containerd --no-pager -n 25 | cut -c1-400']).catch((e: Error) => e.message)));
+      throw new Error(`${(err as Error).message}\n${pods.split('\n').slice(-25).join('\n')}\n${journals.join('\n---\n')}`);
+    }
     const phases = await kubectl('get', 'pods', '-l', 'app=sleeper', '-o', 'jsonpath={.items[*].status.phase}');
     expect(phases.split(' ')).toEqual(['Running', 'Running']);
     const processes = await Promise.all(hosts.slice(1).map((h) => runOnHost(h, ['sh', '-c', 'pgrep -c -x pause || true'])));

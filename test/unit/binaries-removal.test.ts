@@ -37,3 +37,22 @@ describe('batched checks', () => {
     expect(out).not.toContain('wait:x');
   });
 });
+
+describe('rolling one member at a time', () => {
+  it('runs updates of a cluster one after another and stops the roll at the first failure', async () => {
+    const { RollQueue } = await import('../../modules/distributions/binaries/roll.ts');
+    const q = new RollQueue();
+    const log: string[] = [];
+    let release!: () => void;
+    const gate = new Promise<void>((r) => (release = r));
+    const stopped = (at: { host: string }) => new Error(`stopped at ${at.host}`);
+    const a = q.run('w1', async () => { log.push('w1 start'); await gate; log.push('w1 end'); }, stopped);
+    const b = q.run('w2', async () => { log.push('w2 start'); throw new Error('kubelet not Ready'); }, stopped);
+    const c = q.run('w3', async () => { log.push('w3 start'); }, stopped);
+    release();
+    await a;
+    await expect(b).rejects.toThrow('kubelet not Ready');
+    await expect(c).rejects.toThrow('stopped at w2');
+    expect(log).toEqual(['w1 start', 'w1 end', 'w2 start']);
+  });
+});

@@ -2,7 +2,8 @@ import { appendFile, mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { infraHome } from '../../../../clusters/host/paths.ts';
 import { HostUnreachableError, type RemoteHost } from '../../../hosts/index.ts';
-import { HostStepError, QuorumRefusedError } from '../errors.ts';
+import { HostStepError, QuorumRefusedError, RollStoppedError } from '../errors.ts';
+import { rollQueueOf } from '../roll.ts';
 import { ETCD_CLIENT_PORT } from '../topology.ts';
 import { BIN_DIR, kubeconfigPath, pki } from '../layout.ts';
 import { batchCheckScript, memberSteps, planDigest, stepsOutOfPlace, type MemberPlanInput } from '../member-plan.ts';
@@ -92,8 +93,31 @@ export async function diff(olds: MemberOutputs, news: MemberInputs): Promise<{ c
   return { changes: replaces.length > 0 || olds.inSync === false || olds.planDigest !== digest, replaces, deleteBeforeReplace: true };
 }
 
-export async function update(_id: string, _olds: MemberOutputs, news: MemberInputs): Promise<{ outs: MemberOutputs }> {
-  return { outs: await bring(news) };
+/**
+ * An update (a new version, config or certificate) rolls: one member of the cluster at a time;
+ * a node is drained first and uncordoned once Ready again; the first failure stops the roll.
+ */
+export async function update(_id: string, olds: MemberOutputs, news: MemberInputs): Promise<{ outs: MemberOutputs }> {
+  const stopped = (at: { host: string; message: string }) =>
+    new RollStoppedError(`the roll of cluster ${news.cluster} stopped at ${at.host}: ${at.message}`, { where: `host ${news.host}`, hint: `${news.host} was not changed; fix ${at.host} and run \`infra up\` again to go on` });
+  return rollQueueOf(news.cluster).run(news.host, async () => {
+    // A node that drifted (not a planned change) is repaired in place, without a drain.
+    const planned = olds.planDigest !== planDigest(memberSteps(news, await clusterArtifacts()));
+    if (news.role === 'node' && planned) await cordonAndDrain(news);
+    const outs = await bring(news);
+    if (news.role === 'node' && planned) await uncordon(news);
+    return { outs };
+  }, stopped);
+}
+
+async function cordonAndDrain(m: MemberInputs): Promise<void> {
+  const script = `${ADMIN} get node ${m.host} >/dev/null 2>&1 || exit 0
+${ADMIN} drain ${m.host} --ignore-daemonsets --delete-emptydir-data --force --timeout=120s`;
+  await withHost(apiHost(m), (h) => h.run({ script }, { sudo: true, mutating: true, step: `drain ${m.host}` }));
+}
+
+async function uncordon(m: MemberInputs): Promise<void> {
+  await withHost(apiHost(m), (h) => h.run({ script: `${ADMIN} uncordon ${m.host}` }, { sudo: true, mutating: true, step: `uncordon ${m.host}` }));
 }
 
 /** A host leaves: drained and its Node deleted, then its etcd member removed, then its services stopped. */
