@@ -11,6 +11,15 @@ export default defineConfig({
         },
       },
       {
+        // The SSH layer against real sshd processes on loopback (test/harness/sshd-fixture.ts).
+        test: {
+          name: 'ssh',
+          include: ['test/ssh/**/*.test.ts'],
+          environment: 'node',
+          testTimeout: 60_000,
+        },
+      },
+      {
         test: {
           name: 'integration',
           include: ['test/integration/**/*.test.ts'],
@@ -18,6 +27,19 @@ export default defineConfig({
           globalSetup: ['test/harness/global-setup.ts'],
           // Tests share the clusters the global setup starts; files run one at a time so
           // one that kills an apiserver cannot surprise another.
+          fileParallelism: false,
+          testTimeout: 120_000,
+          hookTimeout: 600_000,
+        },
+      },
+      {
+        test: {
+          // Real Linux hosts reachable only over SSH (systemd-nspawn, test/harness/test-hosts.ts); needs root.
+          name: 'hosts',
+          include: ['test/hosts/**/*.test.ts'],
+          environment: 'node',
+          globalSetup: ['test/harness/test-hosts-global-setup.ts'],
+          // Each file's hosts get their own subnet, but two cores cannot boot many at once.
           fileParallelism: false,
           testTimeout: 120_000,
           hookTimeout: 600_000,

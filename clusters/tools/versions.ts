@@ -12,7 +12,9 @@ export type NodeBinary = 'kubelet' | 'kubectl';
 export type EtcdToolBinary = 'etcdctl' | 'etcdutl';
 /** What the kubeadm distribution uploads to its hosts. */
 export type KubeadmBinary = 'kubeadm';
-export type BinaryName = ControlPlaneBinary | RenderBinary | EngineBinary | NodeBinary | EtcdToolBinary | KubeadmBinary;
+/** The CNI plugins a node's Pod network needs (containerd calls them; hosts have no package for them). */
+export type CniPluginBinary = 'cni-bridge' | 'cni-host-local' | 'cni-loopback' | 'cni-portmap';
+export type BinaryName = ControlPlaneBinary | RenderBinary | EngineBinary | NodeBinary | EtcdToolBinary | KubeadmBinary | CniPluginBinary;
 
 /** What a local cluster runs. */
 export const BINARY_NAMES: readonly ControlPlaneBinary[] = [
@@ -32,6 +34,10 @@ export const HELM_VERSION = '3.19.0';
 // The engine and the npm package @pulumi/pulumi must be the same version. 3.259 is the newest
 // the Go module proxy serves here.
 export const PULUMI_VERSION = '3.259.0';
+export const CNI_PLUGINS_VERSION = '1.7.1';
+
+/** What a node's containerd runs to wire Pods (binary names on the host drop the `cni-` prefix). */
+export const CNI_PLUGIN_NAMES: readonly CniPluginBinary[] = ['cni-bridge', 'cni-host-local', 'cni-loopback', 'cni-portmap'];
 
 /** What the `binaries` distribution uploads to worker nodes (and uses to drain them). */
 export const NODE_BINARY_NAMES: readonly NodeBinary[] = ['kubelet', 'kubectl'];
@@ -112,7 +118,28 @@ function etcdTool(name: EtcdToolBinary): BinarySpec {
   };
 }
 
+function cniPlugin(name: CniPluginBinary, dir: 'main' | 'ipam' | 'meta'): BinarySpec {
+  const plugin = name.slice('cni-'.length);
+  return {
+    name,
+    version: CNI_PLUGINS_VERSION,
+    versionArgs: [],
+    versionPattern: /CNI \S+ plugin v(\d+\.\d+\.\d+)/,
+    recipe: {
+      module: 'github.com/containernetworking/plugins',
+      moduleVersion: `v${CNI_PLUGINS_VERSION}`,
+      mainPackage: `github.com/containernetworking/plugins/plugins/${dir}/${plugin}`,
+      tags: [],
+      ldflags: [`-X github.com/containernetworking/plugins/pkg/utils/buildversion.BuildVersion=v${CNI_PLUGINS_VERSION}`],
+    },
+  };
+}
+
 export const BINARIES: Readonly<Record<BinaryName, BinarySpec>> = {
+  'cni-bridge': cniPlugin('cni-bridge', 'main'),
+  'cni-host-local': cniPlugin('cni-host-local', 'ipam'),
+  'cni-loopback': cniPlugin('cni-loopback', 'main'),
+  'cni-portmap': cniPlugin('cni-portmap', 'meta'),
   etcd: {
     name: 'etcd',
     version: ETCD_VERSION,

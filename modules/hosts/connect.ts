@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { homedir, userInfo } from 'node:os';
 import type { Duplex } from 'node:stream';
-import { Client, utils, type AnyAuthMethod, type ConnectConfig } from 'ssh2';
+import ssh2, { type AnyAuthMethod, type Client, type ConnectConfig } from 'ssh2';
 import { DEFAULT_BACKOFF, backoffDelay, type Backoff } from '../../reconciler/backoff.ts';
 import { AbortError, isAbort } from '../../stacks/errors.ts';
 import { HostAuthenticationError, HostUnreachableError } from './errors.ts';
@@ -10,6 +10,7 @@ import { decideHostKey, type HostKeyPin } from './host-key-policy.ts';
 import type { HostLineSink } from './host-lines.ts';
 import { keyFromBlob, knownKeyTypes, parseKnownHosts, type KnownHostEntry } from './known-hosts.ts';
 import { HostSession } from './session.ts';
+import { readSshConfig } from './ssh-config-file.ts';
 import { resolveTarget, type HostTarget, type ResolvedTarget, type SshHop } from './ssh-config.ts';
 
 export interface HostKeyOptions {
@@ -42,6 +43,9 @@ export interface ConnectOptions {
   readonly onMutation?: (event: { host: string; step: string; command: string }) => void;
 }
 
+// ssh2 is CommonJS: Node's ESM loader cannot see its named exports (vitest can, plain node not).
+const { Client: SshClient, utils } = ssh2;
+
 const STEP = 'connect';
 
 async function readOptional(path: string): Promise<string | undefined> {
@@ -69,8 +73,11 @@ async function authMethods(hop: SshHop, agent: string | undefined): Promise<{ me
     const text = await readOptional(file);
     if (text === undefined) continue;
     const parsed = utils.parseKey(text);
-    // An encrypted key without a passphrase is left to the agent, as ssh would after asking.
-    if (parsed instanceof Error) continue;
+    // An encrypted key cannot be used without asking for its passphrase: that is the agent's job.
+    if (parsed instanceof Error) {
+      tried.push(`${file} (skipped: ${/encrypt|passphrase/i.test(parsed.message) ? 'encrypted, load it into ssh-agent' : parsed.message})`);
+      continue;
+    }
     methods.push({ type: 'publickey', username: hop.user, key: text });
     tried.push(file);
   }
@@ -99,6 +106,9 @@ async function dialHop(hop: SshHop, sock: Duplex | undefined, ctx: HopContext, i
     port: hop.port,
     username: hop.user,
     readyTimeout: ctx.readyTimeoutMs,
+    // A host that dies mid-command is noticed within ~30 s instead of a TCP timeout.
+    keepaliveInterval: 10_000,
+    keepaliveCountMax: 3,
     authHandler: methods,
     algorithms: { serverHostKey: hostKeyAlgorithms(knownTypes) as never },
     hostVerifier: (blob: Buffer) => {
@@ -116,7 +126,7 @@ async function dialHop(hop: SshHop, sock: Duplex | undefined, ctx: HopContext, i
     },
     ...(sock ? { sock } : {}),
   };
-  const client = new Client();
+  const client = new SshClient();
   return new Promise<Client>((resolve, reject) => {
     client.once('ready', () => resolve(client));
     client.once('error', (err: Error & { level?: string }) => {
@@ -164,7 +174,7 @@ function retriable(err: unknown): boolean {
 
 async function loadSshConfig(path: string | null | undefined): Promise<string> {
   if (path === null) return '';
-  return (await readOptional(path ?? `${homedir()}/.ssh/config`)) ?? '';
+  return readSshConfig(path ?? `${homedir()}/.ssh/config`, homedir());
 }
 
 /**

@@ -7,6 +7,7 @@ import type { HostKeyPin } from './host-key-policy.ts';
 import { LastLines, LineSplitter, type HostLineSink } from './host-lines.ts';
 import { commandLine, describeCommand, type HostCommand } from './shell-quote.ts';
 import { parseRemoteFileState, planUpload } from './upload-plan.ts';
+import { HostParallelism } from './parallelism.ts';
 import { fileSha256Script, readFileScript, setAttributesScript, UPLOAD_CHECKSUM_EXIT, uploadScript } from './remote-scripts.ts';
 
 export interface RunOptions {
@@ -89,6 +90,11 @@ export class HostSession implements RemoteHost {
   private mutationCount = 0;
   private sudoChecked: Promise<void> | undefined;
   private closed = false;
+  /** Why the connection (or one of its jump hosts) went away, once it did. */
+  private lost: string | undefined;
+  private readonly ended = new Set<Client>();
+  /** sshd allows 10 sessions per connection (MaxSessions): stay below, queue the rest. */
+  private readonly channels = new HostParallelism(8);
 
   constructor(d: {
     name: string;
@@ -104,6 +110,16 @@ export class HostSession implements RemoteHost {
     this.hostKeys = d.hostKeys;
     this.onLine = d.onLine;
     this.onMutation = d.onMutation;
+    for (const c of d.clients) {
+      // A connection that drops later (keepalive timeout, reset) must not crash the process.
+      c.on('error', (err: Error) => {
+        this.lost ??= err.message;
+      });
+      c.once('close', () => {
+        this.lost ??= 'the connection was closed';
+        this.ended.add(c);
+      });
+    }
   }
 
   /** Mutating commands run and uploads that changed something, since connect. */
@@ -116,9 +132,10 @@ export class HostSession implements RemoteHost {
     return this.hostKeys[this.hostKeys.length - 1];
   }
 
-  private get client(): Client {
+  private client(step: string): Client {
     const c = this.clients[this.clients.length - 1];
-    if (!c || this.closed) throw new HostUnreachableError(this.name, 'run', 'the session is closed');
+    if (!c || this.closed) throw new HostUnreachableError(this.name, step, 'the session is closed');
+    if (this.lost !== undefined) throw new HostUnreachableError(this.name, step, `the connection was lost (${this.lost})`);
     return c;
   }
 
@@ -130,7 +147,13 @@ export class HostSession implements RemoteHost {
   private exec(line: string, step: string, o: { stdin?: string | Buffer | { file: string }; signal?: AbortSignal | undefined; sink?: HostLineSink | undefined }): Promise<Exit> {
     return new Promise((resolve, reject) => {
       if (o.signal?.aborted) return reject(new AbortError('interrupted', { where: `host ${this.name}` }));
-      this.client.exec(line, (err: Error | undefined, channel: ClientChannel) => {
+      let client: Client;
+      try {
+        client = this.client(step);
+      } catch (err) {
+        return reject(err);
+      }
+      client.exec(line, (err: Error | undefined, channel: ClientChannel) => {
         if (err) return reject(new HostUnreachableError(this.name, step, `cannot start a command: ${err.message}`, { cause: err }));
         const out: Buffer[] = [];
         const errText: string[] = [];
@@ -147,6 +170,7 @@ export class HostSession implements RemoteHost {
           channel.close();
           reject(new AbortError('interrupted', { where: `host ${this.name}`, hint: `step "${step}" was stopped; run again to finish` }));
         };
+        if (o.signal?.aborted) return onAbort();
         o.signal?.addEventListener('abort', onAbort, { once: true });
         channel.on('data', (b: Buffer) => {
           out.push(b);
@@ -164,6 +188,10 @@ export class HostSession implements RemoteHost {
           o.signal?.removeEventListener('abort', onAbort);
           outLines.flush();
           errLines.flush();
+          // Neither an exit status nor a signal: the session (or the host) went away under the command.
+          if (code === null && sig === undefined) {
+            return reject(new HostUnreachableError(this.name, step, `the connection was lost while running \`${line}\`${this.lost ? ` (${this.lost})` : ''}`));
+          }
           resolve({ code, signal: sig, stdout: Buffer.concat(out), stderr: errText.join(''), stderrTail: tail.get() });
         });
         const input = o.stdin;
@@ -182,7 +210,7 @@ export class HostSession implements RemoteHost {
   }
 
   private ensureSudo(step: string, command: string, signal: AbortSignal | undefined): Promise<void> {
-    this.sudoChecked ??= this.exec('sudo -n true', step, { signal }).then((r) => {
+    this.sudoChecked ??= this.channels.run(() => this.exec('sudo -n true', step, { signal }), signal).then((r) => {
       if (r.code !== 0) {
         this.sudoChecked = undefined;
         throw new SudoRequiredError({ host: this.name, user: this.user, step, command, stderrTail: r.stderrTail });
@@ -199,7 +227,7 @@ export class HostSession implements RemoteHost {
     if (o.mutating) this.countMutation(step, shown);
     const line = commandLine(command, sudo);
     const stdin = o.stdinFile !== undefined ? { file: o.stdinFile } : o.stdin;
-    const exit = await this.exec(line, step, { stdin, signal: o.signal, sink: o.quiet ? undefined : (o.onLine ?? this.onLine) });
+    const exit = await this.channels.run(() => this.exec(line, step, { stdin, signal: o.signal, sink: o.quiet ? undefined : (o.onLine ?? this.onLine) }), o.signal);
     return { exit, line, shown, step };
   }
 
@@ -262,6 +290,7 @@ export class HostSession implements RemoteHost {
       [...this.clients].reverse().map(
         (c) =>
           new Promise<void>((resolve) => {
+            if (this.ended.has(c)) return resolve();
             c.once('close', () => resolve());
             c.end();
           }),

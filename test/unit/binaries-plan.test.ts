@@ -20,7 +20,7 @@ const cluster = (hosts: string[], controlPlanes: number): ClusterSpec => ({
   hosts, datastore: 'embedded-etcd', cni: 'flannel', csi: 'none', runtimes: [],
 });
 const artifacts: Artifacts = {
-  binaries: Object.fromEntries(['etcd', 'kube-apiserver', 'kube-controller-manager', 'kube-scheduler', 'kubectl', 'kubelet'].map((b) => [b, { path: `/cache/${b}`, sha256: 'a'.repeat(64) }])),
+  binaries: Object.fromEntries(['etcd', 'etcdctl', 'kube-apiserver', 'kube-controller-manager', 'kube-scheduler', 'kubectl', 'kubelet', 'cni-bridge', 'cni-host-local', 'cni-loopback', 'cni-portmap'].map((b) => [b, { path: `/cache/${b}`, sha256: 'a'.repeat(64) }])),
   pauseImage: { path: '/cache/pause.tar', sha256: 'b'.repeat(64) },
 };
 
@@ -110,7 +110,7 @@ function fakeHost(passing: Set<string>): StepHost & { ran: string[] } {
     ran,
     check: async (step) => passing.has(step),
     change: async (step) => void ran.push(`run ${step}`),
-    upload: async (step, _c, path) => void ran.push(`upload ${step} ${path}`),
+    upload: async (step, _c: Buffer, path) => void ran.push(`upload ${step} ${path}`),
   };
 }
 

@@ -7,8 +7,8 @@ export const ETCD_DATA_DIR = '/var/lib/etcd';
 export const KUBELET_DIR = '/var/lib/kubelet';
 export const IMAGE_DIR = '/var/lib/infra/images';
 export const CNI_CONF_DIR = '/etc/cni/net.d';
-/** Where Debian's containernetworking-plugins package puts the plugins. */
-export const CNI_BIN_DIR = '/usr/lib/cni';
+/** Where infra puts the CNI plugins it uploads (containerd's default). */
+export const CNI_BIN_DIR = '/opt/cni/bin';
 /** The sandbox image, built locally and imported (hosts have no registry). */
 export const PAUSE_IMAGE = 'infra.local/pause:1';
 

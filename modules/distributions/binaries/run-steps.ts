@@ -10,7 +10,7 @@ export interface StepHost {
   readonly name: string;
   check(step: string, script: string, signal?: AbortSignal): Promise<boolean>;
   change(step: string, script: string, signal?: AbortSignal): Promise<void>;
-  upload(step: string, content: Buffer | string, remotePath: string, options: { mode: number; sha256: string; signal?: AbortSignal }): Promise<void>;
+  upload(step: string, content: Buffer, remotePath: string, options: { mode: number; sha256: string; signal?: AbortSignal }): Promise<void>;
 }
 
 export interface StepOutcome {
@@ -40,7 +40,7 @@ export async function runSteps(host: StepHost, steps: readonly Step[], options: 
       for (const action of step.apply) {
         if (action.kind === 'run') await host.change(step.id, action.script, options.signal);
         else {
-          const content = action.source.kind === 'text' ? action.source.content : await options.readLocal(action.source.path);
+          const content = action.source.kind === 'text' ? Buffer.from(action.source.content) : await options.readLocal(action.source.path);
           await host.upload(step.id, content, action.path, { mode: action.mode, sha256: action.sha256, ...(options.signal ? { signal: options.signal } : {}) });
         }
         mutations++;

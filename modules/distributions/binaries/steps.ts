@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { HostFile } from './host-files.ts';
-import { BIN_DIR, ETCD_DATA_DIR, IMAGE_DIR, PAUSE_IMAGE, kubeconfigPath } from './layout.ts';
+import { BIN_DIR, CNI_BIN_DIR, ETCD_DATA_DIR, IMAGE_DIR, PAUSE_IMAGE, kubeconfigPath } from './layout.ts';
 import type { BinariesTopology, ClusterHost, WorkerNode } from './topology.ts';
 
 /**
@@ -48,8 +48,12 @@ function uploadStep(id: string, title: string, path: string, mode: number, sha25
 }
 
 export function binaryStep(name: string, artifact: LocalArtifact): Step {
-  return uploadStep(`binary:${name}`, `install ${name}`, `${BIN_DIR}/${name}`, 0o755, artifact.sha256, { kind: 'local', path: artifact.path });
+  // CNI plugins are called by their type name from containerd's plugin directory.
+  const path = name.startsWith('cni-') ? `${CNI_BIN_DIR}/${name.slice('cni-'.length)}` : `${BIN_DIR}/${name}`;
+  return uploadStep(`binary:${name}`, `install ${name}`, path, 0o755, artifact.sha256, { kind: 'local', path: artifact.path });
 }
+
+export const NODE_BINARIES = ['kubelet', 'cni-bridge', 'cni-host-local', 'cni-loopback', 'cni-portmap'] as const;
 
 export function fileSteps(files: readonly HostFile[]): Step[] {
   const byPath = new Map<string, HostFile>();
@@ -83,7 +87,7 @@ const changedFor = (service: string, files: readonly HostFile[], binaries: reado
 ];
 
 export function controlPlaneSteps(host: ClusterHost, files: readonly HostFile[], artifacts: Artifacts): Step[] {
-  const binaries = ['etcd', 'kube-apiserver', 'kube-controller-manager', 'kube-scheduler', 'kubectl'];
+  const binaries = ['etcd', 'etcdctl', 'kube-apiserver', 'kube-controller-manager', 'kube-scheduler', 'kubectl'];
   const kubectl = `${BIN_DIR}/kubectl --kubeconfig=${kubeconfigPath('admin')}`;
   return [
     ...binaries.map((b) => binaryStep(b, artifactOf(artifacts, b))),
@@ -101,7 +105,7 @@ export function workerSteps(t: BinariesTopology, node: WorkerNode, files: readon
   const tarball = `${IMAGE_DIR}/pause.tar`;
   const others = t.workers.filter((w) => w.name !== node.name);
   return [
-    binaryStep('kubelet', artifactOf(artifacts, 'kubelet')),
+    ...NODE_BINARIES.map((b) => binaryStep(b, artifactOf(artifacts, b))),
     ...fileSteps(files),
     {
       id: 'sysctl:forward',
@@ -116,7 +120,7 @@ export function workerSteps(t: BinariesTopology, node: WorkerNode, files: readon
       check: `ip route show ${o.podCidr} | grep -q "via ${o.address} "`,
       apply: [{ kind: 'run', script: `ip route replace ${o.podCidr} via ${o.address}` }],
     })),
-    serviceStep('containerd', changedFor('containerd', files, [])),
+    serviceStep('containerd', changedFor('containerd', files, ['cni-bridge', 'cni-host-local', 'cni-loopback', 'cni-portmap'])),
     uploadStep('image:pause', 'upload the pause image', tarball, 0o644, artifacts.pauseImage.sha256, { kind: 'local', path: artifacts.pauseImage.path }),
     {
       id: 'image:pause:import',

@@ -1,3 +1,4 @@
+import { InfraError } from '../../../stacks/errors.ts';
 import type { ClusterSpec, HostSpec } from '../../../stacks/model.ts';
 
 /**
@@ -38,23 +39,25 @@ const SERVICE_CIDR = '10.96.0.0/16';
 const KUBERNETES_SERVICE_IP = '10.96.0.1';
 const CLUSTER_CIDR = '10.244.0.0/16';
 
-export class TopologyError extends Error {
-  override readonly name = 'TopologyError';
+/** The stack asks for a cluster its hosts cannot make (exit 2, like any invalid request). */
+export class TopologyError extends InfraError {
+  readonly reason = 'Topology';
+  override readonly exitCode = 2;
 }
 
 export function planTopology(cluster: ClusterSpec, hosts: readonly HostSpec[]): BinariesTopology {
   const byName = new Map(hosts.map((h) => [h.name, h]));
   const members = cluster.hosts.map((name): ClusterHost => {
     const h = byName.get(name);
-    if (!h) throw new TopologyError(`cluster "${cluster.name}": host "${name}" is not in the stack's hosts`);
-    if (!h.address) throw new TopologyError(`cluster "${cluster.name}": host "${name}" has no address`);
+    if (!h) throw new TopologyError(`host "${name}" is not in the stack's hosts`, { where: `cluster ${cluster.name}` });
+    if (!h.address) throw new TopologyError(`host "${name}" has no address`, { where: `cluster ${cluster.name}` });
     return { name: h.name, address: h.address, user: h.user, port: h.port };
   });
   if (members.length < cluster.controlPlanes || cluster.controlPlanes < 1) {
-    throw new TopologyError(`cluster "${cluster.name}": ${cluster.controlPlanes} control planes need at least as many hosts (has ${members.length})`);
+    throw new TopologyError(`${cluster.controlPlanes} control planes need at least as many hosts (has ${members.length})`, { where: `cluster ${cluster.name}` });
   }
   if (cluster.controlPlanes % 2 === 0) {
-    throw new TopologyError(`cluster "${cluster.name}": ${cluster.controlPlanes} etcd members cannot keep a majority better than ${cluster.controlPlanes - 1}; use an odd number (1 or 3)`);
+    throw new TopologyError(`${cluster.controlPlanes} etcd members cannot keep a majority better than ${cluster.controlPlanes - 1}; use an odd number (1 or 3)`, { where: `cluster ${cluster.name}` });
   }
   const controlPlanes = members.slice(0, cluster.controlPlanes);
   const rest = members.slice(cluster.controlPlanes);
