@@ -54,7 +54,9 @@ class FakeMember implements RemoteHost {
       const [from, to] = args as [string, string];
       expect(this.dirs.has(to)).toBe(false);
       expect(this.running.has('etcd')).toBe(false);
-      this.dirs.delete(from);
+      // The restored member leaves its (now empty) parent behind, as on a real host.
+      if (from === REMOTE_PATHS.freshMember) expect(this.dirs.has(REMOTE_PATHS.fresh)).toBe(true);
+      else this.dirs.delete(from);
       this.dirs.add(to);
     } else if (bin === 'systemctl') {
       for (const unit of args.slice(1)) args[0] === 'stop' ? this.running.delete(unit) : this.running.add(unit);
@@ -181,8 +183,9 @@ describe('etcd restore over SSH (3 members)', () => {
     c.files.set(REMOTE_PATHS.journal, journal('restored'));
 
     expect(await repairOverSsh(hosts)).toBe('forward');
+    expect([...a.dirs].sort()).toEqual([REMOTE_PATHS.data, REMOTE_PATHS.old]);
+    for (const h of [b, c]) expect([...h.dirs].sort()).toEqual([REMOTE_PATHS.data, REMOTE_PATHS.old, REMOTE_PATHS.fresh].sort());
     for (const h of hosts) {
-      expect([...h.dirs].sort()).toEqual([REMOTE_PATHS.data, REMOTE_PATHS.old]);
       expect(h.journal()?.phase).toBe('swapped');
     }
   });

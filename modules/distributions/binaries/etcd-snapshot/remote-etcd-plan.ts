@@ -11,10 +11,19 @@ import { ETCD_CLIENT_PORT, ETCD_PEER_PORT, type BinariesTopology } from '../topo
  * its restored data complete; otherwise all roll back.
  */
 
+/**
+ * etcd's data dir is often a mount of its own (a dedicated disk; the test hosts bind-mount it),
+ * which cannot be renamed: the swap moves its `member/` directory instead, and the restore is
+ * written inside the same mount so every move is a rename on one filesystem.
+ */
 export const REMOTE_PATHS = {
-  data: ETCD_DATA_DIR,
-  fresh: `${ETCD_DATA_DIR}.restore-new`,
-  old: `${ETCD_DATA_DIR}.restore-old`,
+  /** What etcd reads: `<data-dir>/member`. */
+  data: `${ETCD_DATA_DIR}/member`,
+  /** etcdutl's `--data-dir`; what a rollback removes. */
+  fresh: `${ETCD_DATA_DIR}/restore-new`,
+  /** The restored member, moved into place by the swap. */
+  freshMember: `${ETCD_DATA_DIR}/restore-new/member`,
+  old: `${ETCD_DATA_DIR}/member.restore-old`,
   journal: `${ETCD_DATA_DIR}.restore.json`,
   /** Where a snapshot is saved before it is fetched, and uploaded before it is restored (0700, root). */
   work: '/var/lib/infra/etcd-snapshots',

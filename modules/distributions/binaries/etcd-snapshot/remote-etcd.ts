@@ -117,7 +117,7 @@ async function runRepairStep(host: RemoteHost, step: RepairStep, journal: Restor
       await run(['mv', REMOTE_PATHS.data, REMOTE_PATHS.old], 'move the old etcd data aside');
       return;
     case 'move-fresh-to-data':
-      await run(['mv', REMOTE_PATHS.fresh, REMOTE_PATHS.data], 'move the restored etcd data in');
+      await run(['mv', REMOTE_PATHS.freshMember, REMOTE_PATHS.data], 'move the restored etcd data in');
       return;
     case 'mark-swapped':
       if (journal) await writeRemoteJournal(host, journal, 'swapped', signal);
