@@ -1,6 +1,7 @@
 import { Command, CommanderError } from 'commander';
 import { AbortError, InfraError, isAbort } from '../stacks/errors.ts';
 import { registerEngine } from './commands/engine.ts';
+import { registerEtcd } from './commands/etcd.ts';
 import { registerGitops } from './commands/gitops.ts';
 import { registerHook } from './commands/hook.ts';
 import { registerInit } from './commands/init.ts';
@@ -41,6 +42,7 @@ export async function main(argv: readonly string[]): Promise<number> {
     .configureOutput({ writeErr: (s) => process.stderr.write(s) });
   registerEngine(program, ctx);
   registerLocal(program, ctx);
+  registerEtcd(program, ctx);
   registerGitops(program, ctx);
   registerHook(program, ctx);
   registerServe(program, ctx);

@@ -120,3 +120,15 @@ export class PinnedVersionsChangedError extends InfraError {
   readonly reason = 'PinnedVersionsChanged';
   override readonly exitCode = 14;
 }
+
+/** etcdctl or etcdutl failed while saving or restoring an etcd snapshot (its stderr is in the message). */
+export class EtcdSnapshotError extends InfraError {
+  readonly reason = 'EtcdSnapshotFailed';
+  override readonly exitCode = 30;
+}
+
+/** A snapshot file to restore is missing, has no checksum, or does not match it: nothing was changed. */
+export class SnapshotInvalidError extends InfraError {
+  readonly reason = 'SnapshotInvalid';
+  override readonly exitCode = 31;
+}

@@ -1,5 +1,8 @@
 import type * as pulumi from '@pulumi/pulumi';
 import type { StackSpec } from '../stacks/load.ts';
+import { binariesClusterResources } from './distributions/binaries/stack-cluster.ts';
+import { SshHost } from './hosts/host-resource.ts';
+import { hostKeyPins } from './hosts/stack-host-key.ts';
 import { LocalCluster } from './local/local-cluster.ts';
 import { PlannedCluster, PlannedHost } from './planned/planned.ts';
 
@@ -10,7 +13,15 @@ import { PlannedCluster, PlannedHost } from './planned/planned.ts';
 export function stackProgram(stack: StackSpec): () => Promise<Record<string, unknown>> {
   return async () => {
     const hosts = new Map<string, pulumi.Resource>();
+    const sshHosts = new Map<string, SshHost>();
+    const sshSites = new Set(stack.sites.filter((s) => s.kind === 'ssh').map((s) => s.name));
     for (const h of stack.hosts) {
+      if (sshSites.has(h.site) && h.address) {
+        const r = new SshHost(h.name, { name: h.name, address: h.address, user: h.user, port: h.port, pins: hostKeyPins(h) });
+        hosts.set(h.name, r);
+        sshHosts.set(h.name, r);
+        continue;
+      }
       hosts.set(h.name, new PlannedHost(h.name, { site: h.site, address: h.address ?? '', user: h.user, port: h.port, arch: h.arch, cpus: h.cpus ?? 0, memoryGiB: h.memoryGiB ?? 0, disks: [...h.disks] }));
     }
     const clusters: Record<string, unknown> = {};
@@ -19,6 +30,10 @@ export function stackProgram(stack: StackSpec): () => Promise<Record<string, unk
       if (c.local) {
         const lc = new LocalCluster(c.name, { name: c.name, nodes: c.nodes });
         clusters[c.name] = { server: lc.server, kubeconfigPath: lc.kubeconfigPath, running: lc.running };
+        continue;
+      }
+      if (c.distribution === 'kubernetes' && c.site && sshSites.has(c.site)) {
+        clusters[c.name] = binariesClusterResources(c, stack.hosts, sshHosts);
         continue;
       }
       const dependsOn = c.hosts.map((h) => hosts.get(h)).filter((r): r is pulumi.Resource => !!r);

@@ -13,6 +13,7 @@ import type { Progress } from '../tools/go-builder.ts';
 import { CLUSTER_NAME_PATTERN, clusterLayout, type ClusterLayout } from './layout.ts';
 import { localClustersDir } from '../host/paths.ts';
 import { ensurePki } from './pki.ts';
+import { finishRestore, repairInterruptedRestore } from './restore-state.ts';
 import { decidePins, describeChanges, pinsOf } from './version-pins.ts';
 import { freePorts, isPortBusy } from './ports.ts';
 import { killStrays, runningProcess, startProcess, stopComponent } from './processes.ts';
@@ -64,44 +65,64 @@ export async function upLocalCluster(name: string, options: UpOptions = {}): Pro
     const { state, repinned } = await loadOrCreateState(layout, options, progress);
     if (repinned) {
       // The running processes are the old versions: stop them all; they start below on the new binaries.
-      for (const component of STOP_ORDER) await stopComponent(layout, component);
+      await stopControlPlane(layout);
     }
-    const binaries = await resolveBinaries(BINARY_NAMES, { env: options.env, progress, signal: options.signal });
-    await ensurePki(layout.pkiDir);
-    await writeKubeconfigs(layout, state);
-
-    const specs = controlPlane(state, layout);
-    const alive = new Set(specs.map((s) => runningProcess(layout, s.name)?.pid).filter((p): p is number => p !== undefined));
-    const strays = await killStrays(layout, alive);
-    if (strays.length > 0) progress(`stopped ${strays.length} stray process(es) of "${name}" left by an earlier crash`);
-
-    const started: ComponentName[] = [];
-    for (const spec of specs) {
-      // A client that watched through an apiserver crash comes back in exponential backoff
-      // (its informers saw "forbidden" while the new apiserver's RBAC cache warmed up), which
-      // stalls controllers for minutes. When the apiserver was restarted, restart its clients.
-      if (started.includes('kube-apiserver') && spec.name !== 'etcd' && spec.name !== 'kube-apiserver' && runningProcess(layout, spec.name)) {
-        progress(`restarting ${spec.name} of "${name}" after its apiserver restarted`);
-        await stopComponent(layout, spec.name);
-      }
-      if (!runningProcess(layout, spec.name)) {
-        await assertPortsFree(layout, state, spec);
-        if (spec.name === 'kwok') await releaseNodeLeases(kubeConfigFromFile(layout.kubeconfig));
-        progress(`starting ${spec.name} of "${name}"`);
-        await startProcess(layout, spec, binaries[spec.binary].path);
-        started.push(spec.name);
-      }
-      if (spec.name === 'etcd') await waitEtcdHealthy(layout, state, options.signal);
-      if (spec.name === 'kube-apiserver') await waitApiserverReady(layout, state, options.signal);
-    }
-    const kc = kubeConfigFromFile(layout.kubeconfig);
-    await ensureFakeNodes(kc, name, state.nodes);
-    await waitWorkloadsReady(layout, state, kc, () => readyFakeNodes(kc), options.signal);
-    for (const spec of specs) await assertAlive(layout, spec.name);
-    return info(layout, state, started);
+    // An etcd restore cut short must not start etcd on a missing or half-written data dir.
+    await repairInterruptedRestore(layout, () => stopControlPlane(layout), progress);
+    return await startControlPlane(layout, state, options);
   } finally {
     await lock.release();
   }
+}
+
+/** Stops every process of a local cluster, clients first, etcd last. */
+export async function stopControlPlane(layout: ClusterLayout): Promise<ComponentName[]> {
+  const stopped: ComponentName[] = [];
+  for (const component of STOP_ORDER) if (await stopComponent(layout, component)) stopped.push(component);
+  return stopped;
+}
+
+/**
+ * Starts whatever of the control plane is not running and waits until the cluster works.
+ * The caller holds the cluster's lock (`up`, `infra etcd restore`).
+ */
+export async function startControlPlane(layout: ClusterLayout, state: LocalClusterState, options: UpOptions = {}): Promise<LocalClusterInfo> {
+  const progress = options.progress ?? (() => {});
+  const name = layout.name;
+  const binaries = await resolveBinaries(BINARY_NAMES, { env: options.env, progress, signal: options.signal });
+  await ensurePki(layout.pkiDir);
+  await writeKubeconfigs(layout, state);
+
+  const specs = controlPlane(state, layout);
+  const alive = new Set(specs.map((s) => runningProcess(layout, s.name)?.pid).filter((p): p is number => p !== undefined));
+  const strays = await killStrays(layout, alive);
+  if (strays.length > 0) progress(`stopped ${strays.length} stray process(es) of "${name}" left by an earlier crash`);
+
+  const started: ComponentName[] = [];
+  for (const spec of specs) {
+    // A client that watched through an apiserver crash comes back in exponential backoff
+    // (its informers saw "forbidden" while the new apiserver's RBAC cache warmed up), which
+    // stalls controllers for minutes. When the apiserver was restarted, restart its clients.
+    if (started.includes('kube-apiserver') && spec.name !== 'etcd' && spec.name !== 'kube-apiserver' && runningProcess(layout, spec.name)) {
+      progress(`restarting ${spec.name} of "${name}" after its apiserver restarted`);
+      await stopComponent(layout, spec.name);
+    }
+    if (!runningProcess(layout, spec.name)) {
+      await assertPortsFree(layout, state, spec);
+      if (spec.name === 'kwok') await releaseNodeLeases(kubeConfigFromFile(layout.kubeconfig));
+      progress(`starting ${spec.name} of "${name}"`);
+      await startProcess(layout, spec, binaries[spec.binary].path);
+      started.push(spec.name);
+    }
+    if (spec.name === 'etcd') await waitEtcdHealthy(layout, state, options.signal);
+    if (spec.name === 'kube-apiserver') await waitApiserverReady(layout, state, options.signal);
+  }
+  const kc = kubeConfigFromFile(layout.kubeconfig);
+  await ensureFakeNodes(kc, name, state.nodes);
+  await waitWorkloadsReady(layout, state, kc, () => readyFakeNodes(kc), options.signal);
+  for (const spec of specs) await assertAlive(layout, spec.name);
+  if (await finishRestore(layout)) progress(`local cluster "${name}" is up on its restored etcd data; the data from before is deleted`);
+  return info(layout, state, started);
 }
 
 export async function downLocalCluster(
@@ -114,9 +135,7 @@ export async function downLocalCluster(
   const lock = await acquireLock(layout.lockDir, { what: `local cluster "${name}"`, wait: false });
   const stopped: ComponentName[] = [];
   try {
-    for (const component of STOP_ORDER) {
-      if (await stopComponent(layout, component)) stopped.push(component);
-    }
+    stopped.push(...(await stopControlPlane(layout)));
     await killStrays(layout, new Set());
   } finally {
     await lock.release();

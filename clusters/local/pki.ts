@@ -27,37 +27,58 @@ export async function ensurePki(dir: string): Promise<void> {
   await rm(staging, { recursive: true, force: true });
   await mkdir(staging, { recursive: true, mode: 0o700 });
 
-  const caKeys = await generateKeys();
-  const now = new Date();
-  const ca = await x509.X509CertificateGenerator.createSelfSigned({
-    serialNumber: serial(),
-    name: 'CN=infra-local-ca',
-    notBefore: new Date(now.getTime() - 60_000),
-    notAfter: new Date(now.getTime() + 10 * YEAR_MS),
-    signingAlgorithm: ALGORITHM,
-    keys: caKeys,
-    extensions: [
-      new x509.BasicConstraintsExtension(true, 0, true),
-      new x509.KeyUsagesExtension(x509.KeyUsageFlags.keyCertSign | x509.KeyUsageFlags.cRLSign, true),
-      await x509.SubjectKeyIdentifierExtension.create(caKeys.publicKey),
-    ],
-  });
-  await writePair(staging, 'ca', ca, caKeys.privateKey);
+  const ca = await createCertificateAuthority('infra-local-ca');
+  await writePemPair(staging, 'ca', ca);
+  for (const request of localClusterCertificates()) await writePemPair(staging, request.file, await issueCertificate(ca, request));
 
-  for (const request of localClusterCertificates()) {
-    const keys = await generateKeys();
-    const cert = await issue(request, keys, ca, caKeys.privateKey, now);
-    await writePair(staging, request.file, cert, keys.privateKey);
-  }
-
-  const sa = await generateKeys();
-  await writeFile(join(staging, 'sa.key'), await privatePem(sa.privateKey), { mode: 0o600 });
-  const spki = await webcrypto.subtle.exportKey('spki', sa.publicKey);
-  await writeFile(join(staging, 'sa.pub'), x509.PemConverter.encode(spki, 'PUBLIC KEY'), { mode: 0o644 });
+  const sa = await createServiceAccountKey();
+  await writeFile(join(staging, 'sa.key'), sa.key, { mode: 0o600 });
+  await writeFile(join(staging, 'sa.pub'), sa.pub, { mode: 0o644 });
 
   await writeFile(join(staging, COMPLETE), '');
   await rm(dir, { recursive: true, force: true });
   await rename(staging, dir);
+}
+
+/** A certificate and its private key, both PEM. */
+export interface PemPair {
+  readonly cert: string;
+  readonly key: string;
+}
+
+/** A self-signed CA valid for ten years. */
+export async function createCertificateAuthority(commonName: string, now = new Date()): Promise<PemPair> {
+  const keys = await generateKeys();
+  const ca = await x509.X509CertificateGenerator.createSelfSigned({
+    serialNumber: serial(),
+    name: `CN=${commonName}`,
+    notBefore: new Date(now.getTime() - 60_000),
+    notAfter: new Date(now.getTime() + 10 * YEAR_MS),
+    signingAlgorithm: ALGORITHM,
+    keys,
+    extensions: [
+      new x509.BasicConstraintsExtension(true, 0, true),
+      new x509.KeyUsagesExtension(x509.KeyUsageFlags.keyCertSign | x509.KeyUsageFlags.cRLSign, true),
+      await x509.SubjectKeyIdentifierExtension.create(keys.publicKey),
+    ],
+  });
+  return { cert: ca.toString('pem'), key: await privatePem(keys.privateKey) };
+}
+
+/** A leaf certificate for `request`, signed by `ca` (given as PEM, so a CA kept in state works). */
+export async function issueCertificate(ca: PemPair, request: CertificateRequest, now = new Date()): Promise<PemPair> {
+  const keys = await generateKeys();
+  const caCert = new x509.X509Certificate(ca.cert);
+  const caKey = await webcrypto.subtle.importKey('pkcs8', x509.PemConverter.decodeFirst(ca.key), { name: 'ECDSA', namedCurve: 'P-256' }, false, ['sign']);
+  const cert = await issue(request, keys, caCert, caKey, now);
+  return { cert: cert.toString('pem'), key: await privatePem(keys.privateKey) };
+}
+
+/** The key pair the apiserver verifies and the controller-manager signs service-account tokens with. */
+export async function createServiceAccountKey(): Promise<{ key: string; pub: string }> {
+  const sa = await generateKeys();
+  const spki = await webcrypto.subtle.exportKey('spki', sa.publicKey);
+  return { key: await privatePem(sa.privateKey), pub: x509.PemConverter.encode(spki, 'PUBLIC KEY') };
 }
 
 /** Reads a file of the PKI as text (for kubeconfigs, which embed certificates). */
@@ -106,9 +127,9 @@ async function privatePem(key: CryptoKey): Promise<string> {
   return x509.PemConverter.encode(await webcrypto.subtle.exportKey('pkcs8', key), 'PRIVATE KEY');
 }
 
-async function writePair(dir: string, stem: string, cert: x509.X509Certificate, key: CryptoKey): Promise<void> {
-  await writeFile(join(dir, `${stem}.crt`), cert.toString('pem'), { mode: 0o644 });
-  await writeFile(join(dir, `${stem}.key`), await privatePem(key), { mode: 0o600 });
+async function writePemPair(dir: string, stem: string, pair: PemPair): Promise<void> {
+  await writeFile(join(dir, `${stem}.crt`), pair.cert, { mode: 0o644 });
+  await writeFile(join(dir, `${stem}.key`), pair.key, { mode: 0o600 });
 }
 
 function serial(): string {

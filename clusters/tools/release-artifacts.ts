@@ -60,9 +60,21 @@ function layout(name: BinaryName, version: string, arch: ReleaseArch): Layout {
         checksum: { path: `v${v}/SHA256SUMS` },
         member: `etcd-v${v}-linux-${arch}/etcd`,
       };
+    case 'etcdctl':
+    case 'etcdutl':
+      return {
+        source: 'etcd',
+        upstream: `${GITHUB}/etcd-io/etcd/releases/download`,
+        path: `v${v}/etcd-v${v}-linux-${arch}.tar.gz`,
+        checksum: { path: `v${v}/SHA256SUMS` },
+        member: `etcd-v${v}-linux-${arch}/${name}`,
+      };
     case 'kube-apiserver':
     case 'kube-controller-manager':
     case 'kube-scheduler':
+    case 'kubelet':
+    case 'kubectl':
+    case 'kubeadm':
       return {
         source: 'kubernetes',
         upstream: 'https://dl.k8s.io/release',
@@ -93,6 +105,11 @@ function layout(name: BinaryName, version: string, arch: ReleaseArch): Layout {
         checksum: { path: `kustomize%2Fv${v}/checksums.txt` },
         member: 'kustomize',
       };
+    case 'cni-bridge':
+    case 'cni-host-local':
+    case 'cni-loopback':
+    case 'cni-portmap':
+      throw new Error(`${name} has no release layout (built from the Go module proxy)`);
     case 'pulumi':
       // Pulumi names amd64 `x64`; its checksum file has no `v` before the version.
       return {
@@ -128,6 +145,7 @@ export function releaseArtifact(
   env: NodeJS.ProcessEnv,
 ): ArtifactPlan {
   if (env['INFRA_OFFLINE'] === '1') return { kind: 'none', why: 'INFRA_OFFLINE=1' };
+  if (name.startsWith('cni-')) return { kind: 'none', why: 'the CNI plugins are released as one archive; infra builds the ones it needs' };
   const arch = releaseArch(platform.platform, platform.arch);
   if (!arch) return { kind: 'none', why: `no release artifacts for ${platform.platform}/${platform.arch}` };
   const l = layout(name, BINARIES[name].version, arch);

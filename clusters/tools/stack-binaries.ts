@@ -1,5 +1,5 @@
 import type { StackSpec } from '../../stacks/load.ts';
-import { BINARY_NAMES, type BinaryName } from './versions.ts';
+import { BINARY_NAMES, CNI_PLUGIN_NAMES, type BinaryName } from './versions.ts';
 
 /**
  * The pinned binaries a stack's `up` runs, so they can be resolved (downloaded or built,
@@ -10,10 +10,15 @@ import { BINARY_NAMES, type BinaryName } from './versions.ts';
 export function binariesFor(stack: StackSpec): BinaryName[] {
   const names = new Set<BinaryName>(['pulumi']);
   if (stack.clusters.some((c) => c.local && !c.kubeconfig)) for (const n of BINARY_NAMES) names.add(n);
+  // A kubernetes cluster on ssh hosts: infra uploads the control plane, etcdctl and the node binaries.
+  const sshSites = new Set(stack.sites.filter((s) => s.kind === 'ssh').map((s) => s.name));
+  if (stack.clusters.some((c) => !c.kubeconfig && c.distribution === 'kubernetes' && c.site && sshSites.has(c.site))) {
+    for (const n of ['etcd', 'etcdctl', 'kube-apiserver', 'kube-controller-manager', 'kube-scheduler', 'kubectl', 'kubelet', ...CNI_PLUGIN_NAMES] as const) names.add(n);
+  }
   for (const app of stack.gitops.apps) {
     if (app.render === 'kustomize' || app.render === 'auto') names.add('kustomize');
     if (app.render === 'helm' || app.render === 'auto') names.add('helm');
   }
-  const order: readonly BinaryName[] = ['pulumi', ...BINARY_NAMES, 'kustomize', 'helm'];
+  const order: readonly BinaryName[] = ['pulumi', ...BINARY_NAMES, 'etcdctl', 'kubectl', 'kubelet', ...CNI_PLUGIN_NAMES, 'kustomize', 'helm'];
   return order.filter((n) => names.has(n));
 }

@@ -6,7 +6,15 @@
 export type ControlPlaneBinary = 'etcd' | 'kube-apiserver' | 'kube-controller-manager' | 'kube-scheduler' | 'kwok';
 export type RenderBinary = 'kustomize' | 'helm';
 export type EngineBinary = 'pulumi';
-export type BinaryName = ControlPlaneBinary | RenderBinary | EngineBinary;
+/** What a node of a cluster on existing hosts (`binaries` distribution) runs besides the control plane. */
+export type NodeBinary = 'kubelet' | 'kubectl';
+/** etcd's own clients: `infra etcd snapshot` saves with etcdctl, `infra etcd restore` restores with etcdutl. */
+export type EtcdToolBinary = 'etcdctl' | 'etcdutl';
+/** What the kubeadm distribution uploads to its hosts. */
+export type KubeadmBinary = 'kubeadm';
+/** The CNI plugins a node's Pod network needs (containerd calls them; hosts have no package for them). */
+export type CniPluginBinary = 'cni-bridge' | 'cni-host-local' | 'cni-loopback' | 'cni-portmap';
+export type BinaryName = ControlPlaneBinary | RenderBinary | EngineBinary | NodeBinary | EtcdToolBinary | KubeadmBinary | CniPluginBinary;
 
 /** What a local cluster runs. */
 export const BINARY_NAMES: readonly ControlPlaneBinary[] = [
@@ -26,6 +34,15 @@ export const HELM_VERSION = '3.19.0';
 // The engine and the npm package @pulumi/pulumi must be the same version. 3.259 is the newest
 // the Go module proxy serves here.
 export const PULUMI_VERSION = '3.259.0';
+export const CNI_PLUGINS_VERSION = '1.7.1';
+
+/** What a node's containerd runs to wire Pods (binary names on the host drop the `cni-` prefix). */
+export const CNI_PLUGIN_NAMES: readonly CniPluginBinary[] = ['cni-bridge', 'cni-host-local', 'cni-loopback', 'cni-portmap'];
+
+/** What the `binaries` distribution uploads to worker nodes (and uses to drain them). */
+export const NODE_BINARY_NAMES: readonly NodeBinary[] = ['kubelet', 'kubectl'];
+/** What `infra etcd snapshot|restore` runs, at etcd's pinned version. */
+export const ETCD_TOOL_NAMES: readonly EtcdToolBinary[] = ['etcdctl', 'etcdutl'];
 
 /** What the reconciler renders with. */
 export const RENDER_BINARY_NAMES: readonly RenderBinary[] = ['kustomize', 'helm'];
@@ -66,7 +83,7 @@ function kubeVersionFlags(version: string): string[] {
   ]);
 }
 
-function kubeComponent(name: 'kube-apiserver' | 'kube-controller-manager' | 'kube-scheduler'): BinarySpec {
+function kubeComponent(name: 'kube-apiserver' | 'kube-controller-manager' | 'kube-scheduler' | 'kubelet' | 'kubectl' | 'kubeadm'): BinarySpec {
   const minor = KUBERNETES_VERSION.split('.').slice(1).join('.');
   return {
     name,
@@ -84,7 +101,45 @@ function kubeComponent(name: 'kube-apiserver' | 'kube-controller-manager' | 'kub
   };
 }
 
+/** etcdctl and etcdutl are modules of their own in etcd's repository, released with the server. */
+function etcdTool(name: EtcdToolBinary): BinarySpec {
+  return {
+    name,
+    version: ETCD_VERSION,
+    versionArgs: ['version'],
+    versionPattern: new RegExp(`${name} version: (\\d+\\.\\d+\\.\\d+)`),
+    recipe: {
+      module: `go.etcd.io/etcd/${name}/v3`,
+      moduleVersion: `v${ETCD_VERSION}`,
+      mainPackage: `go.etcd.io/etcd/${name}/v3`,
+      tags: [],
+      ldflags: [],
+    },
+  };
+}
+
+function cniPlugin(name: CniPluginBinary, dir: 'main' | 'ipam' | 'meta'): BinarySpec {
+  const plugin = name.slice('cni-'.length);
+  return {
+    name,
+    version: CNI_PLUGINS_VERSION,
+    versionArgs: [],
+    versionPattern: /CNI \S+ plugin v(\d+\.\d+\.\d+)/,
+    recipe: {
+      module: 'github.com/containernetworking/plugins',
+      moduleVersion: `v${CNI_PLUGINS_VERSION}`,
+      mainPackage: `github.com/containernetworking/plugins/plugins/${dir}/${plugin}`,
+      tags: [],
+      ldflags: [`-X github.com/containernetworking/plugins/pkg/utils/buildversion.BuildVersion=v${CNI_PLUGINS_VERSION}`],
+    },
+  };
+}
+
 export const BINARIES: Readonly<Record<BinaryName, BinarySpec>> = {
+  'cni-bridge': cniPlugin('cni-bridge', 'main'),
+  'cni-host-local': cniPlugin('cni-host-local', 'ipam'),
+  'cni-loopback': cniPlugin('cni-loopback', 'main'),
+  'cni-portmap': cniPlugin('cni-portmap', 'meta'),
   etcd: {
     name: 'etcd',
     version: ETCD_VERSION,
@@ -101,6 +156,12 @@ export const BINARIES: Readonly<Record<BinaryName, BinarySpec>> = {
   'kube-apiserver': kubeComponent('kube-apiserver'),
   'kube-controller-manager': kubeComponent('kube-controller-manager'),
   'kube-scheduler': kubeComponent('kube-scheduler'),
+  kubelet: kubeComponent('kubelet'),
+  kubectl: { ...kubeComponent('kubectl'), versionArgs: ['version', '--client'], versionPattern: /Client Version: v(\d+\.\d+\.\d+)/ },
+  // kubeadm has no --version flag.
+  kubeadm: { ...kubeComponent('kubeadm'), versionArgs: ['version', '-o', 'short'], versionPattern: /^v(\d+\.\d+\.\d+)/m },
+  etcdctl: etcdTool('etcdctl'),
+  etcdutl: etcdTool('etcdutl'),
   kwok: {
     name: 'kwok',
     version: KWOK_VERSION,

@@ -36,10 +36,19 @@ export function versionScript(name: BinaryName): string {
     'kube-apiserver': `Kubernetes v${v}`,
     'kube-controller-manager': `Kubernetes v${v}`,
     'kube-scheduler': `Kubernetes v${v}`,
+    kubelet: `Kubernetes v${v}`,
+    'cni-bridge': `CNI bridge plugin v${v}`,
+    'cni-host-local': `CNI host-local plugin v${v}`,
+    'cni-loopback': `CNI loopback plugin v${v}`,
+    'cni-portmap': `CNI portmap plugin v${v}`,
+    kubectl: `Client Version: v${v}`,
     kwok: `kwok version v${v}`,
     kustomize: `v${v}`,
     helm: `v${v}+gfake`,
     pulumi: `v${v}`,
+    etcdctl: `etcdctl version: ${v}`,
+    etcdutl: `etcdutl version: ${v}`,
+    kubeadm: `v${v}`,
   };
   return `#!/bin/sh\necho '${line[name]}'\n`;
 }

@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { LockHeldError } from '../../clusters/errors.ts';
+import { EtcdSnapshotError, LockHeldError, SnapshotInvalidError } from '../../clusters/errors.ts';
 import { exitCodeFor } from '../../cli/main.ts';
 import { EngineError } from '../../modules/engine/engine.ts';
 import { AbortError, isAbort } from '../../stacks/errors.ts';
@@ -24,6 +24,8 @@ describe('exit codes', () => {
     const idle = new AbortController().signal;
     expect(exitCodeFor(new LockHeldError('locked'), idle)).toBe(7);
     expect(exitCodeFor(new EngineError('failed'), idle)).toBe(12);
+    expect(exitCodeFor(new EtcdSnapshotError('etcdctl failed'), idle)).toBe(30);
+    expect(exitCodeFor(new SnapshotInvalidError('checksum mismatch'), idle)).toBe(31);
     expect(exitCodeFor(new TypeError('x is undefined'), idle)).toBe(70);
     expect(isAbort(new Error('interrupted while waiting'))).toBe(true);
     expect(isAbort(new Error('connection reset'))).toBe(false);

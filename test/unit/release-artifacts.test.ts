@@ -29,6 +29,17 @@ describe('release artifact layout', () => {
       checksum: 'https://github.com/etcd-io/etcd/releases/download/v3.6.16/SHA256SUMS',
       member: 'etcd-v3.6.16-linux-arm64/etcd',
     }],
+    // etcd's clients come from the server's tarball.
+    ['etcdutl', arm64, {
+      url: 'https://github.com/etcd-io/etcd/releases/download/v3.6.16/etcd-v3.6.16-linux-arm64.tar.gz',
+      checksum: 'https://github.com/etcd-io/etcd/releases/download/v3.6.16/SHA256SUMS',
+      member: 'etcd-v3.6.16-linux-arm64/etcdutl',
+    }],
+    ['kubeadm', amd64, {
+      url: 'https://dl.k8s.io/release/v1.34.4/bin/linux/amd64/kubeadm',
+      checksum: 'https://dl.k8s.io/release/v1.34.4/bin/linux/amd64/kubeadm.sha256',
+      member: undefined,
+    }],
     ['kube-apiserver', amd64, {
       url: 'https://dl.k8s.io/release/v1.34.4/bin/linux/amd64/kube-apiserver',
       checksum: 'https://dl.k8s.io/release/v1.34.4/bin/linux/amd64/kube-apiserver.sha256',

@@ -1,0 +1,37 @@
+import { createHash } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import { stat } from 'node:fs/promises';
+import { resolveBinaries } from '../../../../clusters/tools/resolver.ts';
+import type { BinaryName } from '../../../../clusters/tools/versions.ts';
+import { ensurePauseImage } from '../pause-image.ts';
+import type { Artifacts, LocalArtifact } from '../steps.ts';
+
+/** What a `binaries` cluster uploads: the pinned control-plane and node binaries and the pause image. */
+export const CLUSTER_BINARIES: readonly BinaryName[] = ['etcd', 'etcdctl', 'kube-apiserver', 'kube-controller-manager', 'kube-scheduler', 'kubectl', 'kubelet', 'cni-bridge', 'cni-host-local', 'cni-loopback', 'cni-portmap'];
+
+const digests = new Map<string, string>();
+
+/** SHA-256 of a cached file, hashed once per process and file version (binaries are ~80 MB). */
+async function digestOf(path: string): Promise<string> {
+  const s = await stat(path);
+  const key = `${path}:${s.size}:${s.mtimeMs}`;
+  const known = digests.get(key);
+  if (known) return known;
+  const hash = createHash('sha256');
+  for await (const chunk of createReadStream(path)) hash.update(chunk as Buffer);
+  const hex = hash.digest('hex');
+  digests.set(key, hex);
+  return hex;
+}
+
+async function artifact(path: string): Promise<LocalArtifact> {
+  return { path, sha256: await digestOf(path) };
+}
+
+/** Resolves (from the cache, or builds) every binary and the pause image, with their digests. */
+export async function clusterArtifacts(options: { env?: NodeJS.ProcessEnv; signal?: AbortSignal; progress?: (line: string) => void } = {}): Promise<Artifacts> {
+  const resolved = await resolveBinaries(CLUSTER_BINARIES, { ...(options.env ? { env: options.env } : {}), ...(options.signal ? { signal: options.signal } : {}), ...(options.progress ? { progress: options.progress } : {}) });
+  const binaries: Record<string, LocalArtifact> = {};
+  for (const name of CLUSTER_BINARIES) binaries[name] = await artifact(resolved[name].path);
+  return { binaries, pauseImage: await artifact(await ensurePauseImage(options.env, options.signal)) };
+}

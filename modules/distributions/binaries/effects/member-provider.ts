@@ -1,0 +1,181 @@
+import { appendFile, mkdir, readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { infraHome } from '../../../../clusters/host/paths.ts';
+import { HostUnreachableError, type RemoteHost } from '../../../hosts/index.ts';
+import { HostStepError, QuorumRefusedError, RollStoppedError } from '../errors.ts';
+import { rollQueueOf } from '../roll.ts';
+import { ETCD_CLIENT_PORT } from '../topology.ts';
+import { BIN_DIR, kubeconfigPath, pki } from '../layout.ts';
+import { batchCheckScript, memberSteps, planDigest, stepsOutOfPlace, type MemberPlanInput } from '../member-plan.ts';
+import { decideMemberRemoval, type MemberHealth } from '../removal-plan.ts';
+import { runSteps } from '../run-steps.ts';
+import { clusterArtifacts } from './artifacts.ts';
+import { connect, withHost, type HostAccess } from '../../../hosts/host-access.ts';
+import { stepHost } from './step-host.ts';
+
+/**
+ * What the ControlPlaneMember and ClusterNode resources do, run inside Pulumi's dynamic-provider
+ * process (loaded by path, like modules/local/). A refresh checks every step read-only, so an
+ * `up` with nothing out of place calls no update and runs no mutating command.
+ */
+
+export interface MemberInputs extends MemberPlanInput {
+  readonly cluster: string;
+  /** Every host of the cluster by name (this one, and the first control plane for API calls). */
+  readonly access: Readonly<Record<string, HostAccess>>;
+}
+
+export interface MemberOutputs extends MemberInputs {
+  readonly planDigest: string;
+  /** Every check passed at the last refresh (false: something drifted, or the host was unreachable). */
+  readonly inSync: boolean;
+  /** Mutating commands and uploads the last create/update ran. */
+  readonly mutations: number;
+}
+
+const ADMIN = `${BIN_DIR}/kubectl --kubeconfig=${kubeconfigPath('admin')}`;
+
+function accessOf(m: MemberInputs, host: string): HostAccess {
+  const a = m.access[host];
+  if (!a) throw new Error(`no connection data for host ${host} of cluster ${m.cluster}`);
+  return a;
+}
+
+const apiHost = (m: MemberInputs): HostAccess => accessOf(m, m.topology.controlPlanes[0]?.name ?? m.host);
+
+/** Every mutation, one line each (host, step): what "a second up changes nothing" is measured by. */
+async function journal(host: string, role: string, mutations: number): Promise<void> {
+  if (mutations === 0) return;
+  const dir = join(infraHome(), 'hosts');
+  await mkdir(dir, { recursive: true });
+  await appendFile(join(dir, 'mutations.log'), `${new Date().toISOString()} ${host} ${role} ${mutations}\n`);
+}
+
+async function bring(m: MemberInputs): Promise<MemberOutputs> {
+  const artifacts = await clusterArtifacts();
+  const steps = memberSteps(m, artifacts);
+  const run = await withHost(accessOf(m, m.host), (h) => runSteps(stepHost(h), steps, { readLocal: (p) => readFile(p) }));
+  await journal(m.host, m.role, run.mutations);
+  if (m.role === 'node') await waitNodeReady(m);
+  return { ...m, planDigest: planDigest(steps), inSync: true, mutations: run.mutations };
+}
+
+async function waitNodeReady(m: MemberInputs): Promise<void> {
+  const probe = `[ "$(${ADMIN} get node ${m.host} -o jsonpath='{.status.conditions[?(@.type=="Ready")].status}' 2>/dev/null)" = True ]`;
+  const script = `i=0; until ${probe}; do i=$((i+1)); if [ $i -ge 180 ]; then ${ADMIN} get node ${m.host} -o wide >&2 || true; exit 1; fi; sleep 1; done`;
+  try {
+    await withHost(apiHost(m), (h) => h.run({ script }, { sudo: true, quiet: true, step: `wait for node ${m.host} Ready` }));
+  } catch (err) {
+    throw new HostStepError(m.host, 'wait for the node to be Ready', `node ${m.host} did not become Ready in 180 s`, { cause: err, hint: `see \`journalctl -u kubelet\` on ${m.host}` });
+  }
+}
+
+export async function create(inputs: MemberInputs): Promise<{ id: string; outs: MemberOutputs }> {
+  return { id: `${inputs.cluster}/${inputs.role}/${inputs.host}`, outs: await bring(inputs) };
+}
+
+export async function read(id: string, props: MemberOutputs): Promise<{ id: string; props: MemberOutputs }> {
+  try {
+    const artifacts = await clusterArtifacts();
+    const steps = memberSteps(props, artifacts);
+    const out = await withHost(accessOf(props, props.host), (h) => h.run({ script: batchCheckScript(steps) }, { sudo: true, quiet: true, step: 'check' }));
+    return { id, props: { ...props, inSync: stepsOutOfPlace(out.stdout).length === 0 } };
+  } catch (err) {
+    // An unreachable host is out of sync, not a failed refresh: the others still go ahead.
+    if (err instanceof HostUnreachableError) return { id, props: { ...props, inSync: false } };
+    throw err;
+  }
+}
+
+export async function diff(olds: MemberOutputs, news: MemberInputs): Promise<{ changes: boolean; replaces: string[]; deleteBeforeReplace: boolean }> {
+  const replaces = ['cluster', 'role', 'host'].filter((k) => olds[k as keyof MemberInputs] !== news[k as keyof MemberInputs]);
+  const digest = planDigest(memberSteps(news, await clusterArtifacts()));
+  return { changes: replaces.length > 0 || olds.inSync === false || olds.planDigest !== digest, replaces, deleteBeforeReplace: true };
+}
+
+/**
+ * An update (a new version, config or certificate) rolls: one member of the cluster at a time;
+ * a node is drained first and uncordoned once Ready again; the first failure stops the roll.
+ */
+export async function update(_id: string, olds: MemberOutputs, news: MemberInputs): Promise<{ outs: MemberOutputs }> {
+  const stopped = (at: { host: string; message: string }) =>
+    new RollStoppedError(`the roll of cluster ${news.cluster} stopped at ${at.host}: ${at.message}`, { where: `host ${news.host}`, hint: `${news.host} was not changed; fix ${at.host} and run \`infra up\` again to go on` });
+  return rollQueueOf(news.cluster).run(news.host, async () => {
+    // A node that drifted (not a planned change) is repaired in place, without a drain.
+    const planned = olds.planDigest !== planDigest(memberSteps(news, await clusterArtifacts()));
+    if (news.role === 'node' && planned) await cordonAndDrain(news);
+    const outs = await bring(news);
+    if (news.role === 'node' && planned) await uncordon(news);
+    return { outs };
+  }, stopped);
+}
+
+async function cordonAndDrain(m: MemberInputs): Promise<void> {
+  const script = `${ADMIN} get node ${m.host} >/dev/null 2>&1 || exit 0
+${ADMIN} drain ${m.host} --ignore-daemonsets --delete-emptydir-data --force --timeout=120s`;
+  await withHost(apiHost(m), (h) => h.run({ script }, { sudo: true, mutating: true, step: `drain ${m.host}` }));
+}
+
+async function uncordon(m: MemberInputs): Promise<void> {
+  await withHost(apiHost(m), (h) => h.run({ script: `${ADMIN} uncordon ${m.host}` }, { sudo: true, mutating: true, step: `uncordon ${m.host}` }));
+}
+
+/** A host leaves: drained and its Node deleted, then its etcd member removed, then its services stopped. */
+export async function remove(_id: string, olds: MemberOutputs): Promise<void> {
+  if (olds.role === 'node') await leaveAsNode(olds);
+  else await leaveAsControlPlane(olds);
+  await stopServices(olds);
+}
+
+async function leaveAsNode(m: MemberOutputs): Promise<void> {
+  const script = `${ADMIN} get node ${m.host} >/dev/null 2>&1 || exit 0
+${ADMIN} drain ${m.host} --ignore-daemonsets --delete-emptydir-data --force --timeout=120s
+${ADMIN} delete node ${m.host} --wait=true`;
+  await withHost(apiHost(m), (h) => h.run({ script }, { sudo: true, mutating: true, step: `drain and delete node ${m.host}` }));
+}
+
+async function leaveAsControlPlane(m: MemberOutputs): Promise<void> {
+  const others = m.topology.controlPlanes.filter((h) => h.name !== m.host);
+  const via = others.find((h) => m.access[h.name]);
+  const etcdctl = (h: { address: string }) =>
+    `${BIN_DIR}/etcdctl --endpoints=https://${h.address}:${ETCD_CLIENT_PORT} --cacert=${pki('ca.crt')} --cert=${pki('apiserver-etcd-client.crt')} --key=${pki('apiserver-etcd-client.key')}`;
+  if (!via) {
+    throw new QuorumRefusedError(`${m.host} is the last etcd member of cluster ${m.cluster}: removing it would delete the cluster's data`, {
+      where: `host ${m.host}`,
+      hint: 'keep at least one control-plane host in the stack; to retire the cluster, remove the cluster itself (its hosts keep their data)',
+    });
+  }
+  await withHost(accessOf(m, via.name), async (h) => {
+    const list = await h.run({ script: `${etcdctl(via)} member list -w json` }, { sudo: true, quiet: true, step: 'list etcd members' });
+    const members = (JSON.parse(list.stdout) as { members?: { ID: number | string; name: string; clientURLs?: string[] }[] }).members ?? [];
+    const health: MemberHealth[] = [];
+    for (const member of members) {
+      const url = member.clientURLs?.[0];
+      const ok = url ? (await h.run({ script: `${etcdctl(via)} --endpoints=${url} endpoint health >/dev/null 2>&1` }, { sudo: true, quiet: true, okExitCodes: [0, 1], step: 'etcd health' })).code === 0 : false;
+      health.push({ name: member.name, healthy: ok });
+    }
+    const decision = decideMemberRemoval(health, m.host);
+    if (!decision.allowed) throw new QuorumRefusedError(`refusing to remove ${m.host} from cluster ${m.cluster}: ${decision.reason}`, { where: `host ${m.host}`, hint: 'bring the unhealthy members back first, then run `infra up` again' });
+    const leaving = members.find((x) => x.name === m.host);
+    if (!leaving) return;
+    const hexId = BigInt(leaving.ID).toString(16);
+    await h.run({ script: `${etcdctl(via)} member remove ${hexId}` }, { sudo: true, mutating: true, step: `remove etcd member ${m.host}` });
+  });
+}
+
+async function stopServices(m: MemberOutputs): Promise<void> {
+  const services = m.role === 'node' ? ['kubelet'] : ['kube-scheduler', 'kube-controller-manager', 'kube-apiserver', 'etcd'];
+  let host: RemoteHost | undefined;
+  try {
+    host = await connect(accessOf(m, m.host), { env: process.env });
+  } catch (err) {
+    // Gone for good (the usual reason to remove a host): its part in the cluster is already undone.
+    if (err instanceof HostUnreachableError) return;
+    throw err;
+  }
+  try {
+    await host.run({ script: `for s in ${services.join(' ')}; do systemctl disable --now "$s" >/dev/null 2>&1 || true; done` }, { sudo: true, mutating: true, step: 'stop services' });
+  } finally {
+    await host.close();
+  }
+}

@@ -1,0 +1,69 @@
+import * as pulumi from '@pulumi/pulumi';
+
+/**
+ * Pulumi resources of a `binaries` cluster: the cluster (PKI, kubeconfig), one per
+ * control-plane host and one per node. Thin providers that import their implementation by path
+ * when they run (see modules/local/local-cluster.ts for why).
+ */
+
+function providerAt(file: string): pulumi.dynamic.ResourceProvider {
+  const impl = new URL(file, import.meta.url).pathname;
+  return {
+    async create(inputs) {
+      return (await import(impl)).create(inputs);
+    },
+    async read(id, props) {
+      const m = await import(impl);
+      return m.read ? m.read(id, props) : { id, props };
+    },
+    async diff(_id, olds, news) {
+      return (await import(impl)).diff(olds, news);
+    },
+    async update(id, olds, news) {
+      return (await import(impl)).update(id, olds, news);
+    },
+    async delete(id, props) {
+      await (await import(impl)).remove(id, props);
+    },
+  };
+}
+
+const clusterProvider = providerAt('./effects/cluster-provider.ts');
+const memberProvider = providerAt('./effects/member-provider.ts');
+
+export class BinariesCluster extends pulumi.dynamic.Resource {
+  declare readonly pki: pulumi.Output<unknown>;
+  declare readonly kubeconfig: pulumi.Output<string>;
+  declare readonly server: pulumi.Output<string>;
+  declare readonly kubeconfigPath: pulumi.Output<string>;
+
+  constructor(name: string, args: { topology: pulumi.Input<unknown> }, opts?: pulumi.CustomResourceOptions) {
+    super(clusterProvider, `cluster:${name}`, { ...args, pki: undefined, kubeconfig: undefined, server: undefined, kubeconfigPath: undefined }, { ...opts, additionalSecretOutputs: ['pki', 'kubeconfig'] }, 'infra', 'BinariesCluster');
+  }
+}
+
+export interface MemberArgs {
+  readonly role: 'control-plane' | 'node';
+  readonly cluster: string;
+  readonly host: string;
+  readonly topology: pulumi.Input<unknown>;
+  readonly pki: pulumi.Input<unknown>;
+  readonly access: pulumi.Input<unknown>;
+  readonly cgroupDriver: 'systemd' | 'cgroupfs';
+}
+
+/** etcd and the control plane on one host. */
+export class ControlPlaneMember extends pulumi.dynamic.Resource {
+  declare readonly inSync: pulumi.Output<boolean>;
+  constructor(args: MemberArgs, opts?: pulumi.CustomResourceOptions) {
+    super(memberProvider, `control-plane:${args.cluster}:${args.host}`, { ...args, planDigest: undefined, inSync: undefined, mutations: undefined }, { ...opts, additionalSecretOutputs: ['pki'] }, 'infra', 'ControlPlaneMember');
+  }
+}
+
+/** containerd, runc and a kubelet on one host. */
+export class ClusterNode extends pulumi.dynamic.Resource {
+  declare readonly inSync: pulumi.Output<boolean>;
+  constructor(args: MemberArgs, opts?: pulumi.CustomResourceOptions) {
+    super(memberProvider, `node:${args.cluster}:${args.host}`, { ...args, planDigest: undefined, inSync: undefined, mutations: undefined }, { ...opts, additionalSecretOutputs: ['pki'] }, 'infra', 'ClusterNode');
+  }
+}

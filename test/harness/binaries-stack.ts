@@ -1,0 +1,71 @@
+import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { stringify } from 'yaml';
+import { runOnHost, type TestHost } from './test-hosts.ts';
+
+/**
+ * A `kubernetes` cluster on the SSH test hosts as a stack file, and the client environment
+ * `infra` needs to reach them (an ssh config with the test user's key; an empty known_hosts so
+ * host keys are pinned on first use into the stack's state).
+ */
+export interface BinariesStackFixture {
+  readonly dir: string;
+  readonly stackFile: string;
+  readonly env: NodeJS.ProcessEnv;
+  readonly infraHome: string;
+}
+
+export async function binariesStack(hosts: readonly TestHost[], o: { cluster: string; controlPlanes: number; user?: 'root' | 'alice' }): Promise<BinariesStackFixture> {
+  const dir = await mkdtemp(join(tmpdir(), 'infra-binaries-'));
+  const user = o.user ?? 'alice';
+  const subnet = hosts[0]!.address.split('.').slice(0, 3).join('.');
+  const sshConfig = join(dir, 'ssh_config');
+  await writeFile(sshConfig, `Host ${subnet}.*\n  User ${user}\n  IdentityFile ${hosts[0]!.users[user].keyPath}\n  IdentitiesOnly yes\n`, { mode: 0o600 });
+  const knownHosts = join(dir, 'known_hosts');
+  await writeFile(knownHosts, '', { mode: 0o600 });
+  // Its own home per fixture: the stack's state must not outlive the hosts it pinned.
+  const infraHome = join(dir, 'home');
+  await writeStack(join(dir, 'stack.yaml'), hosts, o.cluster, o.controlPlanes, user);
+  return {
+    dir,
+    stackFile: join(dir, 'stack.yaml'),
+    infraHome,
+    env: { ...process.env, INFRA_HOME: infraHome, INFRA_OFFLINE: '1', INFRA_SSH_CONFIG: sshConfig, INFRA_SSH_KNOWN_HOSTS: knownHosts, INFRA_NO_COLOR: '1' },
+  };
+}
+
+export async function writeStack(path: string, hosts: readonly TestHost[], cluster: string, controlPlanes: number, user: string): Promise<void> {
+  const text = stringify({
+    apiVersion: 'infra.dev/v1alpha1',
+    kind: 'Stack',
+    metadata: { name: cluster },
+    sites: [{ name: 'lab', kind: 'ssh' }],
+    hosts: hosts.map((h) => ({ name: h.name, site: 'lab', address: h.address, user, port: h.port, memoryGiB: 4, cpus: 2 })),
+    clusters: [{ name: cluster, site: 'lab', distribution: 'kubernetes', controlPlanes, hosts: hosts.map((h) => h.name), cni: 'flannel', csi: 'none' }],
+  });
+  await writeFile(path, text);
+}
+
+/** Mutating commands journalled by the distribution (one line per resource apply that changed a host). */
+export async function mutationLines(infraHome: string): Promise<string[]> {
+  try {
+    return (await readFile(join(infraHome, 'hosts', 'mutations.log'), 'utf8')).split('\n').filter(Boolean);
+  } catch {
+    return [];
+  }
+}
+
+/**
+ * The test hosts share this machine's kernel: vm.overcommit_memory, kernel.panic and
+ * kernel.panic_on_oops are global and read-only inside them, and kubelet's start fails when it
+ * cannot set them. Each host sees the values kubelet wants through files bound over those
+ * /proc/sys entries (the machine's own values stay as they are). Real hosts need nothing.
+ */
+export async function presentKubeletSysctls(host: TestHost): Promise<void> {
+  const wanted: Record<string, string> = { 'vm/overcommit_memory': '1', 'kernel/panic': '10', 'kernel/panic_on_oops': '1' };
+  const script = Object.entries(wanted)
+    .map(([k, v]) => `f=/run/infra-sysctl-${k.replace('/', '-')}; echo ${v} > $f; mountpoint -q /proc/sys/${k} || mount --bind $f /proc/sys/${k}`)
+    .join('\n');
+  await runOnHost(host, ['sh', '-c', script]);
+}

@@ -1,0 +1,68 @@
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runCommand } from '../../clusters/host/command.ts';
+import { clusterLayout } from '../../clusters/local/layout.ts';
+import { cacheBinDir } from '../../clusters/tools/resolver.ts';
+import { binariesStack, mutationLines, presentKubeletSysctls, type BinariesStackFixture } from '../harness/binaries-stack.ts';
+import { runInfra } from '../harness/cli.ts';
+import { runOnHost, startTestHosts, stopTestHosts, type TestHost } from '../harness/test-hosts.ts';
+
+/**
+ * `infra up` of a `kubernetes` cluster on real SSH hosts (systemd-nspawn): 1 control plane and
+ * 2 workers running a real kubelet with containerd and runc, a non-root sudo user, airgapped.
+ */
+
+let hosts: TestHost[];
+let fx: BinariesStackFixture;
+const KUBECTL = join(cacheBinDir(), 'kubectl-v1.34.4', 'kubectl');
+
+const kubectl = async (...args: string[]) => {
+  const r = await runCommand(KUBECTL, [`--kubeconfig=${clusterLayout('lab', fx.env).kubeconfig}`, ...args]);
+  if (r.code !== 0) throw new Error(`kubectl ${args.join(' ')}: ${r.stderr}`);
+  return r.stdout;
+};
+
+beforeAll(async () => {
+  hosts = await startTestHosts({ count: 3, prefix: 'bin' });
+  for (const h of hosts) await presentKubeletSysctls(h);
+  fx = await binariesStack(hosts, { cluster: 'lab', controlPlanes: 1, user: 'alice' });
+}, 600_000);
+
+afterAll(async () => {
+  await stopTestHosts();
+});
+
+describe('binaries distribution on SSH hosts', () => {
+  it('brings up 1 control plane + 2 workers as a non-root sudo user: kubeconfig works, nodes Ready', async () => {
+    const up = await runInfra(['up', '-f', fx.stackFile, '--skip-apps'], fx.env);
+    expect(up.code, `${up.stdout}\n${up.stderr}`).toBe(0);
+    const nodes = await kubectl('get', 'nodes', '-o', 'jsonpath={range .items[*]}{.metadata.name}={.status.conditions[?(@.type=="Ready")].status}{"\\n"}{end}');
+    expect(nodes.trim().split('\n').sort()).toEqual(['bin-2=True', 'bin-3=True']);
+  }, 900_000);
+
+  it('runs a Deployment’s pods as real processes on the workers', async () => {
+    await kubectl('create', 'deployment', 'sleeper', '--image=infra.local/pause:1', '--replicas=2');
+    await kubectl('patch', 'deployment', 'sleeper', '--type=json', '-p', '[{"op":"add","path":"/spec/template/spec/containers/0/imagePullPolicy","value":"Never"}]');
+    try {
+      await kubectl('rollout', 'status', 'deployment/sleeper', '--timeout=120s');
+    } catch (err) {
+      // Say why: the pods' events and the kubelets' last lines.
+      const pods = await kubectl('describe', 'pods', '-l', 'app=sleeper').catch((e: Error) => e.message);
+      const journals = await Promise.all(hosts.slice(1).map((h) => runOnHost(h, ['sh', '-c', 'journalctl -u kubelet -u containerd --no-pager -n 25 | cut -c1-400']).catch((e: Error) => e.message)));
+      throw new Error(`${(err as Error).message}\n${pods.split('\n').slice(-25).join('\n')}\n${journals.join('\n---\n')}`);
+    }
+    const phases = await kubectl('get', 'pods', '-l', 'app=sleeper', '-o', 'jsonpath={.items[*].status.phase}');
+    expect(phases.split(' ')).toEqual(['Running', 'Running']);
+    const processes = await Promise.all(hosts.slice(1).map((h) => runOnHost(h, ['sh', '-c', 'pgrep -c -x pause || true'])));
+    // Each running pod is a sandbox pause plus the container's pause: real processes under runc.
+    expect(processes.reduce((n, p) => n + Number(p.trim()), 0)).toBeGreaterThanOrEqual(4);
+  }, 300_000);
+
+  it('a second up changes nothing and runs no mutating command on any host', async () => {
+    const before = await mutationLines(fx.infraHome);
+    const up = await runInfra(['up', '-f', fx.stackFile, '--skip-apps'], fx.env);
+    expect(up.code, `${up.stdout}\n${up.stderr}`).toBe(0);
+    expect(await mutationLines(fx.infraHome)).toEqual(before);
+    expect(up.stdout + up.stderr).not.toMatch(/update|create/i);
+  }, 600_000);
+});
