@@ -3,6 +3,14 @@ import { fileURLToPath } from 'node:url';
 
 /** Runs the real `infra` CLI as a separate process, the way a user does. */
 
+/**
+ * Budget of a test that starts the whole CLI as a process (Node start, TypeScript type
+ * stripping, the command itself): seconds on a loaded 2-core machine, far above vitest's 5 s
+ * default for pure unit tests. A test that spawns the CLI declares it, so load never turns
+ * into a timeout of a test that checks behaviour, not speed.
+ */
+export const CLI_TEST_TIMEOUT_MS = 60_000;
+
 export const INFRA_BIN = fileURLToPath(new URL('../../cli/bin/infra.js', import.meta.url));
 
 export interface CliResult {

@@ -7,11 +7,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { contextNameFor, renderKubeconfig } from '../../clusters/local/kubeconfig-file.ts';
 import { ensurePki, readPki } from '../../clusters/local/pki.ts';
 import { freePorts } from '../../clusters/local/ports.ts';
-import { INFRA_BIN, runInfra } from '../harness/cli.ts';
+import { CLI_TEST_TIMEOUT_MS, INFRA_BIN, runInfra } from '../harness/cli.ts';
 import { GitFixture } from '../harness/git-fixture.ts';
 
 /** These tests start the real CLI as processes (Node, then TypeScript loading): on a loaded 2-core machine that alone can take several seconds. */
-const CLI_TIMEOUT_MS = 60_000;
 
 /**
  * The CLI as a user meets it, no cluster needed: any Node starts it, bad flags exit 2 naming
@@ -48,7 +47,7 @@ beforeAll(async () => {
     stackFile,
     `apiVersion: infra.dev/v1alpha1\nkind: Stack\nmetadata: {name: front}\nclusters:\n  - {name: gone, kubeconfig: ${kubeconfig}}\ngitops:\n  sources: [{name: repo, url: ${repo.dir}, ref: {branch: main}}]\n  apps: [{name: web, source: repo, path: web, namespace: default, targets: {clusters: [gone]}}]\n`,
   );
-}, CLI_TIMEOUT_MS);
+}, CLI_TEST_TIMEOUT_MS);
 afterAll(async () => {
   await repo.remove();
   await rm(dir, { recursive: true, force: true });
@@ -56,7 +55,7 @@ afterAll(async () => {
 
 const env = () => ({ ...process.env, INFRA_HOME: join(dir, 'home'), INFRA_CACHE_DIR: join(dir, 'cache') });
 
-describe('the infra command', { timeout: CLI_TIMEOUT_MS }, () => {
+describe('the infra command', { timeout: CLI_TEST_TIMEOUT_MS }, () => {
   it.runIf(existsSync(SYSTEM_NODE))('runs with the system Node 20 by handing over to the Node 24 npm brought, with no heap cap', () => {
     expect(spawnSync(SYSTEM_NODE, ['--version']).stdout.toString()).toMatch(/^v20\./);
     const r = spawnSync(SYSTEM_NODE, [INFRA_BIN, 'schema'], { env: env() });

@@ -2,10 +2,10 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runInfra } from '../harness/cli.ts';
+import { CLI_TEST_TIMEOUT_MS, runInfra } from '../harness/cli.ts';
 
 /** Lease timings that cannot fence are a usage error before anything is contacted. */
-describe('infra serve lease flags', () => {
+describe('infra serve lease flags', { timeout: CLI_TEST_TIMEOUT_MS }, () => {
   let dir: string;
   beforeAll(async () => {
     dir = await mkdtemp(join(tmpdir(), 'infra-lease-flags-'));

@@ -2,7 +2,7 @@ import { chmod, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { runInfra } from '../harness/cli.ts';
+import { CLI_TEST_TIMEOUT_MS, runInfra } from '../harness/cli.ts';
 import { startReleaseMirror, versionScript, type ReleaseMirror } from '../harness/release-mirror.ts';
 
 /**
@@ -24,7 +24,7 @@ afterAll(async () => {
   await rm(root, { recursive: true, force: true });
 });
 
-it('infra up downloads the control plane before it starts the engine, saying so', async () => {
+it('infra up downloads the control plane before it starts the engine, saying so', { timeout: CLI_TEST_TIMEOUT_MS }, async () => {
   const marker = join(root, 'cache-when-engine-started');
   const cache = join(root, 'cache');
   for (const name of ['etcd', 'kube-apiserver', 'kube-controller-manager', 'kube-scheduler'] as const) await mirror.publish(name);

@@ -4,10 +4,9 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decidePins } from '../../clusters/local/version-pins.ts';
 import { ETCD_VERSION, KUBERNETES_VERSION, KWOK_VERSION } from '../../clusters/tools/versions.ts';
-import { runInfra } from '../harness/cli.ts';
+import { CLI_TEST_TIMEOUT_MS, runInfra } from '../harness/cli.ts';
 
 /** These tests start the real CLI as processes (Node, then TypeScript loading): on a loaded 2-core machine that alone can take several seconds. */
-const CLI_TIMEOUT_MS = 60_000;
 
 const pins = (k: string, e: string, w = '0.7.0') => ({ kubernetesVersion: k, etcdVersion: e, kwokVersion: w });
 
@@ -22,7 +21,7 @@ describe('pinned versions of a local cluster', () => {
   });
 });
 
-describe('infra local up on a cluster made with other versions', { timeout: CLI_TIMEOUT_MS }, () => {
+describe('infra local up on a cluster made with other versions', { timeout: CLI_TEST_TIMEOUT_MS }, () => {
   let home: string;
   beforeAll(async () => {
     home = await mkdtemp(join(tmpdir(), 'infra-pins-'));
