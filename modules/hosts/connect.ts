@@ -1,4 +1,3 @@
-import { readFile } from 'node:fs/promises';
 import { homedir, userInfo } from 'node:os';
 import type { Duplex } from 'node:stream';
 import ssh2, { type AnyAuthMethod, type Client, type ConnectConfig } from 'ssh2';
@@ -12,6 +11,7 @@ import { keyFromBlob, knownKeyTypes, parseKnownHosts, type KnownHostEntry } from
 import { HostSession } from './session.ts';
 import { readSshConfig } from './ssh-config-file.ts';
 import { resolveTarget, type HostTarget, type ResolvedTarget, type SshHop } from './ssh-config.ts';
+import { readOptional } from '../../clusters/fs.ts';
 
 export interface HostKeyOptions {
   /** Keys recorded in the stack's state, by known_hosts name; a pinned host accepts only its pin. */
@@ -53,14 +53,6 @@ const DEFAULT_ATTEMPTS = 3;
 const { Client: SshClient, utils } = ssh2;
 
 
-async function readOptional(path: string): Promise<string | undefined> {
-  try {
-    return await readFile(path, 'utf8');
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    throw err;
-  }
-}
 
 async function knownHostsOf(files: readonly string[]): Promise<KnownHostEntry[]> {
   const texts = await Promise.all(files.map(async (f) => [f, await readOptional(f)] as const));

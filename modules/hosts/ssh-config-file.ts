@@ -1,17 +1,10 @@
-import { glob, readFile } from 'node:fs/promises';
+import { glob } from 'node:fs/promises';
 import { isAbsolute, join } from 'node:path';
 import { UsageError } from '../../stacks/errors.ts';
+import { readOptional } from '../../clusters/fs.ts';
 
 const MAX_INCLUDE_DEPTH = 16;
 
-async function readOptional(path: string): Promise<string | undefined> {
-  try {
-    return await readFile(path, 'utf8');
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    throw err;
-  }
-}
 
 /**
  * The text of a user's ssh config with its `Include` lines replaced by the files they name
