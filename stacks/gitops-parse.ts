@@ -1,4 +1,4 @@
-import type { AppSpec, GitopsSpec, GitRef, GitSourceSpec, IgnoreRule, RendererKind } from './gitops.ts';
+import type { AppSpec, GitopsSpec, GitRef, GitSourceSpec, IgnoreRule, RendererKind, WebhookSecretRef } from './gitops.ts';
 import type { PathSegment } from './issues.ts';
 import type { FieldReader } from './reader.ts';
 import { API_VERSION_PATTERN, APP, ENUMS, fieldNames, HELM, KUBE_VERSION_PATTERN, SOURCE } from './schema.ts';
@@ -70,7 +70,23 @@ function readSource(r: FieldReader, p: readonly PathSegment[]): GitSourceSpec | 
   const name = r.string([...p, 'name'], { required: true, pattern: NAME, patternText: NAME_TEXT });
   const url = r.string([...p, 'url'], { required: true });
   const ref = readRef(r, [...p, 'ref']);
-  return name && url && ref ? { name, url, ref } : undefined;
+  const webhook = readWebhook(r, [...p, 'webhook']);
+  return name && url && ref && webhook !== null ? { name, url, ref, ...(webhook ? { webhook } : {}) } : undefined;
+}
+
+/** undefined: no webhook; null: written but wrong (already reported). */
+function readWebhook(r: FieldReader, p: readonly PathSegment[]): WebhookSecretRef | undefined | null {
+  const obj = r.object(p);
+  if (!obj) return undefined;
+  const keys = Object.keys(obj);
+  if (keys.length !== 1 || !['secretFile', 'secretEnv'].includes(keys[0] ?? '')) {
+    r.source.report(p, 'expected exactly one of secretFile or secretEnv (the secret itself never goes into the stack)');
+    return null;
+  }
+  const key = keys[0] as 'secretFile' | 'secretEnv';
+  const value = r.string([...p, key], { required: true, ...(key === 'secretEnv' ? { pattern: /^[A-Za-z_][A-Za-z0-9_]*$/, patternText: 'an environment variable name' } : {}) });
+  if (!value) return null;
+  return key === 'secretFile' ? { secretFile: value } : { secretEnv: value };
 }
 
 function readRef(r: FieldReader, p: readonly PathSegment[]): GitRef | undefined {

@@ -13,7 +13,12 @@ export interface GitSourceSpec {
   /** A URL git understands, or a local path (relative to the stack file). */
   readonly url: string;
   readonly ref: GitRef;
+  /** The secret that webhooks for this source are signed with (`infra serve`); absent: no webhook. */
+  readonly webhook?: WebhookSecretRef;
 }
+
+/** Where a webhook secret is read from: a file (relative to the stack file) or an environment variable. Never the secret itself. */
+export type WebhookSecretRef = { readonly secretFile: string } | { readonly secretEnv: string };
 
 export type RendererKind = 'auto' | 'yaml' | 'kustomize' | 'helm';
 export type DriftMode = 'correct' | 'detect';

@@ -128,6 +128,10 @@ export const SOURCE = obj('A Git repository.', {
     tag: { type: 'string', description: 'Tag.' },
     commit: { type: 'string', description: 'Commit hash.', pattern: '^[0-9a-f]{7,40}$' },
   }),
+  webhook: obj('Webhooks that trigger `infra serve` (POST /webhooks/<provider>/<source>): exactly one of secretFile, secretEnv.', {
+    secretFile: { type: 'string', description: 'File holding the shared secret (relative to the stack file).' },
+    secretEnv: { type: 'string', description: 'Environment variable holding the shared secret.' },
+  }),
 }, ['name', 'url']);
 
 export const STACK = obj('An infra stack.', {
