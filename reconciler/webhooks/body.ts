@@ -5,11 +5,11 @@ import type { IncomingMessage } from 'node:http';
  * refused before a byte is read; a body that grows past it stops being read at the limit
  * (the rest is never buffered), and the caller answers 413 and closes the connection.
  */
-export type BodyRead = { readonly kind: 'body'; readonly bytes: Buffer } | { readonly kind: 'too-large' } | { readonly kind: 'aborted' };
+export type BodyRead = { readonly kind: 'body'; readonly bytes: Buffer } | { readonly kind: 'too_large' } | { readonly kind: 'aborted' };
 
 export function readBody(req: IncomingMessage, limit: number): Promise<BodyRead> {
   const declared = Number(req.headers['content-length']);
-  if (Number.isFinite(declared) && declared > limit) return Promise.resolve({ kind: 'too-large' });
+  if (Number.isFinite(declared) && declared > limit) return Promise.resolve({ kind: 'too_large' });
   return new Promise((resolve) => {
     const chunks: Buffer[] = [];
     let size = 0;
@@ -24,7 +24,7 @@ export function readBody(req: IncomingMessage, limit: number): Promise<BodyRead>
       size += chunk.length;
       if (size > limit) {
         req.pause();
-        done({ kind: 'too-large' });
+        done({ kind: 'too_large' });
         return;
       }
       chunks.push(chunk);

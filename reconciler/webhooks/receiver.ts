@@ -63,15 +63,15 @@ export function createWebhookReceiver(options: WebhookReceiverOptions): WebhookR
       const base = { provider: provider ?? ('unknown' as const), source: source ? source.name : 'unknown' };
       if (!provider || !source || rest.some((p) => p !== '')) {
         const reason = !provider ? `no provider "${providerName}" (one of github, gitlab, gitea, bitbucket, generic)` : `no source "${sourceName}" with a webhook secret`;
-        return answer(req, res, { ...base, status: 404, result: 'not-found', reason });
+        return answer(req, res, { ...base, status: 404, result: 'not_found', reason });
       }
-      if (req.method !== 'POST') return answer(req, res, { ...base, status: 405, result: 'method-not-allowed', reason: 'webhooks are POSTed' }, { Allow: 'POST' });
+      if (req.method !== 'POST') return answer(req, res, { ...base, status: 405, result: 'method_not_allowed', reason: 'webhooks are POSTed' }, { Allow: 'POST' });
       const waitMs = buckets.take(source.name);
       if (waitMs > 0) {
-        return answer(req, res, { ...base, status: 429, result: 'rate-limited', reason: 'too many webhook requests for this source' }, { 'Retry-After': String(Math.ceil(waitMs / 1000)) });
+        return answer(req, res, { ...base, status: 429, result: 'rate_limited', reason: 'too many webhook requests for this source' }, { 'Retry-After': String(Math.ceil(waitMs / 1000)) });
       }
       const body = await readBody(req, maxBody);
-      if (body.kind === 'too-large') return answer(req, res, { ...base, status: 413, result: 'too-large', reason: `the body is over ${maxBody} bytes` });
+      if (body.kind === 'too_large') return answer(req, res, { ...base, status: 413, result: 'too_large', reason: `the body is over ${maxBody} bytes` });
       if (body.kind === 'aborted') return answer(req, res, { ...base, status: 400, result: 'malformed', reason: 'the request ended early' });
       const delivery = readDelivery(provider, req.headers, body.bytes, source.secret);
       const verdict: Verdict = verdictFor(source, delivery, (id) => replay.firstTime(`${provider}\u0000${source.name}\u0000${id}`));

@@ -9,10 +9,11 @@ import { sameRepository } from './repository-url.ts';
  *
  * Statuses: 401 wrong or missing signature/token, 400 malformed body, 200 ping, 202 accepted
  * (a reconcile is queued), 200 ignored (authentic, but nothing to do: another repository,
- * another branch, a deleted branch, a pinned commit, a non-push event, or a replayed delivery).
+ * another branch, a deleted branch, a pinned commit, a non-push event), 200 replay (a delivery
+ * id already received).
  */
 
-export type WebhookResult = 'accepted' | 'ping' | 'ignored' | 'unauthorized' | 'malformed' | 'too-large' | 'rate-limited' | 'not-found' | 'method-not-allowed' | 'error';
+export type WebhookResult = 'accepted' | 'ping' | 'ignored' | 'replay' | 'unauthorized' | 'malformed' | 'too_large' | 'rate_limited' | 'not_found' | 'method_not_allowed' | 'error';
 
 export interface Verdict {
   readonly status: number;
@@ -31,7 +32,7 @@ export function verdictFor(source: Followed, delivery: Delivery, firstTime: (id:
   if (delivery.kind === 'unauthorized') return { status: 401, result: 'unauthorized', reason: delivery.reason };
   if (delivery.kind === 'malformed') return { status: 400, result: 'malformed', reason: delivery.reason };
   // Only authentic deliveries reach the cache: a forger cannot fill it to hide real ones.
-  if (delivery.id !== undefined && !firstTime(delivery.id)) return ignored(`delivery ${delivery.id} was already received`);
+  if (delivery.id !== undefined && !firstTime(delivery.id)) return { status: 200, result: 'replay', reason: `delivery ${delivery.id} was already received` };
   if (delivery.kind === 'ping') return { status: 200, result: 'ping' };
   if (delivery.kind === 'other') return ignored(`event "${delivery.event}" is not a push`);
   if (!sameRepository(source.url, delivery.repositoryUrls)) return ignored('a push to another repository');

@@ -83,7 +83,7 @@ describe('webhook providers', () => {
     expect(verdictFor(watched, readDelivery(p, signed, Buffer.from(garbage), secret), always)).toMatchObject({ status: 400, result: 'malformed' });
   });
 
-  it.each(PROVIDERS)('%s: another branch, another repository and a replayed delivery are ignored (200), nothing queued', (p) => {
+  it.each(PROVIDERS)('%s: another branch or repository is ignored (200), a replayed delivery too (200 replay), nothing queued', (p) => {
     const other = push(p, { ref: 'refs/heads/feature' });
     expect(verdictFor(watched, readDelivery(p, other.headers, Buffer.from(other.body), secret), always)).toMatchObject({ status: 200, result: 'ignored', reason: 'refs/heads/feature is not refs/heads/main' });
     const elsewhere = push(p, { url: 'https://git.example.com/team/other.git' });
@@ -92,7 +92,7 @@ describe('webhook providers', () => {
     const first = push(p);
     const d = readDelivery(p, first.headers, Buffer.from(first.body), secret);
     expect(verdictFor(watched, d, (id) => cache.firstTime(id)).result).toBe('accepted');
-    expect(verdictFor(watched, d, (id) => cache.firstTime(id))).toMatchObject({ status: 200, result: 'ignored', reason: 'delivery delivery-1 was already received' });
+    expect(verdictFor(watched, d, (id) => cache.firstTime(id))).toMatchObject({ status: 200, result: 'replay', reason: 'delivery delivery-1 was already received' });
   });
 
   it('pings: GitHub ping, Bitbucket Server diagnostics:ping and the generic ping answer 200; unsigned pings are 401', () => {

@@ -74,10 +74,10 @@ describe('webhook receiver over HTTP', () => {
     expect((await post('/webhooks/generic/platform', body, { 'x-infra-delivery': 'd-3' })).status).toBe(401);
     expect((await generic('not json at all', 'd-4')).status).toBe(400);
     expect(await generic(pushBody(SHA, 'refs/heads/feature'), 'd-5')).toMatchObject({ status: 200, json: { result: 'ignored' } });
-    expect(await generic(pushBody(), 'd-1')).toMatchObject({ status: 200, json: { result: 'ignored', reason: 'delivery d-1 was already received' } });
+    expect(await generic(pushBody(), 'd-1')).toMatchObject({ status: 200, json: { result: 'replay', reason: 'delivery d-1 was already received' } });
     expect((await post('/webhooks/github/nope', body)).status).toBe(404);
     expect((await post('/webhooks/svn/platform', body)).status).toBe(404);
-    expect(outcomes.at(-1)).toMatchObject({ provider: 'unknown', result: 'not-found' });
+    expect(outcomes.at(-1)).toMatchObject({ provider: 'unknown', result: 'not_found' });
     expect((await post('/webhooks/generic/platform', '', {}, { method: 'GET' })).status).toBe(405);
     expect(triggers.length).toBe(before);
   });
@@ -89,7 +89,7 @@ describe('webhook receiver over HTTP', () => {
     const streamed = await post('/webhooks/generic/platform', big, { 'x-infra-delivery': 'd-7', 'x-infra-signature': sign(big) }, { chunked: true }).catch((e: Error) => ({ status: -1, json: { error: e.message } }));
     // The server answers 413 and closes; a client still writing may see the reset instead of the answer.
     expect([413, -1]).toContain(streamed.status);
-    await expect.poll(() => outcomes.at(-1)?.result).toBe('too-large');
+    await expect.poll(() => outcomes.at(-1)?.result).toBe('too_large');
     expect(triggers.length).toBe(before);
   });
 
@@ -97,7 +97,7 @@ describe('webhook receiver over HTTP', () => {
     const answers = [];
     for (let i = 0; i < 40; i++) answers.push(await generic(pushBody(), `burst-${i}`));
     const limited = answers.find((a) => a.status === 429);
-    expect(limited).toMatchObject({ json: { result: 'rate-limited' }, retryAfter: '1' });
+    expect(limited).toMatchObject({ json: { result: 'rate_limited' }, retryAfter: '1' });
     now += 60_000;
     expect((await generic(pushBody(), 'after-refill')).status).toBe(202);
   });
