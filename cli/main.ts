@@ -5,6 +5,7 @@ import { registerGitops } from './commands/gitops.ts';
 import { registerInit } from './commands/init.ts';
 import { registerLocal } from './commands/local.ts';
 import { registerSchema } from './commands/schema.ts';
+import { registerServe } from './commands/serve.ts';
 import type { RunContext } from './run-context.ts';
 
 /**
@@ -19,7 +20,7 @@ export async function main(argv: readonly string[]): Promise<number> {
     if (!controller.signal.aborted) {
       firstSignalAt = Date.now();
       // Said at once: the engine may end the process before the abort unwinds.
-      process.stderr.write('\ninterrupted: stopping at the next safe point; run the same command again to finish\n');
+      if (!stopsOnSignal) process.stderr.write('\ninterrupted: stopping at the next safe point; run the same command again to finish\n');
       controller.abort(new AbortError('interrupted', { hint: 'run the same command again to finish' }));
       return;
     }
@@ -30,7 +31,8 @@ export async function main(argv: readonly string[]): Promise<number> {
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
-  const ctx: RunContext = { signal: controller.signal };
+  let stopsOnSignal = false;
+  const ctx: RunContext = { signal: controller.signal, stopsOnSignal: () => (stopsOnSignal = true) };
 
   const program = new Command('infra')
     .description('multi-cluster infrastructure orchestrator: declarative stacks and GitOps')
@@ -39,13 +41,14 @@ export async function main(argv: readonly string[]): Promise<number> {
   registerEngine(program, ctx);
   registerLocal(program, ctx);
   registerGitops(program, ctx);
+  registerServe(program, ctx);
   registerSchema(program);
   registerInit(program);
   for (const cmd of program.commands) cmd.exitOverride();
 
   try {
     await program.parseAsync(argv, { from: 'user' });
-    if (controller.signal.aborted) return exitCodeFor(controller.signal.reason, controller.signal);
+    if (controller.signal.aborted && !stopsOnSignal) return exitCodeFor(controller.signal.reason, controller.signal);
     // A command that finished but found failures (e.g. an app that did not sync) sets exitCode.
     return typeof process.exitCode === 'number' ? process.exitCode : 0;
   } catch (err) {

@@ -71,7 +71,11 @@ function readSource(r: FieldReader, p: readonly PathSegment[]): GitSourceSpec | 
   const url = r.string([...p, 'url'], { required: true });
   const ref = readRef(r, [...p, 'ref']);
   const webhook = readWebhook(r, [...p, 'webhook']);
-  return name && url && ref && webhook !== null ? { name, url, ref, ...(webhook ? { webhook } : {}) } : undefined;
+  const timing = {
+    ...(r.at([...p, 'interval']) !== undefined ? { intervalMs: r.duration([...p, 'interval'], 60_000) } : {}),
+    ...(r.at([...p, 'driftInterval']) !== undefined ? { driftIntervalMs: r.duration([...p, 'driftInterval'], 300_000) } : {}),
+  };
+  return name && url && ref && webhook !== null ? { name, url, ref, ...timing, ...(webhook ? { webhook } : {}) } : undefined;
 }
 
 /** undefined: no webhook; null: written but wrong (already reported). */

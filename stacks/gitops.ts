@@ -15,6 +15,10 @@ export interface GitSourceSpec {
   readonly ref: GitRef;
   /** The secret that webhooks for this source are signed with (`infra serve`); absent: no webhook. */
   readonly webhook?: WebhookSecretRef;
+  /** `infra serve`: how often to poll the source (default 1m, jittered). */
+  readonly intervalMs?: number;
+  /** `infra serve`: how often to re-check the source's apps for drift (default 5m). */
+  readonly driftIntervalMs?: number;
 }
 
 /** Where a webhook secret is read from: a file (relative to the stack file) or an environment variable. Never the secret itself. */

@@ -132,6 +132,8 @@ export const SOURCE = obj('A Git repository.', {
     secretFile: { type: 'string', description: 'File holding the shared secret (relative to the stack file).' },
     secretEnv: { type: 'string', description: 'Environment variable holding the shared secret.' },
   }),
+  interval: { type: 'duration', description: '`infra serve`: how often to poll the source, e.g. 30s (default 1m, jittered).' },
+  driftInterval: { type: 'duration', description: '`infra serve`: how often to re-check its apps for drift (default 5m).' },
 }, ['name', 'url']);
 
 export const STACK = obj('An infra stack.', {

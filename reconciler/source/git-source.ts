@@ -71,6 +71,26 @@ export class GitSource {
     return { source: this.spec.name, commit, dir: await this.checkout(commit) };
   }
 
+  /**
+   * Whether the repository serves `commit` yet (a webhook can announce a commit before the
+   * mirror we fetch from has it). Fetches just that commit; false when the server does not know it.
+   */
+  async hasCommit(commit: string, signal?: AbortSignal): Promise<boolean> {
+    if (!/^[0-9a-f]{40}$/.test(commit)) return false;
+    if (this.spec.url.startsWith('-')) throw new SourceError(`refusing a URL that looks like an option: ${this.spec.url}`, { where: `source ${this.spec.name}` });
+    await privateDir(dirname(dirname(this.mirror)));
+    await mkdir(this.mirror, { recursive: true, mode: 0o700 });
+    const git = simpleGit({ baseDir: this.mirror, abort: signal });
+    try {
+      if (!(await exists(join(this.mirror, 'HEAD')))) await git.init(true);
+      await git.raw(['fetch', '--quiet', '--depth=1', '--no-tags', this.spec.url, commit]);
+      return true;
+    } catch (err) {
+      if (/not our ref|couldn't find remote ref|no such remote ref|unadvertised object/i.test(String(err))) return false;
+      throw new SourceError(`cannot fetch ${this.spec.url} (commit ${commit}): ${firstLine(err)}`, { where: `source ${this.spec.name}`, cause: err });
+    }
+  }
+
   /** A directory with the tree at `commit`; made once, then reused (commits never change). */
   private async checkout(commit: string): Promise<string> {
     const dir = join(this.checkouts, commit);

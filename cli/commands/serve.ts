@@ -1,0 +1,99 @@
+import { readFile, stat } from 'node:fs/promises';
+import { InvalidArgumentError, Option, type Command } from 'commander';
+import { cacheDir } from '../../clusters/host/paths.ts';
+import { NO_WEBHOOKS, startHttpServer } from '../../reconciler/serve/http-server.ts';
+import { ServeLog, type LogFormat } from '../../reconciler/serve/log.ts';
+import { ServeMetrics } from '../../reconciler/serve/metrics.ts';
+import { ServeLoop } from '../../reconciler/serve/serve-loop.ts';
+import { parseStackLocation, stackSourceOf } from '../../reconciler/serve/stack-from-git.ts';
+import { UsageError } from '../../stacks/errors.ts';
+import { loadStackFile } from '../../stacks/load.ts';
+import { wholeNumber } from '../options.ts';
+import type { RunContext } from '../run-context.ts';
+import { stackFileFrom } from '../stack-file.ts';
+
+/** `infra serve`: the long-running reconciler with its HTTP server (probes, metrics, webhooks). */
+
+export const DEFAULT_LISTEN = '127.0.0.1:7979';
+
+interface ServeOpts {
+  file?: string;
+  stackFrom?: string;
+  listen: { host: string; port: number };
+  tlsCert?: string;
+  tlsKey?: string;
+  metricsTokenFile?: string;
+  logFormat: LogFormat;
+  concurrency: number;
+}
+
+export function registerServe(program: Command, ctx: RunContext): void {
+  program
+    .command('serve')
+    .option('-f, --file <stack>', 'stack file (default: ./stack.yaml from infra init, ./stacks/local.yaml, or the embedded local stack)')
+    .option('--stack-from <source:path>', 'serve the stack file at <path> of Git source <source> (defined in -f), reloaded on every push')
+    .option('--listen <host:port>', `address of the HTTP server (default ${DEFAULT_LISTEN})`, listenAddress, listenAddress(DEFAULT_LISTEN))
+    .option('--tls-cert <file>', 'serve HTTPS with this certificate (PEM; needs --tls-key)')
+    .option('--tls-key <file>', 'private key of --tls-cert (PEM)')
+    .option('--metrics-token-file <file>', 'bearer token /metrics requires (required unless listening on loopback)')
+    .addOption(new Option('--log-format <format>', 'human lines or one JSON object per line').choices(['human', 'json']).default('human'))
+    .option('--concurrency <n>', 'apps reconciled at once (default 4)', wholeNumber(1, 256), 4)
+    .description('reconcile continuously: poll sources, take webhooks, re-check drift; /healthz /readyz /metrics')
+    .action(async (opts: ServeOpts) => {
+      ctx.stopsOnSignal();
+      const log = new ServeLog(opts.logFormat, (line) => process.stderr.write(line));
+      const stack = await loadStackFile(await stackFileFrom(opts));
+      const at = opts.stackFrom ? parseStackLocation(opts.stackFrom) : undefined;
+      const stackFrom = at ? { at, source: stackSourceOf(stack, at) } : undefined;
+      const metrics = new ServeMetrics();
+      const loop = new ServeLoop({ stack, ...(stackFrom ? { stackFrom } : {}), cacheRoot: cacheDir(), metrics, log, concurrency: opts.concurrency });
+      const server = await startHttpServer({
+        host: opts.listen.host,
+        port: opts.listen.port,
+        ...(await tlsFiles(opts)),
+        ...(opts.metricsTokenFile ? { metricsToken: await secretFile(opts.metricsTokenFile, '--metrics-token-file', log) } : {}),
+        metrics,
+        readiness: () => loop.readiness(),
+        webhooks: NO_WEBHOOKS,
+        log,
+      });
+      log.info(`listening on ${server.url}`, { stack: stack.name, apps: stack.gitops.apps.length, clusters: stack.clusters.length });
+      if (!ctx.signal.aborted) {
+        await loop.start();
+        await new Promise<void>((resolve) => (ctx.signal.aborted ? resolve() : ctx.signal.addEventListener('abort', () => resolve(), { once: true })));
+      }
+      log.info(`stopping: finishing ${loop.running} running reconcile(s)`);
+      await loop.stop();
+      await server.close();
+      log.info('stopped');
+    });
+}
+
+function listenAddress(value: string): { host: string; port: number } {
+  const m = /^(\[[0-9a-fA-F:]+\]|[^:]+):(\d{1,5})$/.exec(value.trim());
+  const port = Number(m?.[2]);
+  if (!m || port > 65535) throw new InvalidArgumentError('expected HOST:PORT, e.g. 127.0.0.1:7979 or 0.0.0.0:8443.');
+  return { host: (m[1] as string).replace(/^\[|\]$/g, ''), port };
+}
+
+async function tlsFiles(opts: ServeOpts): Promise<{ tls?: { cert: Buffer; key: Buffer } }> {
+  if (!opts.tlsCert && !opts.tlsKey) return {};
+  if (!opts.tlsCert || !opts.tlsKey) throw new UsageError('--tls-cert and --tls-key go together', { hint: 'pass both, or neither for plain HTTP' });
+  return { tls: { cert: await readInput(opts.tlsCert, '--tls-cert'), key: await readInput(opts.tlsKey, '--tls-key') } };
+}
+
+async function readInput(file: string, flag: string): Promise<Buffer> {
+  try {
+    return await readFile(file);
+  } catch (err) {
+    throw new UsageError(`cannot read ${flag} ${file}: ${(err as NodeJS.ErrnoException).code ?? err}`);
+  }
+}
+
+/** A secret from a file: trimmed and non-empty; a file others can read is said (never its content). */
+async function secretFile(file: string, flag: string, log: ServeLog): Promise<string> {
+  const text = (await readInput(file, flag)).toString('utf8').trim();
+  if (text === '') throw new UsageError(`${flag} ${file} is empty`);
+  if (((await stat(file)).mode & 0o077) !== 0) log.warn(`${flag} ${file} is readable by group or others: chmod 600 it (or defaultMode 0400 for a mounted Secret)`);
+  return text;
+}

@@ -1,0 +1,83 @@
+import type { AppSpec, GitSourceSpec } from '../../stacks/gitops.ts';
+import type { StackSpec } from '../../stacks/load.ts';
+import { expandAppsFolder } from '../app-of-apps.ts';
+import type { Backoff } from '../backoff.ts';
+import { reconcile } from '../reconcile.ts';
+import { GitSource } from '../source/git-source.ts';
+import type { AppStatus } from '../types.ts';
+import type { ServeLog } from './log.ts';
+import type { ServeMetrics } from './metrics.ts';
+import type { JobOutcome } from './work-queue.ts';
+
+/**
+ * One job of the queue: the same pipeline as `infra reconcile`, for one app of the stack (or
+ * the whole stack), with what it did turned into metrics, log lines and a retry decision.
+ */
+
+/** Failures a later attempt can fix on its own; a broken commit waits for the next push instead. */
+const RETRIED = new Set(['ClusterUnreachable', 'SourceFailed', 'AdmissionWebhookFailed', 'Conflict', 'ApplyFailed', 'PruneFailed', 'StateCorrupt']);
+
+export interface JobContext {
+  readonly stack: StackSpec;
+  readonly cacheRoot: string;
+  readonly env?: NodeJS.ProcessEnv;
+  readonly metrics: ServeMetrics;
+  readonly log: ServeLog;
+  readonly clock: Backoff;
+  /** How long one reconcile keeps retrying an unreachable cluster before the queue takes over. */
+  readonly retryForMs: number;
+  /** Last applied revision per `app/cluster`, to drop the old metric series. */
+  readonly lastApplied: Map<string, string>;
+}
+
+/** Whether `source` serves the announced commit yet; a webhook can be faster than the mirror we fetch from. */
+export async function commitAvailable(spec: GitSourceSpec, commit: string, cacheRoot: string, signal?: AbortSignal): Promise<boolean> {
+  return new GitSource(spec, cacheRoot).hasCommit(commit, signal);
+}
+
+/** The concrete apps behind a stack-level app: itself, or the App files of its app-of-apps folder. */
+export async function appNamesOf(ctx: JobContext, app: AppSpec, signal?: AbortSignal): Promise<string[]> {
+  if (!app.appsFolder) return [app.name];
+  const spec = ctx.stack.gitops.sources.find((s) => s.name === app.source);
+  if (!spec) return [];
+  const revision = await new GitSource(spec, ctx.cacheRoot).fetch(signal);
+  return (await expandAppsFolder(app, revision)).map((a) => a.name);
+}
+
+/** Reconciles `apps` (undefined: the whole stack, removals included) and reports what happened. */
+export async function runReconcile(ctx: JobContext, label: string, apps: readonly string[] | undefined, signal?: AbortSignal): Promise<JobOutcome> {
+  const started = ctx.clock.now();
+  ctx.metrics.reconcileRuns.inc({ app: label });
+  const statuses = await reconcile({
+    stack: ctx.stack,
+    ...(apps ? { apps } : {}),
+    cacheRoot: ctx.cacheRoot,
+    ...(ctx.env ? { env: ctx.env } : {}),
+    retryForMs: ctx.retryForMs,
+    progress: (line) => ctx.log.info(line, { app: label }),
+    ...(signal ? { signal } : {}),
+  });
+  const durationMs = ctx.clock.now() - started;
+  record(ctx, statuses, durationMs);
+  const retry = statuses.find((s) => s.sync === 'Failed' && s.error && RETRIED.has(s.error.reason));
+  return retry ? { kind: 'retry', why: `${retry.app} on ${retry.cluster}: ${retry.error?.reason}: ${retry.error?.message}` } : { kind: 'done' };
+}
+
+function record(ctx: JobContext, statuses: readonly AppStatus[], durationMs: number): void {
+  for (const s of statuses) {
+    const result = s.sync === 'Failed' ? 'failed' : s.health === 'Healthy' ? 'synced' : 'unhealthy';
+    ctx.metrics.reconcileDuration.observe({ app: s.app, cluster: s.cluster, result }, durationMs / 1000);
+    const fields = { app: s.app, cluster: s.cluster, revision: s.revision, durationMs };
+    if (s.sync === 'Failed') {
+      ctx.log.warn(`${s.error?.reason ?? 'Failed'}: ${s.error?.message ?? ''}${s.error?.where ? ` (${s.error.where})` : ''}`, fields);
+    } else {
+      ctx.log.info(`${s.sync}, ${s.health}${s.drifted.length > 0 ? `, ${s.drifted.length} drifted` : ''}`, fields);
+    }
+    const applied = s.sync === 'Failed' ? s.lastAppliedRevision : s.revision;
+    if (applied) {
+      const key = `${s.app}/${s.cluster}`;
+      ctx.metrics.setLastApplied(s.app, s.cluster, applied, ctx.lastApplied.get(key));
+      ctx.lastApplied.set(key, applied);
+    }
+  }
+}
