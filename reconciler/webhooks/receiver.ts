@@ -62,7 +62,7 @@ export function createWebhookReceiver(options: WebhookReceiverOptions): WebhookR
       const source = sources.get(sourceName);
       const base = { provider: provider ?? ('unknown' as const), source: source ? source.name : 'unknown' };
       if (!provider || !source || rest.some((p) => p !== '')) {
-        const reason = !provider ? `no provider "${providerName}" (one of github, gitlab, gitea, bitbucket, generic)` : `no source "${sourceName}" with a webhook secret`;
+        const reason = !provider ? `no provider "${printable(providerName)}" (one of github, gitlab, gitea, bitbucket, generic)` : `no source "${printable(sourceName)}" with a webhook secret`;
         return answer(req, res, { ...base, status: 404, result: 'not_found', reason });
       }
       if (req.method !== 'POST') return answer(req, res, { ...base, status: 405, result: 'method_not_allowed', reason: 'webhooks are POSTed' }, { Allow: 'POST' });
@@ -79,8 +79,8 @@ export function createWebhookReceiver(options: WebhookReceiverOptions): WebhookR
         ...base,
         status: verdict.status,
         result: verdict.result,
-        ...(verdict.reason ? { reason: verdict.reason } : {}),
-        ...('id' in delivery && delivery.id !== undefined ? { delivery: delivery.id } : {}),
+        ...(verdict.reason ? { reason: printable(verdict.reason, 300) } : {}),
+        ...('id' in delivery && delivery.id !== undefined ? { delivery: printable(delivery.id) } : {}),
         ...(verdict.revision ? { revision: verdict.revision } : {}),
       };
       if (verdict.revision) {
@@ -93,6 +93,12 @@ export function createWebhookReceiver(options: WebhookReceiverOptions): WebhookR
       return answer(req, res, outcome);
     },
   };
+}
+
+/** Names from the URL and ids from headers reach logs: printable and short, whoever sent them. */
+function printable(text: string, max = 100): string {
+  const clean = text.replace(/[^\x20-\x7e]/g, '?');
+  return clean.length > max ? `${clean.slice(0, max)}…` : clean;
 }
 
 function answer(req: IncomingMessage, res: ServerResponse, outcome: WebhookOutcome, headers: Record<string, string> = {}): WebhookOutcome {

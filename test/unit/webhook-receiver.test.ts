@@ -82,6 +82,14 @@ describe('webhook receiver over HTTP', () => {
     expect(triggers.length).toBe(before);
   });
 
+  it('what a sender controls reaches the outcome (and so the log) printable and short', async () => {
+    await generic(pushBody(), `long-\u00e9-${'x'.repeat(500)}`);
+    expect(outcomes.at(-1)?.delivery).toMatch(/^long-\?+-x+…$/);
+    expect(outcomes.at(-1)?.delivery).toHaveLength(101);
+    await post(`/webhooks/${'p'.repeat(300)}/platform`, '{}');
+    expect(outcomes.at(-1)?.reason?.length).toBeLessThan(200);
+  });
+
   it('413 over the size limit, declared or streamed, and nothing is queued', async () => {
     const before = triggers.length;
     const big = JSON.stringify({ repository: '/srv/git/platform.git', ref: 'refs/heads/main', after: SHA, pad: 'x'.repeat(8000) });
