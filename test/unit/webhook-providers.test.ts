@@ -7,46 +7,15 @@ import { TokenBuckets } from '../../reconciler/webhooks/rate-limit.ts';
 import { WebhookSecret, watchedSources } from '../../reconciler/webhooks/secret.ts';
 import { verdictFor } from '../../reconciler/webhooks/verdict.ts';
 import { inspect } from 'node:util';
+import { signedPush } from '../harness/webhook-payloads.ts';
 
 const SECRET = 'a-long-shared-secret-for-tests';
 const secret = new WebhookSecret(SECRET);
 const SHA = '3f786850e387550fdab836ed7e6dc881de23001b';
 const hex = (body: string, key = SECRET) => createHmac('sha256', key).update(body).digest('hex');
 
-/** Each provider's push, signed as that provider signs it (payload shapes from its documentation). */
 function push(provider: ProviderName, opts: { url?: string; ref?: string; after?: string; key?: string; id?: string } = {}): { headers: Headers; body: string } {
-  const url = opts.url ?? 'https://git.example.com/team/platform.git';
-  const ref = opts.ref ?? 'refs/heads/main';
-  const after = opts.after ?? SHA;
-  const key = opts.key ?? SECRET;
-  const id = opts.id ?? 'delivery-1';
-  const ssh = url.replace('https://git.example.com/', 'git@git.example.com:');
-  switch (provider) {
-    case 'github': {
-      const body = JSON.stringify({ ref, after, deleted: false, repository: { clone_url: url, ssh_url: ssh } });
-      return { body, headers: { 'x-github-event': 'push', 'x-github-delivery': id, 'x-hub-signature-256': `sha256=${hex(body, key)}` } };
-    }
-    case 'gitlab': {
-      const body = JSON.stringify({ object_kind: 'push', ref, after, checkout_sha: after, project: { git_http_url: url, git_ssh_url: ssh } });
-      return { body, headers: { 'x-gitlab-event': 'Push Hook', 'x-gitlab-event-uuid': id, 'x-gitlab-token': key } };
-    }
-    case 'gitea': {
-      const body = JSON.stringify({ ref, after, repository: { clone_url: url } });
-      return { body, headers: { 'x-gitea-event': 'push', 'x-gitea-delivery': id, 'x-gitea-signature': hex(body, key) } };
-    }
-    case 'bitbucket': {
-      const body = JSON.stringify({
-        eventKey: 'repo:refs_changed',
-        repository: { links: { clone: [{ href: url, name: 'http' }, { href: url.replace('https://', 'ssh://git@').replace('.com/', '.com:7999/'), name: 'ssh' }] } },
-        changes: [{ ref: { id: ref, type: 'BRANCH' }, refId: ref, fromHash: '0'.repeat(40), toHash: after, type: 'UPDATE' }],
-      });
-      return { body, headers: { 'x-event-key': 'repo:refs_changed', 'x-request-id': id, 'x-hub-signature': `sha256=${hex(body, key)}` } };
-    }
-    case 'generic': {
-      const body = JSON.stringify({ repository: url, ref, after });
-      return { body, headers: { 'x-infra-event': 'push', 'x-infra-delivery': id, 'x-infra-signature': `sha256=${hex(body, key)}` } };
-    }
-  }
+  return signedPush(provider, { url: opts.url ?? 'https://git.example.com/team/platform.git', after: opts.after ?? SHA, secret: opts.key ?? SECRET, id: opts.id ?? 'delivery-1', ...(opts.ref ? { ref: opts.ref } : {}) });
 }
 
 const PROVIDERS: ProviderName[] = ['github', 'gitlab', 'gitea', 'bitbucket', 'generic'];
