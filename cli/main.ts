@@ -2,6 +2,7 @@ import { Command, CommanderError } from 'commander';
 import { AbortError, InfraError, isAbort } from '../stacks/errors.ts';
 import { registerEngine } from './commands/engine.ts';
 import { registerGitops } from './commands/gitops.ts';
+import { registerHook } from './commands/hook.ts';
 import { registerInit } from './commands/init.ts';
 import { registerLocal } from './commands/local.ts';
 import { registerSchema } from './commands/schema.ts';
@@ -42,6 +43,7 @@ export async function main(argv: readonly string[]): Promise<number> {
   registerLocal(program, ctx);
   registerGitops(program, ctx);
   registerServe(program, ctx);
+  registerHook(program, ctx);
   registerSchema(program);
   registerInit(program);
   for (const cmd of program.commands) cmd.exitOverride();

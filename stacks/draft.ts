@@ -26,6 +26,25 @@ export interface DraftAnswers {
   readonly withExampleApps: boolean;
   /** Where this repository (with examples/gitops) is, relative to the stack file. */
   readonly examplesUrl?: string;
+  /** The user's GitOps repository: one source and one app over every cluster. */
+  readonly gitops?: DraftGitops;
+}
+
+export interface DraftGitops {
+  /** Source (and app) name, from the repository's name. */
+  readonly source: string;
+  readonly url: string;
+  readonly branch: string;
+  readonly path: string;
+  /** The webhook secret file, relative to the stack file (none: polling or the hook without a server). */
+  readonly secretFile?: string;
+}
+
+/** A source name from a repository URL or path: `git@host:acme/fleet.git` → `fleet`. */
+export function sourceNameOf(url: string): string {
+  const last = url.replace(/[/\\]+$/, '').split(/[/:\\]/).pop() ?? '';
+  const name = last.replace(/\.git$/, '').toLowerCase().replace(/[^a-z0-9-]+/g, '-').replace(/^-+|-+$/g, '').slice(0, 63).replace(/-+$/, '');
+  return name || 'gitops';
 }
 
 export function draftStack(a: DraftAnswers): Record<string, unknown> {
@@ -53,7 +72,13 @@ export function draftStack(a: DraftAnswers): Record<string, unknown> {
   const doc: Record<string, unknown> = { apiVersion: API_VERSION, kind: 'Stack', metadata: { name: a.name }, sites: [site] };
   if (hosts.length > 0) doc['hosts'] = hosts;
   doc['clusters'] = clusters;
-  if (a.withExampleApps) {
+  if (a.gitops) {
+    const g = a.gitops;
+    doc['gitops'] = {
+      sources: [{ name: g.source, url: g.url, ref: { branch: g.branch }, ...(g.secretFile ? { webhook: { secretFile: g.secretFile } } : {}) }],
+      apps: [{ name: g.source, source: g.source, path: g.path, targets: { clusters: [...a.clusters] } }],
+    };
+  } else if (a.withExampleApps) {
     doc['gitops'] = {
       sources: [{ name: 'examples', url: a.examplesUrl ?? '.', ref: { branch: 'main' } }],
       apps: [{ name: 'hello', source: 'examples', path: 'examples/gitops/hello', variables: { greeting: 'hello' }, targets: { clusters: [...a.clusters] } }],

@@ -1,13 +1,15 @@
-import { writeFile } from 'node:fs/promises';
-import { dirname, relative, resolve } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { chmod, writeFile } from 'node:fs/promises';
+import { dirname, isAbsolute, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { pathExists as exists } from '../../clusters/fs.ts';
 import type { Command } from 'commander';
-import { draftStack, explainDefaults, renderDraft, type DraftAnswers } from '../../stacks/draft.ts';
+import { draftStack, explainDefaults, renderDraft, sourceNameOf, type DraftAnswers } from '../../stacks/draft.ts';
 import { AbortError, UsageError } from '../../stacks/errors.ts';
 import { ENUMS } from '../../stacks/schema.ts';
 import { wholeNumber, wholeNumberProblem } from '../options.ts';
 import type { SiteKind } from '../../stacks/model.ts';
+import { DEFAULT_SERVE_URL, PROVIDER_TITLES, WEBHOOK_PROVIDERS, webhookSetup, type WebhookProvider, type WebhookSetup } from '../webhook-setup.ts';
 
 /**
  * `infra init`: the cluster bootstrap wizard. Asks only what its flags left open, shows the
@@ -35,6 +37,20 @@ interface InitOpts {
   yes?: boolean;
   force?: boolean;
   json?: boolean;
+  repo?: string;
+  branch?: string;
+  path?: string;
+  webhook?: string;
+  serveUrl?: string;
+}
+
+/** The GitOps answers: where the manifests are and how a push reaches infra. */
+interface GitopsAnswers {
+  readonly repo: string;
+  readonly branch: string;
+  readonly path: string;
+  readonly webhook: WebhookProvider;
+  readonly serveUrl: string;
 }
 
 export function registerInit(program: Command): void {
@@ -52,26 +68,54 @@ export function registerInit(program: Command): void {
     .option('-y, --yes', 'accept every default, ask nothing')
     .option('--force', 'overwrite an existing file')
     .option('--json', 'print what was written as JSON (the file, the defaults and their rules)')
+    .option('--repo <url|path>', 'GitOps repository: any URL git understands, or a local path')
+    .option('--branch <branch>', 'branch of --repo to follow (default main)')
+    .option('--path <path>', 'folder of the manifests in --repo (default: its root)')
+    .option('--webhook <provider>', `how a push reaches infra: ${WEBHOOK_PROVIDERS.join(', ')} (default none: polling)`)
+    .option('--serve-url <url>', `infra serve as the Git server reaches it (default ${DEFAULT_SERVE_URL})`)
     .action(async (opts: InitOpts) => {
       if (!opts.force && (await exists(opts.file))) throw new UsageError(`${opts.file} exists`, { hint: 'pass --force to overwrite it, or -f another file' });
       const interactive = !opts.yes;
       if (interactive && !process.stdin.isTTY) {
         throw new UsageError('infra init needs a terminal to ask its questions', { hint: 'pass --yes (and flags such as --site, --clusters) to run without one' });
       }
-      const answers = interactive ? await stoppable(ask(opts)) : fromFlags(opts);
+      const asked = interactive ? await stoppable(ask(opts)) : { draft: fromFlags(opts), gitops: gitopsFromFlags(opts) };
+      const stackDir = dirname(resolve(opts.file));
+      const source = asked.gitops ? sourceNameOf(asked.gitops.repo) : undefined;
+      const secretName = source && asked.gitops?.webhook !== 'none' ? `webhook-${source}.secret` : undefined;
+      const answers: DraftAnswers = asked.gitops && source
+        ? { ...asked.draft, withExampleApps: false, gitops: { source, url: stackRelative(stackDir, asked.gitops.repo), branch: asked.gitops.branch, path: asked.gitops.path, ...(secretName ? { secretFile: secretName } : {}) } }
+        : asked.draft;
       const examplesUrl = relative(dirname(resolve(opts.file)), PROJECT_ROOT) || '.';
       const schema = relative(dirname(resolve(opts.file)), `${PROJECT_ROOT}stacks/stack.schema.json`);
       const textFor = (overrides: Record<string, string>) => renderDraft(draftStack({ ...answers, overrides, examplesUrl }), schema);
       const overrides = interactive ? await stoppable(reviewDefaults((o) => explainDefaults(opts.file, textFor(o)).lines)) : {};
       const text = textFor(overrides);
       const { lines } = explainDefaults(opts.file, text);
+      const secret = secretName ? await ensureSecret(join(stackDir, secretName)) : undefined;
       await writeFile(opts.file, text);
       const next = `infra preview -f ${opts.file} && infra up -f ${opts.file}`;
+      const setup: WebhookSetup | undefined =
+        asked.gitops && source
+          ? webhookSetup({
+              provider: asked.gitops.webhook,
+              serveUrl: asked.gitops.serveUrl,
+              source,
+              repo: isUrl(asked.gitops.repo) ? asked.gitops.repo : resolve(asked.gitops.repo),
+              branch: asked.gitops.branch,
+              ...(secretName && secret ? { secretFile: relative(process.cwd(), secret.file) || secretName, secretFileAbsolute: secret.file } : {}),
+              stackFile: opts.file,
+              stackFileAbsolute: resolve(opts.file),
+            })
+          : undefined;
       if (opts.json) {
-        process.stdout.write(`${JSON.stringify({ file: opts.file, defaults: lines, next }, null, 2)}\n`);
+        const webhook = setup ? { provider: setup.provider, ...(setup.url ? { url: setup.url } : {}), ...(secret ? { secretFile: secret.file, secretCreated: secret.created } : {}), steps: setup.lines } : undefined;
+        process.stdout.write(`${JSON.stringify({ file: opts.file, defaults: lines, next, ...(webhook ? { webhook } : {}) }, null, 2)}\n`);
         return;
       }
-      process.stdout.write(`wrote ${opts.file}\n${lines.length ? `defaults chosen by rule:\n${lines.map((l) => `  ${l}`).join('\n')}\n` : ''}next: ${next}\n`);
+      const secretLine = secret ? `${secret.created ? 'wrote' : 'kept'} the webhook secret in ${secret.file} (mode 0600; the stack names it, infra serve reads it)\n` : '';
+      const setupText = setup ? `${setup.lines.join('\n')}\n` : '';
+      process.stdout.write(`wrote ${opts.file}\n${lines.length ? `defaults chosen by rule:\n${lines.map((l) => `  ${l}`).join('\n')}\n` : ''}${secretLine}${setupText}next: ${next}\n`);
     });
 }
 
@@ -102,7 +146,7 @@ function fromFlags(o: InitOpts): DraftAnswers {
   };
 }
 
-async function ask(o: InitOpts): Promise<DraftAnswers> {
+async function ask(o: InitOpts): Promise<{ draft: DraftAnswers; gitops: GitopsAnswers | undefined }> {
   const { default: inquirer } = await import('inquirer');
   const given: Record<string, unknown> = {};
   if (o.name) given['name'] = o.name;
@@ -112,6 +156,12 @@ async function ask(o: InitOpts): Promise<DraftAnswers> {
   if (o.hosts) given['hosts'] = o.hosts;
   if (o.clusters) given['clusters'] = o.clusters;
   if (o.nodes !== undefined) given['nodes'] = String(o.nodes);
+  if (o.repo !== undefined) given['repo'] = o.repo;
+  if (o.branch) given['branch'] = o.branch;
+  if (o.path) given['path'] = o.path;
+  if (o.webhook) given['webhook'] = parseProvider(o.webhook);
+  if (o.serveUrl) given['serveUrl'] = parseServeUrl(o.serveUrl);
+  type Partial = { site: string; repo?: string; webhook?: string };
   const a = await inquirer.prompt(
     [
       { type: 'input', name: 'name', message: 'Stack name', default: 'local' },
@@ -129,12 +179,21 @@ async function ask(o: InitOpts): Promise<DraftAnswers> {
       { type: 'confirm', name: 'arm', message: 'ARM nodes?', default: false, when: (x: { site: string }) => x.site === 'ssh' },
       { type: 'input', name: 'clusters', message: 'Cluster names (comma-separated)', default: 'core' },
       { type: 'input', name: 'nodes', message: 'Nodes per cluster', default: '2', validate: check(NODES), when: (x: { site: string }) => x.site === 'local' },
-      { type: 'confirm', name: 'withExampleApps', message: 'Deploy the example apps of this repository?', default: true, when: (x: { site: string }) => x.site === 'local' },
+      { type: 'input', name: 'repo', message: 'GitOps repository: a URL or a local path (empty: none)', default: '' },
+      { type: 'input', name: 'branch', message: 'Branch to follow', default: 'main', when: (x: Partial) => !!x.repo },
+      { type: 'input', name: 'path', message: 'Folder of the manifests in the repository', default: '.', when: (x: Partial) => !!x.repo },
+      { type: 'select', name: 'webhook', message: 'How does a push reach infra?', choices: WEBHOOK_PROVIDERS.map((p) => ({ name: PROVIDER_TITLES[p], value: p })), when: (x: Partial) => !!x.repo },
+      { type: 'input', name: 'serveUrl', message: 'infra serve as the Git server reaches it (http(s)://host:port)', default: DEFAULT_SERVE_URL, validate: (v: string) => serveUrlProblem(v) ?? true, when: (x: Partial) => !!x.repo && x.webhook !== 'none' },
+      { type: 'confirm', name: 'withExampleApps', message: 'Deploy the example apps of this repository?', default: true, when: (x: Partial) => x.site === 'local' && !x.repo },
     ] as never,
     given,
   );
   const site = parseSite(String(a['site']));
-  return {
+  const repo = String(a['repo'] ?? '').trim();
+  const gitops: GitopsAnswers | undefined = repo
+    ? { repo, branch: String(a['branch'] ?? 'main'), path: String(a['path'] ?? '.'), webhook: parseProvider(String(a['webhook'] ?? 'none')), serveUrl: parseServeUrl(String(a['serveUrl'] ?? DEFAULT_SERVE_URL)) }
+    : undefined;
+  const draft: DraftAnswers = {
     name: String(a['name']),
     site,
     ...(a['uri'] ? { uri: String(a['uri']) } : {}),
@@ -148,6 +207,63 @@ async function ask(o: InitOpts): Promise<DraftAnswers> {
     overrides: {},
     withExampleApps: a['withExampleApps'] === true,
   };
+  return { draft, gitops };
+}
+
+function gitopsFromFlags(o: InitOpts): GitopsAnswers | undefined {
+  if (!o.repo) {
+    if (o.branch || o.path || o.webhook || o.serveUrl) throw new UsageError('--branch, --path, --webhook and --serve-url go with --repo', { hint: 'pass --repo URL-or-path' });
+    return undefined;
+  }
+  return { repo: o.repo, branch: o.branch ?? 'main', path: o.path ?? '.', webhook: parseProvider(o.webhook ?? 'none'), serveUrl: parseServeUrl(o.serveUrl ?? DEFAULT_SERVE_URL) };
+}
+
+function parseProvider(s: string): WebhookProvider {
+  if (!(WEBHOOK_PROVIDERS as readonly string[]).includes(s)) throw new UsageError(`--webhook must be one of ${WEBHOOK_PROVIDERS.join(', ')}, got "${s}"`);
+  return s as WebhookProvider;
+}
+
+function serveUrlProblem(s: string): string | undefined {
+  try {
+    const u = new URL(s);
+    if (u.protocol !== 'http:' && u.protocol !== 'https:') return 'use http:// or https://';
+    if (u.pathname !== '/' || u.search || u.hash) return 'give only scheme, host and port, e.g. https://infra.example.com:7979';
+    return undefined;
+  } catch {
+    return `not a URL: "${s}" (e.g. http://192.0.2.10:7979)`;
+  }
+}
+
+function parseServeUrl(s: string): string {
+  const problem = serveUrlProblem(s);
+  if (problem) throw new UsageError(`--serve-url: ${problem}`);
+  return new URL(s).origin;
+}
+
+function isUrl(repo: string): boolean {
+  return /^[a-z][a-z0-9+.-]*:\/\//i.test(repo) || /^[^/]+@[^/]+:/.test(repo);
+}
+
+/** A local repository path as the stack names it: relative to the stack file (the stack resolves it so). */
+function stackRelative(stackDir: string, repo: string): string {
+  if (isUrl(repo)) return repo;
+  const abs = isAbsolute(repo) ? repo : resolve(repo);
+  return relative(stackDir, abs) || '.';
+}
+
+/**
+ * The source's webhook secret: 32 random bytes, hex, in a file only its owner reads. An existing
+ * file is kept (the provider already has that secret), its mode tightened.
+ */
+async function ensureSecret(file: string): Promise<{ file: string; created: boolean }> {
+  try {
+    await writeFile(file, `${randomBytes(32).toString('hex')}\n`, { mode: 0o600, flag: 'wx' });
+    return { file, created: true };
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+    await chmod(file, 0o600);
+    return { file, created: false };
+  }
 }
 
 /**
