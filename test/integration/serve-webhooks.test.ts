@@ -1,4 +1,6 @@
+import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { promisify } from 'node:util';
 import { chmod, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -7,6 +9,7 @@ import { stringify } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { waitFor } from '../../clusters/wait.ts';
 import type { ProviderName } from '../../reconciler/webhooks/providers.ts';
+import { runInfra } from '../harness/cli.ts';
 import { clients, testClusters } from '../harness/environment.ts';
 import { GitFixture } from '../harness/git-fixture.ts';
 import { ServeProcess } from '../harness/serve-process.ts';
@@ -26,6 +29,8 @@ let dir: string;
 let bare: string;
 let serve: ServeProcess;
 let base: string;
+let stackFile: string;
+let pushOutput = '';
 /** The accepted deliveries, kept to be replayed. */
 const delivered = new Map<ProviderName, SignedRequest>();
 
@@ -60,7 +65,7 @@ beforeAll(async () => {
   const secretFile = join(dir, 'webhook-secret');
   await writeFile(secretFile, `${SECRET}\n`, { mode: 0o600 });
   await chmod(secretFile, 0o600);
-  const stackFile = join(dir, 'stack.yaml');
+  stackFile = join(dir, 'stack.yaml');
   await writeFile(
     stackFile,
     stringify({
@@ -130,9 +135,21 @@ describe('infra serve webhooks', () => {
     expect(await everywhere('must-not-apply')).toBe(true);
   });
 
+  it('a git push to the bare repository with the hook installed is applied on every cluster', async () => {
+    const install = await runInfra(['hook', 'install', bare, '--server', base, '-f', stackFile], process.env);
+    expect(install.code, install.stderr).toBe(0);
+    expect(install.stdout).toContain('as source platform');
+    const sha = await work.commit({ 'app/cm.yaml': cm('via-hook') }, 'value via-hook');
+    const push = await promisify(execFile)('git', ['-C', work.dir, 'push', bare, 'HEAD:main']);
+    pushOutput = `${push.stdout}${push.stderr}${install.stdout}${install.stderr}`;
+    expect(await everywhere('via-hook'), serve.raw).toBe(true);
+    expect(serve.lines.some((l) => l['provider'] === 'generic' && l['result'] === 'accepted' && l['revision'] === sha)).toBe(true);
+  });
+
   it('the secret appears in no log line', () => {
     expect(serve.raw.length).toBeGreaterThan(0);
     expect(serve.raw).not.toContain(SECRET);
+    expect(pushOutput).not.toContain(SECRET);
     expect(serve.lines.some((l) => l['result'] === 'unauthorized')).toBe(true);
   });
 });
