@@ -101,6 +101,15 @@ describe('infra serve webhooks', () => {
     expect(await metric('infra_webhook_requests_total', `provider="${provider}",result="accepted"`)).toBe(1);
   });
 
+  it('a webhook that arrives before its commit is in the repository (mirror lag) is retried, not dropped', async () => {
+    const sha = await work.commit({ 'app/cm.yaml': cm('lagging') }, 'value lagging');
+    const answer = await postWebhook(`${base}/webhooks/github/platform`, signedPush('github', { secret: SECRET, url: bare, after: sha }));
+    expect(answer.status).toBe(202);
+    expect(await onClusters()).toEqual(clusters.map(() => 'via-generic'));
+    await simpleGit({ baseDir: work.dir }).push(bare, 'HEAD:main');
+    expect(await everywhere('lagging'), serve.raw).toBe(true);
+  });
+
   it('refuses bad and missing signatures, a wrong branch, a replay, an oversized body and garbage JSON, and changes nothing', async () => {
     const sha = await pushCommit('must-not-apply');
     const url = (p: ProviderName) => `${base}/webhooks/${p}/platform`;
@@ -127,7 +136,7 @@ describe('infra serve webhooks', () => {
     // Nothing was queued: no reconcile ran, none waits, and every cluster still has the last applied value.
     expect(await metric('infra_reconcile_runs_total', 'app="hooked"')).toBe(runsBefore);
     expect(await metric('infra_queue_depth', '')).toBe(0);
-    expect(await onClusters()).toEqual(clusters.map(() => 'via-generic'));
+    expect(await onClusters()).toEqual(clusters.map(() => 'lagging'));
     expect(serve.lines.filter((l) => l['msg'] === 'webhook accepted: reconcile queued' && l['revision'] === sha)).toEqual([]);
 
     // The same commit, delivered properly, is applied: the refusals above were the only thing stopping it.
