@@ -9,8 +9,8 @@ import { benchServe } from './serve-bench.ts';
 import { benchStack } from './stack-bench.ts';
 
 /**
- * `npm run bench [local|reconcile|scale|stack|serve] [options]`: runs the benchmarks (all but
- * `scale` and `serve` when none is named) and writes bench-results/<date>.json.
+ * `npm run bench [local|reconcile|scale|stack|serve|serve-idle] [options]`: runs the benchmarks
+ * (all but `scale` and `serve` when none is named; `serve-idle` is serve's idle part alone) and writes bench-results/<date>.json.
  *
  *   --apps N            apps per cluster in `reconcile` (default 1000; env BENCH_APPS)
  *   --one-cluster       `reconcile` measures only the one-cluster round (env BENCH_ONE_CLUSTER=1)
@@ -64,8 +64,8 @@ if (which.has('scale')) {
   result['scale'] = await benchScale({ sizes, validated: values.validated === true, ...(baseline ? { baseline } : {}) });
 }
 if (all || which.has('stack')) result['stack'] = await benchStack();
-if (which.has('serve')) {
-  result['serve'] = await benchServe({ pushes: count(values.pushes ?? '20', '--pushes'), idleSeconds: count(values['idle-seconds'] ?? '330', '--idle-seconds'), idleApps: count(values['idle-apps'] ?? '1000', '--idle-apps') });
+if (which.has('serve') || which.has('serve-idle')) {
+  result['serve'] = await benchServe({ latency: which.has('serve'), pushes: count(values.pushes ?? '20', '--pushes'), idleSeconds: count(values['idle-seconds'] ?? '330', '--idle-seconds'), idleApps: count(values['idle-apps'] ?? '1000', '--idle-apps') });
 }
 await mkdir('bench-results', { recursive: true });
 const file = `bench-results/${started.slice(0, 19).replace(/:/g, '-')}.json`;

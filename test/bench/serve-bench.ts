@@ -30,6 +30,8 @@ import { r2 } from './reconcile-fixture.ts';
  */
 
 export interface ServeOptions {
+  /** Measure push → visible (false: only the idle part). */
+  readonly latency: boolean;
   readonly pushes: number;
   readonly idleSeconds: number;
   readonly idleApps: number;
@@ -41,14 +43,35 @@ interface Latency {
   readonly p95: number;
 }
 
-export interface ServeFigures {
+export interface LatencyFigures {
   readonly pushes: number;
   readonly webhook: Latency;
   readonly hook: Latency;
   readonly bareReconcile: Latency;
   readonly webhookP50OverBare: number;
   readonly hookP50OverBare: number;
-  readonly idle: { readonly apps: number; readonly clusters: number; readonly firstRoundSeconds: number; readonly rssMiB: number; readonly windowSeconds: number; readonly cpuSecondsInWindow: number; readonly cpuSecondsPerHour: number; readonly reconcileJobsInWindow: number };
+}
+
+export interface IdleFigures {
+  readonly apps: number;
+  readonly clusters: number;
+  readonly firstRoundSeconds: number;
+  readonly rssMiB: number;
+  readonly windowSeconds: number;
+  readonly cpuSecondsInWindow: number;
+  /** CPU per hour of the stretches with no reconcile job (polls only). */
+  readonly quietCpuSecondsPerHour: number;
+  /** Reconcile jobs (drift re-checks) that ran in the window, the seconds they spanned and the CPU they took. */
+  readonly driftJobs: number;
+  readonly driftSeconds: number;
+  readonly driftCpuSeconds: number;
+  /** quiet rate × the quiet part of an hour + one drift round's CPU × 12 (every 5 min); only when a whole round (≥ apps jobs) was seen. */
+  readonly cpuSecondsPerHour?: number;
+}
+
+export interface ServeFigures {
+  readonly latency?: LatencyFigures;
+  readonly idle: IdleFigures;
 }
 
 const SECRET = randomBytes(24).toString('hex');
@@ -71,8 +94,10 @@ export async function benchServe(options: ServeOptions): Promise<ServeFigures> {
     const commit = (value: string) => work.commit({ 'app/cm.yaml': cm('pushed', value) }, value);
     const push = () => promisify(execFile)('git', ['-C', work.dir, 'push', '--quiet', bare, 'HEAD:main'], { env });
 
-    let serve = ServeProcess.start(['-f', stack], env);
-    let base = await serve.url();
+    const latency = options.latency ? await measureLatency() : undefined;
+    async function measureLatency(): Promise<LatencyFigures> {
+    const serve = ServeProcess.start(['-f', stack], env);
+    const base = await serve.url();
     await visible('v0');
     const webhook: number[] = [];
     for (let i = 0; i < options.pushes; i++) {
@@ -110,6 +135,12 @@ export async function benchServe(options: ServeOptions): Promise<ServeFigures> {
       await visible(`rec-${i}`);
       bareRuns.push(performance.now() - t);
     }
+    const of = (xs: number[]): Latency => ({ runs: xs.map((x) => r2(x / 1000)), p50: r2(percentile(xs, 50) / 1000), p95: r2(percentile(xs, 95) / 1000) });
+    const w = of(webhook);
+    const h = of(hook);
+    const b = of(bareRuns);
+    return { pushes: options.pushes, webhook: w, hook: h, bareReconcile: b, webhookP50OverBare: r2(w.p50 / b.p50), hookP50OverBare: r2(h.p50 / b.p50) };
+    }
 
     // Idle: 1,000 apps from the same repository, the default poll and drift intervals.
     const apps = Array.from({ length: options.idleApps }, (_, i) => ({ name: `idle-${i}`, path: `idle/${i}` }));
@@ -117,35 +148,56 @@ export async function benchServe(options: ServeOptions): Promise<ServeFigures> {
     await promisify(execFile)('git', ['-C', work.dir, 'push', '--quiet', bare, 'HEAD:main'], { env });
     const idleStack = await writeServeStack(home, 'idle', bare, clusters, apps, false);
     let t = performance.now();
-    serve = ServeProcess.start(['-f', idleStack], env);
-    base = await serve.url();
+    const serve = ServeProcess.start(['-f', idleStack], env);
+    const base = await serve.url();
     await waitVisible(readers, `idle-${options.idleApps - 1}`, 'idle', 600_000);
-    const ready = await waitReady(base);
-    if (!ready) throw new Error('bench: idle serve never became ready');
+    if (!(await waitReady(base))) throw new Error('bench: idle serve never became ready');
     const firstRound = (performance.now() - t) / 1000;
-    const jobsBefore = await jobsTotal(base);
-    const cpuBefore = cpuSeconds(serve.child.pid!);
+    // Samples every 5 s: a stretch where no job ran is "quiet" (polls only); one where jobs ran is drift.
+    const samples: { t: number; cpu: number; jobs: number }[] = [];
+    const sample = async () => samples.push({ t: performance.now(), cpu: cpuSeconds(serve.child.pid!), jobs: await jobsTotal(base) });
+    await sample();
     t = performance.now();
-    await new Promise((r) => setTimeout(r, options.idleSeconds * 1000));
-    const window = (performance.now() - t) / 1000;
-    const cpu = cpuSeconds(serve.child.pid!) - cpuBefore;
+    while (performance.now() - t < options.idleSeconds * 1000) {
+      await new Promise((r) => setTimeout(r, 5000));
+      await sample();
+    }
     const rss = rssMiB(serve.child.pid!);
-    const jobs = (await jobsTotal(base)) - jobsBefore;
     await serve.stop();
-
-    const latency = (xs: number[]): Latency => ({ runs: xs.map((x) => r2(x / 1000)), p50: r2(percentile(xs, 50) / 1000), p95: r2(percentile(xs, 95) / 1000) });
-    const w = latency(webhook);
-    const h = latency(hook);
-    const b = latency(bareRuns);
-    return {
-      pushes: options.pushes,
-      webhook: w,
-      hook: h,
-      bareReconcile: b,
-      webhookP50OverBare: r2(w.p50 / b.p50),
-      hookP50OverBare: r2(h.p50 / b.p50),
-      idle: { apps: options.idleApps, clusters: clusters.length, firstRoundSeconds: r2(firstRound), rssMiB: rss, windowSeconds: r2(window), cpuSecondsInWindow: r2(cpu), cpuSecondsPerHour: r2((cpu / window) * 3600), reconcileJobsInWindow: jobs },
+    let quietMs = 0;
+    let quietCpu = 0;
+    let driftMs = 0;
+    let driftCpu = 0;
+    for (let i = 1; i < samples.length; i++) {
+      const a = samples[i - 1]!;
+      const b = samples[i]!;
+      if (b.jobs === a.jobs) {
+        quietMs += b.t - a.t;
+        quietCpu += b.cpu - a.cpu;
+      } else {
+        driftMs += b.t - a.t;
+        driftCpu += b.cpu - a.cpu;
+      }
+    }
+    const first = samples[0]!;
+    const last = samples.at(-1)!;
+    const driftJobs = last.jobs - first.jobs;
+    const quietPerHour = quietMs > 0 ? (quietCpu / (quietMs / 1000)) * 3600 : 0;
+    const idle: IdleFigures = {
+      apps: options.idleApps,
+      clusters: clusters.length,
+      firstRoundSeconds: r2(firstRound),
+      rssMiB: rss,
+      windowSeconds: r2((last.t - first.t) / 1000),
+      cpuSecondsInWindow: r2(last.cpu - first.cpu),
+      quietCpuSecondsPerHour: r2(quietPerHour),
+      driftJobs,
+      driftSeconds: r2(driftMs / 1000),
+      driftCpuSeconds: r2(driftCpu),
+      // Per drift round (the window may hold more than one): its seconds D and CPU; an hour has 12 rounds and 3600 − 12·D quiet seconds.
+      ...(driftJobs >= options.idleApps ? { cpuSecondsPerHour: r2((quietPerHour / 3600) * (3600 - 12 * (driftMs / 1000) * (options.idleApps / driftJobs)) + 12 * driftCpu * (options.idleApps / driftJobs)) } : {}),
     };
+    return { ...(latency ? { latency } : {}), idle };
   } finally {
     for (const r of readers) r.close();
     for (const c of clusters) await downLocalCluster(c.name, { purge: true, env });
