@@ -5,12 +5,12 @@ import { NO_WEBHOOKS, startHttpServer, type WebhookHandler } from '../../reconci
 import { ServeLog, type LogFormat } from '../../reconciler/serve/log.ts';
 import { ServeMetrics } from '../../reconciler/serve/metrics.ts';
 import { ServeLoop } from '../../reconciler/serve/serve-loop.ts';
-import { createWebhookReceiver, type WebhookReceiver } from '../../reconciler/webhooks/receiver.ts';
+import { createWebhookReceiver, type WebhookReceiver, type WebhookTrigger } from '../../reconciler/webhooks/receiver.ts';
 import { watchedSources } from '../../reconciler/webhooks/secret.ts';
 import { parseStackLocation, stackSourceOf } from '../../reconciler/serve/stack-from-git.ts';
 import { UsageError } from '../../stacks/errors.ts';
 import { loadStackFile } from '../../stacks/load.ts';
-import { wholeNumber } from '../options.ts';
+import { durationMs, wholeNumber } from '../options.ts';
 import type { RunContext } from '../run-context.ts';
 import { stackFileFrom } from '../stack-file.ts';
 
@@ -27,6 +27,7 @@ interface ServeOpts {
   metricsTokenFile?: string;
   logFormat: LogFormat;
   concurrency: number;
+  retryFor: number;
 }
 
 export function registerServe(program: Command, ctx: RunContext): void {
@@ -40,6 +41,7 @@ export function registerServe(program: Command, ctx: RunContext): void {
     .option('--metrics-token-file <file>', 'bearer token /metrics requires (required unless listening on loopback)')
     .addOption(new Option('--log-format <format>', 'human lines or one JSON object per line').choices(['human', 'json']).default('human'))
     .option('--concurrency <n>', 'apps reconciled at once (default 4)', wholeNumber(1, 256), 4)
+    .option('--retry-for <duration>', 'how long one reconcile retries an unreachable cluster before the queue takes over with backoff (default 30s)', durationMs, 30_000)
     .description('reconcile continuously: poll sources, take webhooks, re-check drift; /healthz /readyz /metrics')
     .action(async (opts: ServeOpts) => {
       ctx.stopsOnSignal();
@@ -50,7 +52,7 @@ export function registerServe(program: Command, ctx: RunContext): void {
       const metrics = new ServeMetrics();
       // Secrets are read once, here: a missing one stops the start (exit 2) before anything listens.
       const hooked = await watchedSources(stack.gitops.sources);
-      const loop = new ServeLoop({ stack, ...(stackFrom ? { stackFrom } : {}), cacheRoot: cacheDir(), metrics, log, concurrency: opts.concurrency });
+      const loop = new ServeLoop({ stack, ...(stackFrom ? { stackFrom } : {}), cacheRoot: cacheDir(), metrics, log, concurrency: opts.concurrency, retryForMs: opts.retryFor });
       const server = await startHttpServer({
         host: opts.listen.host,
         port: opts.listen.port,
@@ -58,7 +60,7 @@ export function registerServe(program: Command, ctx: RunContext): void {
         ...(opts.metricsTokenFile ? { metricsToken: await secretFile(opts.metricsTokenFile, '--metrics-token-file', log) } : {}),
         metrics,
         readiness: () => loop.readiness(),
-        webhooks: hooked.length > 0 ? webhookRoute(createWebhookReceiver({ sources: hooked, onTrigger: (t) => void loop.trigger(t) }), metrics, log) : NO_WEBHOOKS,
+        webhooks: hooked.length > 0 ? webhookRoute(createWebhookReceiver({ sources: hooked, onTrigger: (t) => queuePush(loop, t) }), metrics, log) : NO_WEBHOOKS,
         log,
       });
       log.info(`listening on ${server.url}`, { stack: stack.name, apps: stack.gitops.apps.length, clusters: stack.clusters.length });
@@ -71,6 +73,13 @@ export function registerServe(program: Command, ctx: RunContext): void {
       await server.close();
       log.info('stopped');
     });
+}
+
+/** A webhook's push, queued when an app (or the served stack) uses its source; false: nothing here does. */
+function queuePush(loop: ServeLoop, t: WebhookTrigger): boolean {
+  if (!loop.watches(t.source)) return false;
+  loop.trigger(t);
+  return true;
 }
 
 /** The receiver behind `/webhooks/`, each answer counted and logged (the outcome carries no header, body or secret). */

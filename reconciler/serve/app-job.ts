@@ -24,10 +24,29 @@ export interface JobContext {
   readonly metrics: ServeMetrics;
   readonly log: ServeLog;
   readonly clock: Backoff;
+  /** The backoff of one reconcile's retries of an unreachable cluster (its sleeps end when serve stops). */
+  readonly clusterBackoff: Backoff;
   /** How long one reconcile keeps retrying an unreachable cluster before the queue takes over. */
   readonly retryForMs: number;
   /** Last applied revision per `app/cluster`, to drop the old metric series. */
   readonly lastApplied: Map<string, string>;
+}
+
+/**
+ * A backoff whose retry budget ends when `drain` aborts (serve is stopping): its sleeps end at
+ * once and its clock jumps past any deadline, so a reconcile retrying an unreachable cluster
+ * records that failure and returns, instead of holding the shutdown for its whole --retry-for.
+ */
+export function drainingBackoff(base: Backoff, drain: AbortSignal): Backoff {
+  return {
+    ...base,
+    now: () => (drain.aborted ? Number.MAX_SAFE_INTEGER : base.now()),
+    sleep: (ms, signal) =>
+      base.sleep(ms, signal ? AbortSignal.any([signal, drain]) : drain).catch((err: unknown) => {
+        if (drain.aborted && !signal?.aborted) return;
+        throw err;
+      }),
+  };
 }
 
 /** Whether `source` serves the announced commit yet; a webhook can be faster than the mirror we fetch from. */
@@ -44,22 +63,32 @@ export async function appNamesOf(ctx: JobContext, app: AppSpec, signal?: AbortSi
   return (await expandAppsFolder(app, revision)).map((a) => a.name);
 }
 
-/** Reconciles `apps` (undefined: the whole stack, removals included) and reports what happened. */
-export async function runReconcile(ctx: JobContext, label: string, apps: readonly string[] | undefined, signal?: AbortSignal): Promise<JobOutcome> {
+/**
+ * Reconciles `apps` (undefined: the whole stack, removals included) in one round, counting a run
+ * for each of `labels` (the stack-level apps, or "(stack)"), and records what happened.
+ */
+export async function runReconcile(ctx: JobContext, labels: readonly string[], apps: readonly string[] | undefined, signal?: AbortSignal): Promise<AppStatus[]> {
   const started = ctx.clock.now();
-  ctx.metrics.reconcileRuns.inc({ app: label });
+  ctx.metrics.reconcileRounds.inc();
+  for (const app of labels) ctx.metrics.reconcileRuns.inc({ app });
   const statuses = await reconcile({
     stack: ctx.stack,
     ...(apps ? { apps } : {}),
     cacheRoot: ctx.cacheRoot,
     ...(ctx.env ? { env: ctx.env } : {}),
     retryForMs: ctx.retryForMs,
-    progress: (line) => ctx.log.info(line, { app: label }),
+    backoff: ctx.clusterBackoff,
+    // The pipeline's lines name their app; the field only when the round is one app's.
+    progress: (line) => ctx.log.info(line, apps?.length === 1 ? { app: apps[0] } : {}),
     ...(signal ? { signal } : {}),
   });
-  const durationMs = ctx.clock.now() - started;
-  record(ctx, statuses, durationMs);
-  const retry = statuses.find((s) => s.sync === 'Failed' && s.error && RETRIED.has(s.error.reason));
+  record(ctx, statuses, ctx.clock.now() - started);
+  return statuses;
+}
+
+/** Whether the apps `names` (of one job) need another attempt: a failure a later attempt can fix. */
+export function outcomeOf(statuses: readonly AppStatus[], names?: ReadonlySet<string>): JobOutcome {
+  const retry = statuses.find((s) => (!names || names.has(s.app)) && s.sync === 'Failed' && s.error && RETRIED.has(s.error.reason));
   return retry ? { kind: 'retry', why: `${retry.app} on ${retry.cluster}: ${retry.error?.reason}: ${retry.error?.message}` } : { kind: 'done' };
 }
 

@@ -2,6 +2,7 @@ import { timingSafeEqual } from 'node:crypto';
 import { createServer as createHttpServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import { isIP } from 'node:net';
+import { PortInUseError } from '../../clusters/errors.ts';
 import { InfraError } from '../../stacks/errors.ts';
 import type { ServeLog } from './log.ts';
 import type { ServeMetrics } from './metrics.ts';
@@ -71,7 +72,7 @@ export async function startHttpServer(opts: HttpServerOptions): Promise<RunningS
   server.requestTimeout = 30_000;
   await new Promise<void>((resolve, reject) => {
     const onError = (err: NodeJS.ErrnoException) =>
-      reject(new ListenError(`cannot listen on ${opts.host}:${opts.port}: ${err.code ?? err.message}`, { hint: err.code === 'EADDRINUSE' ? 'another process uses the port: pick one with --listen HOST:PORT' : 'check --listen', cause: err }));
+      reject(new (err.code === 'EADDRINUSE' ? PortInUseError : ListenError)(`cannot listen on ${opts.host}:${opts.port}: ${err.code ?? err.message}`, { hint: err.code === 'EADDRINUSE' ? 'another process uses the port: pick one with --listen HOST:PORT' : 'check --listen', cause: err }));
     server.once('error', onError);
     server.listen(opts.port, opts.host, () => {
       server.off('error', onError);

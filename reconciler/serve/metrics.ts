@@ -25,6 +25,9 @@ export class ServeMetrics {
     registers: [this.registry],
   });
 
+  /** Rounds run: a batch of apps of one source is one round (compare with the runs per app). */
+  readonly reconcileRounds = new Counter({ name: 'infra_reconcile_rounds_total', help: 'Reconcile rounds run (the apps of one source that are ready together share one).', registers: [this.registry] });
+
   readonly lastAppliedRevision = new Gauge({
     name: 'infra_app_last_applied_revision_info',
     help: 'The revision last applied per app and cluster (value 1; the revision is a label).',

@@ -1,9 +1,9 @@
-import type { GitSourceSpec } from '../../stacks/gitops.ts';
+import type { AppSpec, GitSourceSpec } from '../../stacks/gitops.ts';
 import type { StackSpec } from '../../stacks/load.ts';
 import { InfraError } from '../../stacks/errors.ts';
 import { DEFAULT_BACKOFF, type Backoff } from '../backoff.ts';
 import { GitSource } from '../source/git-source.ts';
-import { appNamesOf, commitAvailable, runReconcile, type JobContext } from './app-job.ts';
+import { appNamesOf, commitAvailable, drainingBackoff, outcomeOf, runReconcile, type JobContext } from './app-job.ts';
 import type { Readiness } from './http-server.ts';
 import type { ServeLog } from './log.ts';
 import type { ServeMetrics } from './metrics.ts';
@@ -53,11 +53,14 @@ export class ServeLoop {
   /** Newest commit seen per source URL+ref (polls trigger only on a change). */
   private readonly seen = new Map<string, string>();
   private current: StackSpec;
-  private stackCommit: string | undefined;
+  private stackText: string | undefined;
   private timers: SourceTimers | undefined;
   private firstRoundDone = false;
   private readonly unfetched = new Set<string>();
   private stopping = false;
+  private stopped: Promise<void> | undefined;
+  /** Aborted on stop: a reconcile waiting to retry an unreachable cluster gives up instead of holding the shutdown. */
+  private readonly drain = new AbortController();
 
   constructor(opts: ServeLoopOptions) {
     this.opts = opts;
@@ -68,6 +71,8 @@ export class ServeLoop {
       run: (job) => this.run(job),
       backoff: this.clock,
       concurrency: opts.concurrency ?? 4,
+      // The apps of one source start together: one fetch and one round for a push, however many apps.
+      batchOf: (key) => (key === STACK_KEY ? undefined : this.current.gitops.apps.find((a) => a.name === key)?.source),
       onStart: (job, waitMs) => opts.metrics.queueWait.observe(waitMs / 1000),
       onDepth: (n) => opts.metrics.queueDepth.set(n),
       onRetry: (job, delayMs, why) => {
@@ -85,6 +90,7 @@ export class ServeLoop {
   }
 
   readiness(): Readiness {
+    if (this.stopping) return { ready: false, why: 'stopping' };
     if (!this.firstRoundDone) return { ready: false, why: 'the first round is not done' };
     if (this.unfetched.size > 0) return { ready: false, why: `not fetched yet: ${[...this.unfetched].sort().join(', ')}` };
     return { ready: true, why: '' };
@@ -95,8 +101,14 @@ export class ServeLoop {
     const sources = this.sources();
     for (const s of sources) this.unfetched.add(s.name);
     await Promise.all(sources.map((s) => this.poll(s, undefined, true)));
+    if (this.stopping) return; // stopped while fetching: no first round, no timers
     this.queue.add(STACK_KEY, { reason: 'start' }, { exclusive: true });
     this.restartTimers();
+  }
+
+  /** Whether a push to `source` means anything here (an app uses it, or the stack lives there); else a webhook is "ignored". */
+  watches(source: string): boolean {
+    return this.opts.stackFrom?.at.source === source || this.current.gitops.apps.some((a) => a.source === source);
   }
 
   /** A push to `source`: its apps (and the stack, if it lives there) are reconciled. Returns the apps queued. */
@@ -112,8 +124,14 @@ export class ServeLoop {
   }
 
   /** Stops taking work, lets running reconciles finish, then releases the leases. */
-  async stop(): Promise<void> {
+  stop(): Promise<void> {
+    this.stopped ??= this.stopNow();
+    return this.stopped;
+  }
+
+  private async stopNow(): Promise<void> {
     this.stopping = true;
+    this.drain.abort();
     await this.timers?.stop();
     await this.queue.stop();
     await this.ownership.release();
@@ -182,53 +200,90 @@ export class ServeLoop {
       log: this.opts.log,
       clock: this.clock,
       retryForMs: this.opts.retryForMs ?? 30_000,
+      clusterBackoff: drainingBackoff({ ...DEFAULT_BACKOFF, now: this.clock.now, random: this.clock.random, sleep: this.clock.sleep }, this.drain.signal),
       lastApplied: this.lastApplied,
     };
   }
 
-  private async run(job: Job): Promise<JobOutcome> {
-    if (job.key === STACK_KEY) return this.runStack(job);
-    if (!this.ownership.owns(job.key)) return { kind: 'done' };
-    const app = this.current.gitops.apps.find((a) => a.name === job.key);
-    if (!app) return { kind: 'done' }; // left the stack meanwhile: the stack job prunes it
-    const source = this.current.gitops.sources.find((s) => s.name === app.source);
-    const signal = this.ownership.signal(app.name);
-    if (job.revision && source && !(await commitAvailable(source, job.revision, this.opts.cacheRoot, signal))) {
-      return { kind: 'retry', why: `commit ${job.revision.slice(0, 12)} of ${source.name} is not fetchable yet` };
-    }
+  /** A whole-stack job alone, or a batch of apps of one source (one fetch, one round per ownership signal). */
+  private async run(jobs: readonly Job[]): Promise<ReadonlyMap<string, JobOutcome>> {
+    const first = jobs[0];
+    if (first?.key === STACK_KEY) return new Map([[STACK_KEY, await this.runStack(first)]]);
     const ctx = this.jobContext();
-    const names = await appNamesOf(ctx, app, signal);
-    if (names.length === 0) return { kind: 'done' };
-    this.opts.log.info(`reconciling (${job.reasons.join(', ')})`, { app: app.name, ...(job.revision ? { revision: job.revision } : {}) });
-    return runReconcile(ctx, app.name, names, signal);
+    // Apps whose lease ends together go together: losing one shard must not abort another's apps.
+    const bySignal = new Map<AbortSignal | undefined, { job: Job; app: AppSpec }[]>();
+    for (const job of jobs) {
+      const app = this.current.gitops.apps.find((a) => a.name === job.key);
+      // Not ours, or left the stack meanwhile (the stack job prunes it).
+      if (!app || !this.ownership.owns(app.name)) continue;
+      const signal = this.ownership.signal(app.name);
+      bySignal.set(signal, [...(bySignal.get(signal) ?? []), { job, app }]);
+    }
+    const outcomes = new Map<string, JobOutcome>();
+    await Promise.all([...bySignal].map(async ([signal, group]) => {
+      const names = new Map<string, Set<string>>();
+      for (const { app } of group) {
+        try {
+          names.set(app.name, new Set(await appNamesOf(ctx, app, signal)));
+        } catch (err) {
+          // A broken app-of-apps folder (or its source down): reported; a push or the next poll brings it back.
+          if (!(err instanceof InfraError)) throw err;
+          this.opts.log.warn(`${err.reason}: ${err.oneLine()}`, { app: app.name });
+          outcomes.set(app.name, err.reason === 'SourceFailed' ? { kind: 'retry', why: err.oneLine() } : { kind: 'done' });
+        }
+      }
+      const all = [...names.values()].flatMap((n) => [...n]);
+      if (all.length === 0) return;
+      for (const { job } of group) if (names.has(job.key)) this.opts.log.info(`reconciling (${job.reasons.join(', ')})`, { app: job.key, ...(job.revision ? { revision: job.revision } : {}) });
+      const statuses = await runReconcile(ctx, [...names.keys()], all, signal);
+      for (const { job, app } of group) {
+        const own = names.get(app.name);
+        if (!own) continue;
+        const reconciled = new Set(statuses.filter((s) => own.has(s.app)).map((s) => s.revision));
+        const source = this.current.gitops.sources.find((s) => s.name === app.source);
+        // The announced commit was not the one reconciled: the repository does not serve it yet (mirror
+        // lag: come back), it arrived after the round fetched (once more), or the branch moved past it
+        // (a second round that still does not see it: done). Asked only then, as it costs a fetch.
+        const missed = job.revision && source && !reconciled.has(job.revision) ? job.revision : undefined;
+        if (missed && source && !(await commitAvailable(source, missed, this.opts.cacheRoot, signal))) {
+          outcomes.set(job.key, { kind: 'retry', why: `commit ${missed.slice(0, 12)} of ${source.name} is not fetchable yet` });
+        } else if (missed && source && job.attempt === 0) {
+          outcomes.set(job.key, { kind: 'retry', why: `commit ${missed.slice(0, 12)} of ${source.name} arrived after the round fetched` });
+        } else {
+          outcomes.set(job.key, outcomeOf(statuses, own));
+        }
+      }
+    }));
+    return outcomes;
   }
 
   /** Reloads the stack from Git (when it lives there), then reconciles every owned app. */
   private async runStack(job: Job): Promise<JobOutcome> {
     const from = this.opts.stackFrom;
     if (from) {
-      if (job.revision && !(await commitAvailable(from.source, job.revision, this.opts.cacheRoot))) {
-        return { kind: 'retry', why: `commit ${job.revision.slice(0, 12)} of ${from.source.name} is not fetchable yet` };
-      }
       try {
         const loaded = await loadStackFromGit(from.source, from.at, this.opts.cacheRoot);
+        if (job.revision && loaded.commit !== job.revision && !(await commitAvailable(from.source, job.revision, this.opts.cacheRoot))) {
+          return { kind: 'retry', why: `commit ${job.revision.slice(0, 12)} of ${from.source.name} is not fetchable yet` };
+        }
         this.unfetched.delete(from.source.name);
         this.opts.metrics.stackLoads.inc({ result: 'loaded' });
-        if (loaded.commit !== this.stackCommit) {
-          this.opts.log.info(`stack ${from.at.path} loaded`, { source: from.source.name, revision: loaded.commit });
-          this.stackCommit = loaded.commit;
-          this.current = loaded.stack;
-          const added = this.sources().filter((s) => !this.seen.has(sourceKey(s)));
-          for (const s of added) this.unfetched.add(s.name);
-          await Promise.all(added.map((s) => this.poll(s, undefined, true)));
-          this.restartTimers();
-        }
+        // A push that left the stack file alone: its apps' own jobs do the work.
+        if (loaded.text === this.stackText && this.firstRoundDone) return { kind: 'done' };
+        this.opts.log.info(`stack ${from.at.path} loaded`, { source: from.source.name, revision: loaded.commit });
+        this.stackText = loaded.text;
+        this.current = loaded.stack;
+        const added = this.sources().filter((s) => !this.seen.has(sourceKey(s)));
+        for (const s of added) this.unfetched.add(s.name);
+        await Promise.all(added.map((s) => this.poll(s, undefined, true)));
+        this.restartTimers();
       } catch (err) {
         if (!(err instanceof InfraError)) throw err;
         this.opts.metrics.stackLoads.inc({ result: 'invalid' });
-        this.opts.log.error(`stack ${from.at.path} is broken; still serving the previous one: ${err.oneLine()}`, { source: from.source.name });
-        if (err.reason === 'SourceFailed') return { kind: 'retry', why: err.oneLine() };
-        if (this.firstRoundDone) return { kind: 'done' };
+        this.opts.log.error(`stack ${from.at.path} is broken; ${this.stackText === undefined ? 'nothing is served until a push fixes it' : 'still serving the previous one'}: ${err.oneLine()}`, { source: from.source.name });
+        // Never a round with the bootstrap stack: its app list is not the real one, and a round prunes what it lacks.
+        if (this.stackText === undefined || err.reason === 'SourceFailed') return { kind: 'retry', why: err.oneLine() };
+        return { kind: 'done' };
       }
     }
     return this.fullRound(job);
@@ -240,7 +295,7 @@ export class ServeLoop {
     try {
       if (owned.length === apps.length && this.ownership.ownsRemovals()) {
         this.opts.log.info(`reconciling every app (${job.reasons.join(', ')})`);
-        return await runReconcile(this.jobContext(), '(stack)', undefined);
+        return outcomeOf(await runReconcile(this.jobContext(), ['(stack)'], undefined));
       }
       // Sharded: each owned app on its own (the replica holding the removals lease prunes departed apps).
       for (const a of owned) this.queue.add(a.name, { reason: job.reasons.join(', ') });

@@ -39,6 +39,8 @@ export function stackSourceOf(bootstrap: StackSpec, at: StackLocation): GitSourc
 export interface LoadedStack {
   readonly stack: StackSpec;
   readonly commit: string;
+  /** The file's text: a push that leaves it alone needs no reload. */
+  readonly text: string;
 }
 
 /** Fetches the source and parses the stack at `path` of its newest commit; throws the stack's ValidationError when broken. */
@@ -51,5 +53,5 @@ export async function loadStackFromGit(spec: GitSourceSpec, at: StackLocation, c
   } catch (err) {
     throw new UsageError(`the stack ${at.path} is missing in ${spec.name} at ${revision.commit.slice(0, 12)}: ${(err as NodeJS.ErrnoException).code ?? err}`, { where: `source ${spec.name}` });
   }
-  return { stack: parseStack(file, text), commit: revision.commit };
+  return { stack: parseStack(file, text), commit: revision.commit, text };
 }

@@ -6,6 +6,8 @@ import { backoffDelay, type Backoff } from '../backoff.ts';
  * pending job carrying the newest revision; a job that asks to be retried comes back after an
  * exponential backoff unless newer work for its key arrived meanwhile. An exclusive job (a full
  * round after the stack changed) waits for every running job and holds the others back.
+ * Ready jobs of one batch group (the apps of one source) start together as one run, so a push
+ * to a repository of many apps is one fetch and one round, not one per app.
  */
 
 export interface WorkRequest {
@@ -30,10 +32,14 @@ export interface Job {
 export type JobOutcome = { readonly kind: 'done' } | { readonly kind: 'retry'; readonly why: string };
 
 export interface WorkQueueOptions {
-  readonly run: (job: Job) => Promise<JobOutcome>;
+  /** Runs a batch (one job, or the ready jobs of one group); an outcome per key, a missing one counts as done. */
+  readonly run: (jobs: readonly Job[]) => Promise<ReadonlyMap<string, JobOutcome>>;
   readonly backoff: Backoff;
-  /** Jobs running at once (different keys). */
+  /** Runs at once (each one job or one batch). */
   readonly concurrency: number;
+  /** The group a key's jobs batch with (undefined: alone). */
+  readonly batchOf?: (key: string) => string | undefined;
+  readonly maxBatch?: number;
   /** Observers, for metrics and logs. */
   readonly onStart?: (job: Job, waitMs: number) => void;
   readonly onRetry?: (job: Job, delayMs: number, why: string) => void;
@@ -58,6 +64,7 @@ export class WorkQueue {
   private readonly inFlight = new Set<Promise<void>>();
   private exclusiveRunning = false;
   private stopped = false;
+  private dispatchScheduled = false;
 
   constructor(opts: WorkQueueOptions) {
     this.opts = opts;
@@ -84,7 +91,17 @@ export class WorkQueue {
       state.retrying = undefined;
     }
     if (!state.running && !this.ready.includes(key)) this.ready.push(key);
-    this.dispatch();
+    this.scheduleDispatch();
+  }
+
+  /** Dispatches once the caller's synchronous burst is queued: a trigger of many apps batches them. */
+  private scheduleDispatch(): void {
+    if (this.dispatchScheduled) return;
+    this.dispatchScheduled = true;
+    queueMicrotask(() => {
+      this.dispatchScheduled = false;
+      this.dispatch();
+    });
   }
 
   /** Jobs waiting to start (not running, not sleeping before a retry). */
@@ -110,7 +127,7 @@ export class WorkQueue {
     while (this.inFlight.size > 0) await Promise.allSettled([...this.inFlight]);
   }
 
-  /** Resolves when nothing runs, waits or sleeps (for tests and the first round). */
+  /** Resolves when nothing runs or waits to start (a retry sleeping its backoff is not waited for). */
   async idle(): Promise<void> {
     while (this.inFlight.size > 0 || this.ready.length > 0) await Promise.allSettled([...this.inFlight]);
   }
@@ -127,20 +144,25 @@ export class WorkQueue {
   private dispatch(): void {
     while (!this.stopped && !this.exclusiveRunning && this.ready.length > 0 && this.inFlight.size < this.opts.concurrency) {
       const key = this.ready[0] as string;
-      const state = this.stateOf(key);
-      const job = state.pending;
+      const job = this.stateOf(key).pending;
       if (!job) {
         this.ready.shift();
         continue;
       }
       // An exclusive job starts alone: it waits for the running ones (and holds back those behind it).
       if (job.exclusive && this.inFlight.size > 0) break;
-      this.ready.shift();
-      state.pending = undefined;
-      state.running = true;
+      const batch = job.exclusive ? [key] : this.batchFrom(key);
+      for (const k of batch) this.ready.splice(this.ready.indexOf(k), 1);
+      const jobs = batch.map((k) => {
+        const state = this.stateOf(k);
+        const j = state.pending as Job;
+        state.pending = undefined;
+        state.running = true;
+        this.opts.onStart?.(j, Math.max(0, this.opts.backoff.now() - j.enqueuedAt));
+        return j;
+      });
       if (job.exclusive) this.exclusiveRunning = true;
-      this.opts.onStart?.(job, Math.max(0, this.opts.backoff.now() - job.enqueuedAt));
-      const p = this.execute(state, job).finally(() => {
+      const p = this.execute(jobs).finally(() => {
         this.inFlight.delete(p);
         this.dispatch();
       });
@@ -149,23 +171,43 @@ export class WorkQueue {
     this.opts.onDepth?.(this.ready.length);
   }
 
-  private async execute(state: KeyState, job: Job): Promise<void> {
-    let outcome: JobOutcome;
+  /** `first` and the ready, non-exclusive keys of its group, in arrival order. */
+  private batchFrom(first: string): string[] {
+    const group = this.opts.batchOf?.(first);
+    if (group === undefined) return [first];
+    const max = this.opts.maxBatch ?? 256;
+    const batch = [first];
+    for (const k of this.ready) {
+      if (batch.length >= max) break;
+      if (k === first || this.opts.batchOf?.(k) !== group) continue;
+      const j = this.stateOf(k).pending;
+      if (j && !j.exclusive) batch.push(k);
+    }
+    return batch;
+  }
+
+  private async execute(jobs: readonly Job[]): Promise<void> {
+    let outcomes: ReadonlyMap<string, JobOutcome>;
     try {
-      outcome = await this.opts.run(job);
+      outcomes = await this.opts.run(jobs);
     } catch (err) {
-      this.opts.onError?.(job, err);
-      outcome = { kind: 'retry', why: err instanceof Error ? err.message : String(err) };
+      for (const job of jobs) this.opts.onError?.(job, err);
+      const why = err instanceof Error ? err.message : String(err);
+      outcomes = new Map(jobs.map((j) => [j.key, { kind: 'retry', why }] as const));
     }
-    state.running = false;
-    if (job.exclusive) this.exclusiveRunning = false;
-    if (this.stopped) return;
-    if (state.pending) {
-      // Newer work arrived while this ran: it supersedes any retry of this job.
-      if (!this.ready.includes(job.key)) this.ready.push(job.key);
-      return;
+    for (const job of jobs) {
+      const state = this.stateOf(job.key);
+      state.running = false;
+      if (job.exclusive) this.exclusiveRunning = false;
+      if (this.stopped) continue;
+      if (state.pending) {
+        // Newer work arrived while this ran: it supersedes any retry of this job.
+        if (!this.ready.includes(job.key)) this.ready.push(job.key);
+        continue;
+      }
+      const outcome = outcomes.get(job.key) ?? { kind: 'done' };
+      if (outcome.kind === 'retry') this.scheduleRetry(state, job, outcome.why);
     }
-    if (outcome.kind === 'retry') this.scheduleRetry(state, job, outcome.why);
   }
 
   private scheduleRetry(state: KeyState, job: Job, why: string): void {

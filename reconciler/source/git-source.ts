@@ -29,6 +29,24 @@ function describeRef(ref: GitRef): string {
   return 'branch' in ref ? `branch ${ref.branch}` : 'tag' in ref ? `tag ${ref.tag}` : `commit ${ref.commit}`;
 }
 
+/**
+ * Git takes lock files in a repository (`shallow.lock`, ref and config locks) and fails rather
+ * than waits, so work on one mirror is serialized in this process (`infra serve` reconciles
+ * several apps of one repository at once).
+ */
+const mirrorWork = new Map<string, Promise<unknown>>();
+
+function serialized<T>(mirror: string, work: () => Promise<T>): Promise<T> {
+  const previous = mirrorWork.get(mirror) ?? Promise.resolve();
+  const next = previous.catch(() => undefined).then(work);
+  const tail = next.catch(() => undefined);
+  mirrorWork.set(mirror, tail);
+  void tail.then(() => {
+    if (mirrorWork.get(mirror) === tail) mirrorWork.delete(mirror);
+  });
+  return next;
+}
+
 export class GitSource {
   private readonly spec: GitSourceSpec;
   private readonly mirror: string;
@@ -42,7 +60,11 @@ export class GitSource {
   }
 
   /** Fetches the ref and returns the checked-out revision. */
-  async fetch(signal?: AbortSignal): Promise<Revision> {
+  fetch(signal?: AbortSignal): Promise<Revision> {
+    return serialized(this.mirror, () => this.fetchNow(signal));
+  }
+
+  private async fetchNow(signal?: AbortSignal): Promise<Revision> {
     const fail = (what: string, err: unknown) =>
       new SourceError(`${what} ${this.spec.url} (${describeRef(this.spec.ref)}): ${firstLine(err)}`, {
         where: `source ${this.spec.name}`,
@@ -75,7 +97,11 @@ export class GitSource {
    * Whether the repository serves `commit` yet (a webhook can announce a commit before the
    * mirror we fetch from has it). Fetches just that commit; false when the server does not know it.
    */
-  async hasCommit(commit: string, signal?: AbortSignal): Promise<boolean> {
+  hasCommit(commit: string, signal?: AbortSignal): Promise<boolean> {
+    return serialized(this.mirror, () => this.hasCommitNow(commit, signal));
+  }
+
+  private async hasCommitNow(commit: string, signal?: AbortSignal): Promise<boolean> {
     if (!/^[0-9a-f]{40}$/.test(commit)) return false;
     if (this.spec.url.startsWith('-')) throw new SourceError(`refusing a URL that looks like an option: ${this.spec.url}`, { where: `source ${this.spec.name}` });
     await privateDir(dirname(dirname(this.mirror)));

@@ -35,7 +35,8 @@ export interface WebhookOutcome {
 
 export interface WebhookReceiverOptions {
   readonly sources: readonly WatchedSource[];
-  readonly onTrigger: (trigger: WebhookTrigger) => void | Promise<void>;
+  /** Queues the reconcile; `false` means nothing here uses the source (the answer is then 200 ignored). */
+  readonly onTrigger: (trigger: WebhookTrigger) => boolean | void | Promise<boolean | void>;
   readonly maxBodyBytes?: number;
   /** Milliseconds, for the rate limit (default Date.now). */
   readonly clock?: () => number;
@@ -84,11 +85,13 @@ export function createWebhookReceiver(options: WebhookReceiverOptions): WebhookR
         ...(verdict.revision ? { revision: verdict.revision } : {}),
       };
       if (verdict.revision) {
+        let queued: boolean | void;
         try {
-          await options.onTrigger({ source: source.name, revision: verdict.revision, reason: `webhook:${provider}` });
+          queued = await options.onTrigger({ source: source.name, revision: verdict.revision, reason: `webhook:${provider}` });
         } catch {
           return answer(req, res, { ...outcome, status: 503, result: 'error', reason: 'the work queue did not take the trigger' });
         }
+        if (queued === false) return answer(req, res, { ...outcome, status: 200, result: 'ignored', reason: 'no app uses this source' });
       }
       return answer(req, res, outcome);
     },

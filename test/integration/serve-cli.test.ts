@@ -1,4 +1,4 @@
-import { chmod, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { chmod, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
@@ -128,5 +128,42 @@ describe('infra serve', () => {
     expect(await onClusters('value'), 'the in-flight reconcile finished').toEqual(clusters.map(() => 'final'));
     const synced = serve.lines.filter((l) => l['revision'] === sha && String(l['msg']).startsWith('Synced'));
     expect(synced).toHaveLength(clusters.length);
+  });
+});
+
+describe('infra serve stopping while a cluster is unreachable', () => {
+  it('SIGTERM ends the wait for the dead cluster at once (not after --retry-for) and exits 0', async () => {
+    const [live] = clusters;
+    const work = await mkdtemp(join(tmpdir(), 'infra-serve-drain-'));
+    const app = await GitFixture.create();
+    let proc: ServeProcess | undefined;
+    try {
+      await app.commit({ 'app/cm.yaml': 'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: drain\n  namespace: default\ndata:\n  x: "1"\n' });
+      // A copy of a real kubeconfig whose server is a port nothing listens on.
+      const dead = join(work, 'dead.kubeconfig');
+      await writeFile(dead, (await readFile(live!.kubeconfig, 'utf8')).replace(/server: https:\/\/127\.0\.0\.1:\d+/, 'server: https://127.0.0.1:1'));
+      await writeFile(
+        join(work, 'stack.yaml'),
+        stringify({
+          apiVersion: 'infra.dev/v1alpha1',
+          kind: 'Stack',
+          metadata: { name: 'serve-drain' },
+          clusters: [{ name: live!.name, kubeconfig: live!.kubeconfig }, { name: 'dead', kubeconfig: dead }],
+          gitops: { sources: [{ name: 'repo', url: app.dir }], apps: [{ name: 'drain', source: 'repo', path: 'app', targets: { clusters: [live!.name, 'dead'] } }] },
+        }),
+      );
+      proc = ServeProcess.start(['-f', join(work, 'stack.yaml'), '--retry-for', '10m']);
+      await proc.waitForLog((l) => String(l['msg']).includes('drain on dead:') && String(l['msg']).includes('retrying in'));
+      const code = await proc.stop('SIGTERM');
+      expect(code, proc.raw).toBe(0);
+      expect(proc.lines.some((l) => l['level'] === 'warn' && l['cluster'] === 'dead' && String(l['msg']).startsWith('ClusterUnreachable')), proc.raw).toBe(true);
+      expect(proc.lines.at(-1)?.['msg'], 'nothing runs on after the stop').toBe('stopped');
+      const cm = await clients(live!).core.readNamespacedConfigMap({ name: 'drain', namespace: 'default' });
+      expect(cm.data, 'the reachable cluster was synced').toEqual({ x: '1' });
+    } finally {
+      await proc?.stop('SIGKILL');
+      await app.remove();
+      await rm(work, { recursive: true, force: true });
+    }
   });
 });

@@ -2,7 +2,9 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { simpleGit } from 'simple-git';
+import { stringify } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parseStack } from '../../stacks/load.ts';
 import { waitFor } from '../../clusters/wait.ts';
 import { ServeLog } from '../../reconciler/serve/log.ts';
 import { ServeMetrics } from '../../reconciler/serve/metrics.ts';
@@ -124,5 +126,64 @@ describe('serve loop', () => {
     const failed = (await metrics.reconcileDuration.get()).values.filter((v) => v.labels['result'] === 'failed' && String(v.metricName).endsWith('_count'));
     expect(failed.length).toBe(clusters.length);
     await loop.stop();
+  });
+
+  it('a stack in Git that is broken at start serves nothing (no round with the bootstrap stack prunes the apps) until a push fixes it', async () => {
+    const stackText = (apps: boolean) =>
+      stringify({
+        apiVersion: 'infra.dev/v1alpha1',
+        kind: 'Stack',
+        metadata: { name: 'serve-loop' },
+        clusters: clusters.map((c) => ({ name: c.name, kubeconfig: c.kubeconfig })),
+        gitops: {
+          sources: [{ name: 'repo', url: repo.dir, interval: '1h', driftInterval: '1h' }],
+          apps: apps ? [{ name: 'burst', source: 'repo', path: 'app', targets: { clusters: clusters.map((c) => c.name) } }] : [],
+        },
+      });
+    const fixed = await repo.commit({ 'app/cm.yaml': cm('from-git-stack'), 'stacks/s.yaml': `${stackText(true)}\nbogus: 1\n` });
+    const before = await valuesOnClusters();
+    expect(before.every((v) => v !== undefined), 'the app exists from the tests above').toBe(true);
+    const bootstrap = parseStack(join(cache, 'bootstrap.yaml'), stackText(false));
+    const metrics = new ServeMetrics({ processMetrics: false });
+    const loop = new ServeLoop({ stack: bootstrap, stackFrom: { at: { source: 'repo', path: 'stacks/s.yaml' }, source: bootstrap.gitops.sources[0]! }, cacheRoot: cache, metrics, log: new ServeLog('json', (l) => lines.push(l)) });
+    try {
+      lines.length = 0;
+      await loop.start();
+      const reported = await waitFor(async () => (lines.some((l) => l.includes('nothing is served until a push fixes it') && l.includes('bogus')) ? true : undefined), { timeoutMs: 30_000 });
+      expect(reported).toBe(true);
+      expect(loop.readiness().ready).toBe(false);
+      expect(await valuesOnClusters(), `nothing pruned, nothing applied (${fixed})`).toEqual(before);
+
+      const sha = await repo.commit({ 'stacks/s.yaml': stackText(true) });
+      loop.trigger({ source: 'repo', revision: sha, reason: 'webhook' });
+      const served = await waitFor(async () => ((await valuesOnClusters()).every((v) => v === 'from-git-stack') ? true : undefined), { timeoutMs: 60_000 });
+      expect(served).toBe(true);
+      await waitFor(async () => (loop.readiness().ready ? true : undefined), { timeoutMs: 30_000 });
+      expect(loop.readiness()).toEqual({ ready: true, why: '' });
+    } finally {
+      await loop.stop();
+    }
+  });
+
+  it('a push to a source of three apps is one round, every app once', async () => {
+    const names = ['multi-a', 'multi-b', 'multi-c'];
+    const files = (v: string) => Object.fromEntries(names.map((n) => [`multi/${n}/cm.yaml`, `apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: ${n}\n  namespace: default\ndata:\n  value: "${v}"\n`]));
+    await repo.commit(files('1'));
+    const stack = stackFor(repo.dir, [{ name: 'burst', path: 'app', targets: { clusters: clusters.map((c) => c.name) } }, ...names.map((n) => ({ name: n, path: `multi/${n}`, targets: { clusters: clusters.map((c) => c.name) } }))]);
+    const metrics = new ServeMetrics({ processMetrics: false });
+    const loop = new ServeLoop({ stack: { ...stack, gitops: { ...stack.gitops, sources: stack.gitops.sources.map((s) => ({ ...s, intervalMs: 3_600_000, driftIntervalMs: 3_600_000 })) } }, cacheRoot: cache, metrics, log: new ServeLog('json', () => undefined) });
+    try {
+      await loop.start();
+      await loop.idle();
+      const rounds = (await metrics.reconcileRounds.get()).values[0]?.value ?? 0;
+      const sha = await repo.commit(files('2'));
+      expect(loop.trigger({ source: 'repo', revision: sha, reason: 'webhook' }).sort()).toEqual(['burst', ...names]);
+      await loop.idle();
+      expect((await metrics.reconcileRounds.get()).values[0]?.value, 'one round for the push').toBe(rounds + 1);
+      for (const n of names) expect(await runsOf(metrics, n)).toBe(1);
+      for (const c of clusters) for (const n of names) expect((await clients(c).core.readNamespacedConfigMap({ name: n, namespace: 'default' })).data).toEqual({ value: '2' });
+    } finally {
+      await loop.stop();
+    }
   });
 });

@@ -17,8 +17,9 @@ function harness(concurrency = 4) {
   const queue = new WorkQueue({
     backoff: clock,
     concurrency,
-    run: (job) =>
-      new Promise<JobOutcome>((resolve) => {
+    run: ([job]) =>
+      new Promise<ReadonlyMap<string, JobOutcome>>((resolve) => {
+        if (!job) throw new Error('empty batch');
         const n = (running.get(job.key) ?? 0) + 1;
         running.set(job.key, n);
         maxPerKey = Math.max(maxPerKey, n);
@@ -26,7 +27,7 @@ function harness(concurrency = 4) {
           job,
           finish: (o = { kind: 'done' }) => {
             running.set(job.key, (running.get(job.key) ?? 1) - 1);
-            resolve(o);
+            resolve(new Map([[job.key, o]]));
           },
         });
       }),
@@ -37,7 +38,10 @@ function harness(concurrency = 4) {
 describe('serve work queue', () => {
   it('coalesces a burst into one job of the newest revision, and runs one job per app at a time', async () => {
     const h = harness();
-    for (let i = 1; i <= 10; i++) h.queue.add('web', { revision: `c${i}`, reason: i % 2 ? 'webhook' : 'poll' });
+    for (let i = 1; i <= 10; i++) {
+      h.queue.add('web', { revision: `c${i}`, reason: i % 2 ? 'webhook' : 'poll' });
+      if (i === 1) await flush();
+    }
     await flush();
     expect(h.started).toHaveLength(1);
     expect(h.started[0]?.job.revision).toBe('c1');
@@ -157,7 +161,7 @@ describe('serve work queue', () => {
       run: async () => {
         runs++;
         if (runs === 1) throw new Error('boom');
-        return { kind: 'done' };
+        return new Map();
       },
       onError: (_job, err) => errors.push(err),
     });
@@ -167,5 +171,38 @@ describe('serve work queue', () => {
     await clock.advance(75);
     await queue.idle();
     expect(runs).toBe(2);
+  });
+
+  it('starts the ready jobs of one group as one batch, each key still one at a time', async () => {
+    const clock = new ManualClock();
+    const batches: { keys: string[]; finish: (o: ReadonlyMap<string, JobOutcome>) => void }[] = [];
+    const queue = new WorkQueue({
+      backoff: clock,
+      concurrency: 1,
+      batchOf: (key) => (key.startsWith('a') ? 'source-a' : undefined),
+      run: (jobs) => new Promise((resolve) => batches.push({ keys: jobs.map((j) => j.key), finish: resolve })),
+    });
+    queue.add('a0', { reason: 'push' });
+    await flush();
+    // One trigger queues its apps in one go: they start as one batch.
+    queue.add('a1', { reason: 'push' });
+    queue.add('a2', { reason: 'push' });
+    queue.add('b1', { reason: 'push' });
+    queue.add('a3', { reason: 'push' });
+    await flush();
+    expect(batches.map((b) => b.keys)).toEqual([['a0']]);
+    batches[0]?.finish(new Map());
+    await flush();
+    expect(batches.map((b) => b.keys), 'a1, a2, a3 go together; b1 alone').toEqual([['a0'], ['a1', 'a2', 'a3']]);
+    queue.add('a1', { reason: 'push' });
+    batches[1]?.finish(new Map([['a3', { kind: 'retry', why: 'cluster unreachable' }]]));
+    await flush();
+    expect(batches.map((b) => b.keys)).toEqual([['a0'], ['a1', 'a2', 'a3'], ['b1']]);
+    batches[2]?.finish(new Map());
+    await flush();
+    expect(batches[3]?.keys, 'the a1 that came during the run').toEqual(['a1']);
+    batches[3]?.finish(new Map());
+    await clock.advance(75);
+    expect(batches[4]?.keys, 'only the key that asked is retried').toEqual(['a3']);
   });
 });

@@ -20,11 +20,15 @@ const outcomes: WebhookOutcome[] = [];
 
 beforeAll(async () => {
   const receiver = createWebhookReceiver({
-    sources: [{ name: 'platform', url: '/srv/git/platform.git', ref: { branch: 'main' }, secret: new WebhookSecret(SECRET) }],
+    sources: [
+      { name: 'platform', url: '/srv/git/platform.git', ref: { branch: 'main' }, secret: new WebhookSecret(SECRET) },
+      { name: 'unused', url: '/srv/git/platform.git', ref: { branch: 'main' }, secret: new WebhookSecret(SECRET) },
+    ],
     maxBodyBytes: 4096,
     clock: () => now,
     rateLimit: { burst: 30, perSecond: 1 },
-    onTrigger: (t) => void triggers.push(t),
+    // As infra serve answers: a source no app uses queues nothing.
+    onTrigger: (t) => t.source !== 'unused' && triggers.push(t) > 0,
   });
   server = createServer((req, res) => {
     const path = (req.url ?? '').replace(/^\/webhooks\//, '');
@@ -88,6 +92,14 @@ describe('webhook receiver over HTTP', () => {
     expect(outcomes.at(-1)?.delivery).toHaveLength(101);
     await post(`/webhooks/${'p'.repeat(300)}/platform`, '{}');
     expect(outcomes.at(-1)?.reason?.length).toBeLessThan(200);
+  });
+
+  it('200 ignored when no app uses the source: nothing queued', async () => {
+    const before = triggers.length;
+    const body = pushBody();
+    const r = await post('/webhooks/generic/unused', body, { 'x-infra-delivery': 'unused-1', 'x-infra-signature': sign(body) });
+    expect(r).toMatchObject({ status: 200, json: { result: 'ignored', reason: 'no app uses this source' } });
+    expect(triggers.length).toBe(before);
   });
 
   it('413 over the size limit, declared or streamed, and nothing is queued', async () => {
