@@ -4,7 +4,7 @@ import { fileURLToPath } from 'node:url';
 import type { Command } from 'commander';
 import { gitDirOf, hookPaths, installHook, uninstallHook } from '../../reconciler/webhooks/hook-files.ts';
 import { runNewest } from '../../reconciler/webhooks/newest-run.ts';
-import { deliver, genericDelivery, NotifyError, pushedBranches } from '../../reconciler/webhooks/notify.ts';
+import { deliver, genericDelivery, NotifyError, pushedBranches, secretFromFile } from '../../reconciler/webhooks/notify.ts';
 import type { HookPlan } from '../../reconciler/webhooks/post-receive.ts';
 import { UsageError } from '../../stacks/errors.ts';
 import type { GitSourceSpec } from '../../stacks/gitops.ts';
@@ -81,25 +81,27 @@ export function registerHook(program: Command, ctx: RunContext): void {
     .action(async (opts: NotifyOpts) => {
       const refs = pushedBranches(await readStdin());
       if (refs.length === 0) return;
-      let secret: string;
+      let secret: Buffer;
       try {
-        secret = (await readFile(opts.secretFile, 'utf8')).trim();
+        secret = secretFromFile(await readFile(opts.secretFile));
       } catch (err) {
         throw new NotifyError(`cannot read the webhook secret: ${(err as NodeJS.ErrnoException).code ?? err}`, { where: opts.secretFile, hint: 'the push is stored; fix the file (readable by the user git runs hooks as) and push again' });
       }
-      let failed: NotifyError | undefined;
-      for (const push of refs) {
+      if (secret.length === 0) throw new NotifyError('the webhook secret is empty', { where: opts.secretFile, hint: 'put the same long random value infra serve reads for this source in it' });
+      for (const [i, push] of refs.entries()) {
         const d = genericDelivery({ server: opts.server, source: opts.source, repository: opts.repository, secret, push });
         try {
           const status = await deliver(d, opts.timeout, ctx.signal);
           process.stderr.write(`infra: notified ${d.url} of ${push.ref} at ${push.after.slice(0, 12)} (${status})\n`);
         } catch (err) {
           if (!(err instanceof NotifyError)) throw err;
-          failed = err;
-          process.stderr.write(`infra: ${err.oneLine()}\n`);
+          // What failed for one branch (server down, wrong secret) fails for the rest: the push must not wait for each.
+          const rest = refs.length - i - 1;
+          process.stderr.write(`infra: ${err.oneLine()}${rest > 0 ? ` (not sent for ${rest} more branch${rest === 1 ? '' : 'es'})` : ''}\n`);
+          process.exitCode = err.exitCode;
+          return;
         }
       }
-      if (failed) process.exitCode = failed.exitCode;
     });
 
   hook

@@ -30,6 +30,14 @@ export interface GenericDelivery {
 
 const ZERO = /^0+$/;
 
+/** The secret as infra serve reads it from the same file: one trailing newline (`echo s > f`) is not part of it. */
+export function secretFromFile(content: Buffer): Buffer {
+  let end = content.length;
+  if (end > 0 && content[end - 1] === 0x0a) end--;
+  if (end > 0 && content[end - 1] === 0x0d) end--;
+  return content.subarray(0, end);
+}
+
 /** `<old> <new> <ref>` lines → the branches that now point at a commit (deletions and tags skipped). */
 export function pushedBranches(stdin: string): PushedRef[] {
   const out: PushedRef[] = [];
@@ -46,7 +54,7 @@ export function genericEndpoint(server: string, source: string): string {
   return `${server.replace(/\/+$/, '')}/webhooks/generic/${encodeURIComponent(source)}`;
 }
 
-export function genericDelivery(o: { server: string; source: string; repository: string; secret: string; push: PushedRef; delivery?: string }): GenericDelivery {
+export function genericDelivery(o: { server: string; source: string; repository: string; secret: string | Buffer; push: PushedRef; delivery?: string }): GenericDelivery {
   const body = JSON.stringify({ repository: o.repository, ref: o.push.ref, after: o.push.after });
   return {
     url: genericEndpoint(o.server, o.source),

@@ -125,6 +125,25 @@ describe('infra hook', () => {
     expect(await readFile(hookFile, 'utf8')).toBe(oldHook);
   });
 
+  it('takes the source and its secret file from the stack (-f with --server)', async () => {
+    const { bare, work } = await repoPair('from-stack');
+    const stackDir = join(dir, 'stack dir');
+    await mkdir(stackDir);
+    await writeFile(join(stackDir, 'app.secret'), `${SECRET}\n`, { mode: 0o600 });
+    const stackFile = join(stackDir, 'stack.yaml');
+    await writeFile(stackFile, stringify({ apiVersion: 'infra.dev/v1alpha1', kind: 'Stack', gitops: { sources: [{ name: 'other', url: '/srv/git/other.git' }, { name: 'mine', url: bare, webhook: { secretFile: 'app.secret' } }] } }));
+    const r = await runInfra(['hook', 'install', bare, '-f', stackFile, '--server', serverUrl], process.env);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toContain('as source mine');
+    const before = received.length;
+    const { sha, push } = await commitAndPush(work, { 'b.txt': 'one' });
+    expect(push.code, push.stderr).toBe(0);
+    const hit = received[before];
+    expect(hit?.valid).toBe(true);
+    expect(hit?.path).toBe('/webhooks/generic/mine');
+    expect(JSON.parse(hit?.body ?? '')).toMatchObject({ after: sha });
+  });
+
   it('a push succeeds with a clear message when infra serve is down or the secret is wrong', async () => {
     const { bare, work } = await repoPair('down');
     const closed = createServer();
@@ -132,9 +151,12 @@ describe('infra hook', () => {
     const port = (closed.address() as AddressInfo).port;
     await new Promise((r) => closed.close(r));
     expect((await runInfra(['hook', 'install', bare, '--server', `http://127.0.0.1:${port}`, '--source', 'app', '--secret-file', secretFile], process.env)).code).toBe(0);
-    const down = await commitAndPush(work, { 'a.txt': 'one' });
-    expect(down.push.code, down.push.stderr).toBe(0);
-    expect(down.push.stderr).toMatch(/infra: http:\/\/127\.0\.0\.1:\d+\/webhooks\/generic\/app: could not reach infra serve: connect ECONNREFUSED .* — the push is stored/);
+    await commitAndPush(work, { 'a.txt': 'one' });
+    await git(work, 'branch', 'dev');
+    await git(work, 'branch', 'ops');
+    const down = await git(work, 'push', '-q', 'origin', 'dev', 'ops');
+    expect(down.code, down.stderr).toBe(0);
+    expect(down.stderr).toMatch(/infra: http:\/\/127\.0\.0\.1:\d+\/webhooks\/generic\/app: could not reach infra serve: connect ECONNREFUSED .* — the push is stored.* \(not sent for 1 more branch\)/);
 
     const wrong = join(dir, 'wrong-secret');
     await writeFile(wrong, 'not-the-secret', { mode: 0o600 });
@@ -143,6 +165,13 @@ describe('infra hook', () => {
     expect(refused.push.code, refused.push.stderr).toBe(0);
     expect(refused.push.stderr).toContain('infra serve answered 401 for refs/heads/main: bad signature');
     expect(refused.push.stderr).not.toContain('not-the-secret');
+
+    await writeFile(wrong, '\n', { mode: 0o600 });
+    const before = received.length;
+    const empty = await commitAndPush(work, { 'a.txt': 'three' });
+    expect(empty.push.code, empty.push.stderr).toBe(0);
+    expect(empty.push.stderr).toContain('the webhook secret is empty');
+    expect(received.length, 'nothing unsigned is sent').toBe(before);
   });
 
   it('without a server, a push reconciles the stack onto a real cluster in the background', async () => {

@@ -1,6 +1,6 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -47,6 +47,8 @@ describe('infra init', () => {
     keys('Enter');
     await until('Cluster names');
     keys('Enter'); // core
+    await until('? GitOps repository');
+    keys('Enter'); // none
     await until('distribution: kubernetes — a core site with capable nodes → Kubernetes');
     keys('Down', 'Enter'); // override: k3s
     await until('datastore: sqlite — K3s with a single server → SQLite');
@@ -60,7 +62,73 @@ describe('infra init', () => {
     const stack = parseStack(file, await readFile(file, 'utf8'));
     expect(stack.name).toBe('fleet');
     expect(stack.clusters[0]).toMatchObject({ name: 'core', distribution: 'k3s', datastore: 'sqlite', hosts: ['host-1', 'host-2', 'host-3'] });
-    expect(screen()).not.toMatch(/Where do the clusters run|Host addresses/);
+    expect(screen()).not.toMatch(/Where do the clusters run|Host addresses|Branch to follow/);
+    expect(stack.gitops.sources).toEqual([]);
+  });
+
+  it('asks for the GitOps repository and the webhook provider, writes the source and a 0600 secret, prints the webhook setup', async () => {
+    spawnSync('tmux', ['kill-session', '-t', session]);
+    const file = join(dir, 'gitops.yaml');
+    const path = `${dirname(process.execPath)}:${process.env['PATH'] ?? ''}`;
+    const cmd = `cd ${dir} && PATH='${path}' '${INFRA_BIN}' init -f gitops.yaml --site local --clusters a,b --nodes 1; sleep 60`;
+    expect(spawnSync('tmux', ['new-session', '-d', '-s', session, '-x', '160', '-y', '50', cmd]).status).toBe(0);
+    await until('? Stack name');
+    keys('g', 'Enter');
+    await until('? GitOps repository');
+    keys('git@github.com:acme/fleet.git', 'Enter');
+    await until('? Branch to follow');
+    keys('prod', 'Enter');
+    await until('? Folder of the manifests');
+    keys('deploy/prod', 'Enter');
+    await until('? How does a push reach infra?');
+    keys('Down', 'Enter'); // GitLab
+    await until('? infra serve as the Git server reaches it');
+    keys('ftp://x', 'Enter');
+    await until('use http:// or https://');
+    keys(...Array<string>(7).fill('BSpace'), 'https://infra.example.com:8443', 'Enter');
+    for (const field of ['distribution', 'datastore', 'cni', 'csi']) {
+      await until(`? ${field}:`);
+      keys('Enter');
+    }
+    await until('next: infra preview');
+
+    const stack = parseStack(file, await readFile(file, 'utf8'));
+    expect(stack.gitops.sources).toEqual([{ name: 'fleet', url: 'git@github.com:acme/fleet.git', ref: { branch: 'prod' }, webhook: { secretFile: 'webhook-fleet.secret' } }]);
+    expect(stack.gitops.apps.map((a) => [a.name, a.path, a.targets.clusters])).toEqual([['fleet', 'deploy/prod', ['a', 'b']]]);
+    const secretFile = join(dir, 'webhook-fleet.secret');
+    expect((await stat(secretFile)).mode & 0o777).toBe(0o600);
+    const secret = (await readFile(secretFile, 'utf8')).trim();
+    expect(secret).toMatch(/^[0-9a-f]{64}$/);
+    const text = screen();
+    expect(text).toContain('URL:          https://infra.example.com:8443/webhooks/gitlab/fleet');
+    expect(text).toContain('Secret token: the content of webhook-fleet.secret');
+    expect(text).toContain('Trigger:      Push events (all branches, or the branch prod)');
+    expect(text).not.toContain(secret);
+    expect(text).not.toMatch(/Deploy the example apps/);
+  });
+
+  it('with --yes and --webhook generic, prints an infra hook install line that installs the hook', async () => {
+    const bare = join(dir, "fleet it's.git");
+    expect(spawnSync('git', ['init', '-q', '--bare', bare]).status).toBe(0);
+    const file = join(dir, 'generic.yaml');
+    const r = await runInfra(['init', '--yes', '-f', file, '--clusters', 'a', '--repo', bare, '--branch', 'main', '--path', 'apps', '--webhook', 'generic', '--serve-url', 'http://127.0.0.1:7979/'], process.env);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toContain('webhook URL: http://127.0.0.1:7979/webhooks/generic/fleet-it-s');
+    const line = r.stdout.split('\n').find((l) => l.trim().startsWith('infra hook install '));
+    expect(line).toBeDefined();
+    const stack = parseStack(file, await readFile(file, 'utf8'));
+    expect(stack.gitops.sources[0]).toMatchObject({ name: 'fleet-it-s', url: bare, webhook: { secretFile: 'webhook-fleet-it-s.secret' } });
+    // The printed line runs as it is (infra = this checkout's CLI) and installs a hook naming the generated secret file.
+    const ran = spawnSync('sh', ['-c', `infra() { '${process.execPath}' '${INFRA_BIN}' "$@"; }; ${line}`], { encoding: 'utf8' });
+    expect(ran.status, ran.stderr).toBe(0);
+    const hook = await readFile(join(bare, 'hooks', 'post-receive'), 'utf8');
+    expect(hook).toContain(`--source 'fleet-it-s' --secret-file '${join(dir, 'webhook-fleet-it-s.secret')}'`);
+    const json = await runInfra(['init', '--yes', '--json', '-f', join(dir, 'json.yaml'), '--repo', 'https://github.com/acme/Fleet.git', '--webhook', 'github'], process.env);
+    expect(json.code, json.stderr).toBe(0);
+    expect(JSON.parse(json.stdout).webhook).toMatchObject({ provider: 'github', url: 'http://127.0.0.1:7979/webhooks/github/fleet', secretFile: join(dir, 'webhook-fleet.secret'), steps: expect.arrayContaining(['  Which events: Just the push event']) });
+    const bad = await runInfra(['init', '--yes', '-f', join(dir, 'bad.yaml'), '--webhook', 'github'], process.env);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain('--branch, --path, --webhook and --serve-url go with --repo');
   });
 
   it('Ctrl-C at a prompt exits 130 and writes nothing', async () => {

@@ -1,7 +1,7 @@
 import { spawnSync } from 'node:child_process';
 import { createHmac } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { genericDelivery, genericEndpoint, pushedBranches } from '../../reconciler/webhooks/notify.ts';
+import { genericDelivery, genericEndpoint, pushedBranches, secretFromFile } from '../../reconciler/webhooks/notify.ts';
 import { HOOK_MARKER, isInfraHook, postReceiveScript, shellQuote } from '../../reconciler/webhooks/post-receive.ts';
 import { signBody, verifySignature } from '../../reconciler/webhooks/sign.ts';
 
@@ -53,6 +53,12 @@ describe('generic notification', () => {
     expect(d.headers['X-Infra-Signature']).toBe(`sha256=${createHmac('sha256', 's3cret').update(d.body).digest('hex')}`);
     expect(d.headers).toMatchObject({ 'X-Infra-Event': 'push', 'X-Infra-Delivery': 'id-1', 'Content-Type': 'application/json' });
     expect(genericEndpoint('https://h', 'a b')).toBe('https://h/webhooks/generic/a%20b');
+  });
+
+  it('reads the secret file as infra serve does: one trailing newline dropped, spaces kept', () => {
+    expect(secretFromFile(Buffer.from('s3cret\n')).toString()).toBe('s3cret');
+    expect(secretFromFile(Buffer.from('s3cret\r\n')).toString()).toBe('s3cret');
+    expect(secretFromFile(Buffer.from(' s3cret \n\n')).toString()).toBe(' s3cret \n');
   });
 
   it('verifies a signature in constant time and refuses wrong, short or missing ones', () => {
