@@ -67,7 +67,7 @@ export function parseStack(file: string, text: string): StackSpec {
     hosts,
     decisions,
     clusters: clusters.map((c) => (c.kubeconfig && !isAbsolute(c.kubeconfig) ? { ...c, kubeconfig: resolve(base, c.kubeconfig) } : c)),
-    gitops: { ...gitops, sources: gitops.sources.map((s) => ({ ...s, url: resolveSourceUrl(base, s.url) })) },
+    gitops: { ...gitops, sources: gitops.sources.map((s) => ({ ...s, url: resolveSourceUrl(base, s.url), ...(s.webhook && 'secretFile' in s.webhook ? { webhook: { secretFile: resolve(base, s.webhook.secretFile) } } : {}) })) },
   };
 }
 

@@ -1,10 +1,12 @@
 import { readFile, stat } from 'node:fs/promises';
 import { InvalidArgumentError, Option, type Command } from 'commander';
 import { cacheDir } from '../../clusters/host/paths.ts';
-import { NO_WEBHOOKS, startHttpServer } from '../../reconciler/serve/http-server.ts';
+import { NO_WEBHOOKS, startHttpServer, type WebhookHandler } from '../../reconciler/serve/http-server.ts';
 import { ServeLog, type LogFormat } from '../../reconciler/serve/log.ts';
 import { ServeMetrics } from '../../reconciler/serve/metrics.ts';
 import { ServeLoop } from '../../reconciler/serve/serve-loop.ts';
+import { createWebhookReceiver, type WebhookReceiver, type WebhookTrigger } from '../../reconciler/webhooks/receiver.ts';
+import { watchedSources } from '../../reconciler/webhooks/secret.ts';
 import { parseStackLocation, stackSourceOf } from '../../reconciler/serve/stack-from-git.ts';
 import { UsageError } from '../../stacks/errors.ts';
 import { loadStackFile } from '../../stacks/load.ts';
@@ -48,6 +50,8 @@ export function registerServe(program: Command, ctx: RunContext): void {
       const at = opts.stackFrom ? parseStackLocation(opts.stackFrom) : undefined;
       const stackFrom = at ? { at, source: stackSourceOf(stack, at) } : undefined;
       const metrics = new ServeMetrics();
+      // Secrets are read once, here: a missing one stops the start (exit 2) before anything listens.
+      const hooked = await watchedSources(stack.gitops.sources);
       const leases = serveLeases(opts, metrics, log, () => loop.stack.gitops.apps.map((a) => a.name));
       const loop = new ServeLoop({ stack, ...(stackFrom ? { stackFrom } : {}), cacheRoot: cacheDir(), metrics, log, concurrency: opts.concurrency, retryForMs: opts.retryFor, ...(leases ? { ownership: leases.ownership } : {}) });
       const server = await startHttpServer({
@@ -57,7 +61,7 @@ export function registerServe(program: Command, ctx: RunContext): void {
         ...(opts.metricsTokenFile ? { metricsToken: await secretFile(opts.metricsTokenFile, '--metrics-token-file', log) } : {}),
         metrics,
         readiness: () => loop.readiness(),
-        webhooks: NO_WEBHOOKS,
+        webhooks: hooked.length > 0 ? webhookRoute(createWebhookReceiver({ sources: hooked, onTrigger: (t) => queuePush(loop, t) }), metrics, log) : NO_WEBHOOKS,
         log,
       });
       log.info(`listening on ${server.url}`, { stack: stack.name, apps: stack.gitops.apps.length, clusters: stack.clusters.length });
@@ -72,6 +76,24 @@ export function registerServe(program: Command, ctx: RunContext): void {
       leases?.close();
       log.info('stopped');
     });
+}
+
+/** A webhook's push, queued when an app (or the served stack) uses its source; false: nothing here does. */
+function queuePush(loop: ServeLoop, t: WebhookTrigger): boolean {
+  if (!loop.watches(t.source)) return false;
+  loop.trigger(t);
+  return true;
+}
+
+/** The receiver behind `/webhooks/`, each answer counted and logged (the outcome carries no header, body or secret). */
+function webhookRoute(receiver: WebhookReceiver, metrics: ServeMetrics, log: ServeLog): WebhookHandler {
+  return async (req, res, subpath) => {
+    const o = await receiver.handle(req, res, subpath);
+    metrics.webhookRequests.inc({ provider: o.provider, result: o.result });
+    const fields = { provider: o.provider, source: o.source, status: o.status, result: o.result, ...(o.delivery ? { delivery: o.delivery } : {}), ...(o.revision ? { revision: o.revision } : {}) };
+    if (o.status >= 400) log.warn(`webhook refused: ${o.reason ?? o.result}`, fields);
+    else log.info(o.result === 'accepted' ? 'webhook accepted: reconcile queued' : `webhook ${o.result}${o.reason ? `: ${o.reason}` : ''}`, fields);
+  };
 }
 
 function listenAddress(value: string): { host: string; port: number } {

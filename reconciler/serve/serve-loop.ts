@@ -241,10 +241,14 @@ export class ServeLoop {
         if (!own) continue;
         const reconciled = new Set(statuses.filter((s) => own.has(s.app)).map((s) => s.revision));
         const source = this.current.gitops.sources.find((s) => s.name === app.source);
-        // The announced commit was not the one reconciled: either the branch moved past it (fine) or
-        // the repository does not serve it yet (mirror lag: come back). Asked only then, as it costs a fetch.
-        if (job.revision && source && !reconciled.has(job.revision) && !(await commitAvailable(source, job.revision, this.opts.cacheRoot, signal))) {
-          outcomes.set(job.key, { kind: 'retry', why: `commit ${job.revision.slice(0, 12)} of ${source.name} is not fetchable yet` });
+        // The announced commit was not the one reconciled: the repository does not serve it yet (mirror
+        // lag: come back), it arrived after the round fetched (once more), or the branch moved past it
+        // (a second round that still does not see it: done). Asked only then, as it costs a fetch.
+        const missed = job.revision && source && !reconciled.has(job.revision) ? job.revision : undefined;
+        if (missed && source && !(await commitAvailable(source, missed, this.opts.cacheRoot, signal))) {
+          outcomes.set(job.key, { kind: 'retry', why: `commit ${missed.slice(0, 12)} of ${source.name} is not fetchable yet` });
+        } else if (missed && source && job.attempt === 0) {
+          outcomes.set(job.key, { kind: 'retry', why: `commit ${missed.slice(0, 12)} of ${source.name} arrived after the round fetched` });
         } else {
           outcomes.set(job.key, outcomeOf(statuses, own));
         }

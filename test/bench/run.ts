@@ -5,16 +5,20 @@ import { parseArgs } from 'node:util';
 import { benchLocalClusters } from './local-clusters.ts';
 import { benchReconcile } from './reconcile-bench.ts';
 import { benchScale } from './scale-bench.ts';
+import { benchServe } from './serve-bench.ts';
 import { benchStack } from './stack-bench.ts';
 
 /**
- * `npm run bench [local|reconcile|scale|stack] [options]`: runs the benchmarks (all but `scale`
- * when none is named) and writes bench-results/<date>.json.
+ * `npm run bench [local|reconcile|scale|stack|serve|serve-idle] [options]`: runs the benchmarks
+ * (all but `scale` and `serve` when none is named; `serve-idle` is serve's idle part alone) and writes bench-results/<date>.json.
  *
  *   --apps N            apps per cluster in `reconcile` (default 1000; env BENCH_APPS)
  *   --one-cluster       `reconcile` measures only the one-cluster round (env BENCH_ONE_CLUSTER=1)
  *   --sizes 1000,5000   app counts of the `scale` series (default 1000,5000,20000; env BENCH_SCALE_SIZES)
  *   --validated         `scale` also measures the validate-then-apply floor
+ *   --pushes N          `serve`: pushes per path (webhook, hook, bare reconcile; default 20)
+ *   --idle-seconds N    `serve`: the idle window of a 1,000-app serve (default 330: five polls and a drift re-check)
+ *   --idle-apps N       `serve`: apps of the idle serve (default 1000)
  *   --baseline DIR      a previous checkout of this repository whose CLI runs in the same rounds
  *                       (env BENCH_BASELINE), for an A/B under the same load
  */
@@ -27,6 +31,9 @@ const { values, positionals } = parseArgs({
     sizes: { type: 'string' },
     validated: { type: 'boolean' },
     baseline: { type: 'string' },
+    pushes: { type: 'string' },
+    'idle-seconds': { type: 'string' },
+    'idle-apps': { type: 'string' },
   },
 });
 const count = (text: string, what: string): number => {
@@ -57,6 +64,9 @@ if (which.has('scale')) {
   result['scale'] = await benchScale({ sizes, validated: values.validated === true, ...(baseline ? { baseline } : {}) });
 }
 if (all || which.has('stack')) result['stack'] = await benchStack();
+if (which.has('serve') || which.has('serve-idle')) {
+  result['serve'] = await benchServe({ latency: which.has('serve'), pushes: count(values.pushes ?? '20', '--pushes'), idleSeconds: count(values['idle-seconds'] ?? '330', '--idle-seconds'), idleApps: count(values['idle-apps'] ?? '1000', '--idle-apps') });
+}
 await mkdir('bench-results', { recursive: true });
 const file = `bench-results/${started.slice(0, 19).replace(/:/g, '-')}.json`;
 await writeFile(file, `${JSON.stringify(result, null, 2)}\n`);

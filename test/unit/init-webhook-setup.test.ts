@@ -62,7 +62,7 @@ describe('infra init: the GitOps repository in the draft', () => {
   it('one source with its branch and webhook secret file, one app over every cluster, and no example apps', () => {
     const a: DraftAnswers = { name: 'g', site: 'local', edge: false, unreliableNetwork: false, hosts: [], arm: false, clusters: ['a', 'b'], nodes: 1, overrides: {}, withExampleApps: false, gitops: { source: 'fleet', url: 'git@github.com:acme/fleet.git', branch: 'prod', path: 'deploy', secretFile: 'webhook-fleet.secret' } };
     const { stack } = explainDefaults('/etc/infra/s.yaml', renderDraft(draftStack(a)));
-    expect(stack.gitops.sources).toEqual([{ name: 'fleet', url: 'git@github.com:acme/fleet.git', ref: { branch: 'prod' }, webhook: { secretFile: 'webhook-fleet.secret' } }]);
+    expect(stack.gitops.sources).toEqual([{ name: 'fleet', url: 'git@github.com:acme/fleet.git', ref: { branch: 'prod' }, webhook: { secretFile: '/etc/infra/webhook-fleet.secret' } }]);
     expect(stack.gitops.apps.map((x) => [x.name, x.source, x.path, x.targets.clusters])).toEqual([['fleet', 'fleet', 'deploy', ['a', 'b']]]);
   });
 });

@@ -50,6 +50,16 @@ describe('stack gitops section', () => {
     expect(() => parseStack('s.yaml', valid.replace('      path: base\n', '      path: base\n      createNamespace: yes please\n'))).toThrow(/createNamespace/);
   });
 
+  it('reads a source webhook secret as a file (relative to the stack) or an env name, never the secret itself', () => {
+    const withFile = parseStack('/work/s/stack.yaml', valid.replace('      ref: {branch: main}\n', '      ref: {branch: main}\n      webhook: {secretFile: secrets/hook}\n'));
+    expect(withFile.gitops.sources[0]?.webhook).toEqual({ secretFile: '/work/s/secrets/hook' });
+    const withEnv = parseStack('/work/s/stack.yaml', valid.replace('      ref: {branch: main}\n', '      ref: {branch: main}\n      webhook: {secretEnv: HOOK_SECRET}\n'));
+    expect(withEnv.gitops.sources[0]?.webhook).toEqual({ secretEnv: 'HOOK_SECRET' });
+    expect(parseStack('s.yaml', valid).gitops.sources[0]?.webhook).toBeUndefined();
+    expect(() => parseStack('s.yaml', valid.replace('      ref: {branch: main}\n', '      ref: {branch: main}\n      webhook: {secret: hunter2}\n'))).toThrow(/gitops\.sources\[0\]\.webhook.*exactly one of secretFile or secretEnv/);
+    expect(() => parseStack('s.yaml', valid.replace('      ref: {branch: main}\n', '      ref: {branch: main}\n      webhook: {secretEnv: "not a name"}\n'))).toThrow(/secretEnv/);
+  });
+
   it('reports every problem at once, with path and line', () => {
     const broken = valid
       .replace('ref: {branch: main}', 'ref: {branch: main, tag: v1}')

@@ -1,3 +1,4 @@
+import { resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parseStack } from '../../stacks/load.ts';
 
@@ -5,7 +6,7 @@ const stack = (webhook: string) => `apiVersion: infra.dev/v1alpha1\nkind: Stack\
 
 describe('gitops.sources[].webhook', () => {
   it('reads a secret file or env var', () => {
-    expect(parseStack('s.yaml', stack('      webhook:\n        secretFile: hook.secret\n')).gitops.sources[0]?.webhook).toEqual({ secretFile: 'hook.secret' });
+    expect(parseStack('s.yaml', stack('      webhook:\n        secretFile: hook.secret\n')).gitops.sources[0]?.webhook).toEqual({ secretFile: resolve('hook.secret') });
     expect(parseStack('s.yaml', stack('      webhook:\n        secretEnv: HOOK_SECRET\n')).gitops.sources[0]?.webhook).toEqual({ secretEnv: 'HOOK_SECRET' });
     expect(parseStack('s.yaml', stack('')).gitops.sources[0]?.webhook).toBeUndefined();
   });
