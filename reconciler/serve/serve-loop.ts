@@ -3,7 +3,7 @@ import type { StackSpec } from '../../stacks/load.ts';
 import { InfraError } from '../../stacks/errors.ts';
 import { DEFAULT_BACKOFF, type Backoff } from '../backoff.ts';
 import { GitSource } from '../source/git-source.ts';
-import { appNamesOf, commitAvailable, drainingBackoff, outcomeOf, runReconcile, type JobContext } from './app-job.ts';
+import { appNamesOf, commitAvailable, drainingBackoff, outcomeOf, runReconcile, runRemovals, type JobContext } from './app-job.ts';
 import type { Readiness } from './http-server.ts';
 import type { ServeLog } from './log.ts';
 import type { ServeMetrics } from './metrics.ts';
@@ -23,6 +23,8 @@ export interface Trigger {
   readonly source: string;
   readonly revision?: string;
   readonly reason: string;
+  /** Set when another replica took the push and shared it: not shared again. */
+  readonly relayed?: boolean;
 }
 
 export interface ServeLoopOptions {
@@ -39,10 +41,14 @@ export interface ServeLoopOptions {
   /** Apps reconciled at once. */
   readonly concurrency?: number;
   readonly retryForMs?: number;
+  /** Replicas: shares a push this process received (webhook, hook) with the others (reconciler/leases/trigger-board.ts). */
+  readonly relay?: (t: Trigger) => void;
 }
 
 /** The queue key of the whole-stack job (a stack reload, the first round); app names cannot contain spaces. */
 const STACK_KEY = ' stack';
+/** The queue key of the removal of departed apps of the shards this replica holds (sharded replicas only). */
+const REMOVALS_KEY = ' removals';
 
 export class ServeLoop {
   private readonly opts: ServeLoopOptions;
@@ -82,6 +88,10 @@ export class ServeLoop {
       onError: (job, err) => opts.log.error(`reconcile failed: ${err instanceof InfraError ? err.oneLine() : err instanceof Error ? (err.stack ?? err.message) : String(err)}`, { app: this.label(job.key) }),
     });
     this.ownership.onGained?.((app) => this.queue.add(app, { reason: 'ownership' }));
+    // A shard taken over may hold apps that left the stack meanwhile: the new holder prunes them.
+    this.ownership.onShardsGained?.(() => {
+      if (this.firstRoundDone && !this.stopping) this.queue.add(REMOVALS_KEY, { reason: 'ownership' }, { exclusive: true });
+    });
   }
 
   /** The stack being served (the newest valid one). */
@@ -120,6 +130,8 @@ export class ServeLoop {
     if (spec && t.revision) this.seen.set(sourceKey(spec), t.revision);
     if (this.opts.stackFrom?.at.source === t.source) this.queue.add(STACK_KEY, { reason: t.reason, ...(t.revision ? { revision: t.revision } : {}) }, { exclusive: true });
     for (const app of apps) if (this.ownership.owns(app)) this.queue.add(app, { reason: t.reason, ...(t.revision ? { revision: t.revision } : {}) });
+    // A push from outside (not a poll, not one shared by another replica) is shared with the replicas.
+    if (!t.relayed && t.reason !== 'poll' && (apps.length > 0 || this.opts.stackFrom?.at.source === t.source)) this.opts.relay?.(t);
     return apps;
   }
 
@@ -147,7 +159,7 @@ export class ServeLoop {
   }
 
   private label(key: string): string {
-    return key === STACK_KEY ? '(stack)' : key;
+    return key === STACK_KEY ? '(stack)' : key === REMOVALS_KEY ? '(removals)' : key;
   }
 
   private sources(): GitSourceSpec[] {
@@ -209,6 +221,7 @@ export class ServeLoop {
   private async run(jobs: readonly Job[]): Promise<ReadonlyMap<string, JobOutcome>> {
     const first = jobs[0];
     if (first?.key === STACK_KEY) return new Map([[STACK_KEY, await this.runStack(first)]]);
+    if (first?.key === REMOVALS_KEY) return new Map([[REMOVALS_KEY, await this.runRemovals()]]);
     const ctx = this.jobContext();
     // Apps whose lease ends together go together: losing one shard must not abort another's apps.
     const bySignal = new Map<AbortSignal | undefined, { job: Job; app: AppSpec }[]>();
@@ -285,6 +298,11 @@ export class ServeLoop {
     return this.fullRound(job);
   }
 
+  /** Prunes the apps that left the stack whose shard this replica holds, each fenced by its shard's signal. */
+  private async runRemovals(): Promise<JobOutcome> {
+    return outcomeOf(await runRemovals(this.jobContext(), (app) => (this.ownership.owns(app) ? { signal: this.ownership.signal(app) } : undefined), this.drain.signal));
+  }
+
   private async fullRound(job: Job): Promise<JobOutcome> {
     const apps = this.current.gitops.apps;
     const owned = apps.filter((a) => this.ownership.owns(a.name));
@@ -295,8 +313,9 @@ export class ServeLoop {
         const signals = [...new Set(apps.map((a) => this.ownership.signal(a.name)).filter((x): x is AbortSignal => x !== undefined))];
         return outcomeOf(await runReconcile(this.jobContext(), ['(stack)'], undefined, signals.length > 0 ? AbortSignal.any(signals) : undefined));
       }
-      // Sharded: each owned app on its own (the replica holding the removals lease prunes departed apps).
+      // Sharded: each owned app on its own, and the departed apps of the shards held here.
       for (const a of owned) this.queue.add(a.name, { reason: job.reasons.join(', ') });
+      this.queue.add(REMOVALS_KEY, { reason: job.reasons.join(', ') }, { exclusive: true });
       return { kind: 'done' };
     } finally {
       this.firstRoundDone = true;
