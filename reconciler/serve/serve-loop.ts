@@ -1,5 +1,6 @@
 import type { AppSpec, GitSourceSpec } from '../../stacks/gitops.ts';
 import type { StackSpec } from '../../stacks/load.ts';
+import type { AppStatus } from '../types.ts';
 import { InfraError } from '../../stacks/errors.ts';
 import { DEFAULT_BACKOFF, type Backoff } from '../backoff.ts';
 import { GitSource } from '../source/git-source.ts';
@@ -311,7 +312,21 @@ export class ServeLoop {
         this.opts.log.info(`reconciling every app (${job.reasons.join(', ')})`);
         // Fenced like the per-app jobs: stops when any app's shard is lost.
         const signals = [...new Set(apps.map((a) => this.ownership.signal(a.name)).filter((x): x is AbortSignal => x !== undefined))];
-        return outcomeOf(await runReconcile(this.jobContext(), ['(stack)'], undefined, signals.length > 0 ? AbortSignal.any(signals) : undefined));
+        const fence = signals.length > 0 ? AbortSignal.any(signals) : undefined;
+        let statuses: AppStatus[] | undefined;
+        try {
+          statuses = await runReconcile(this.jobContext(), ['(stack)'], undefined, fence);
+        } catch (err) {
+          if (!fence?.aborted || this.stopping) throw err;
+        }
+        if (statuses && !fence?.aborted) return outcomeOf(statuses);
+        if (this.stopping) return { kind: 'done' };
+        // A shard was handed over mid-round (a replica joined): the apps still ours go on one by one,
+        // with the departed apps of our shards. A retry of this job would find the stack unchanged and stop.
+        this.opts.log.info('whole-stack round stopped by a shard hand-over: reconciling the apps still owned one by one');
+        for (const a of apps) if (this.ownership.owns(a.name)) this.queue.add(a.name, { reason: job.reasons.join(', ') });
+        this.queue.add(REMOVALS_KEY, { reason: job.reasons.join(', ') }, { exclusive: true });
+        return { kind: 'done' };
       }
       // Sharded: each owned app on its own, and the departed apps of the shards held here.
       for (const a of owned) this.queue.add(a.name, { reason: job.reasons.join(', ') });
