@@ -323,7 +323,7 @@ export class ServeLoop {
         if (this.stopping) return { kind: 'done' };
         // A shard was handed over mid-round (a replica joined): the apps still ours go on one by one,
         // with the departed apps of our shards. A retry of this job would find the stack unchanged and stop.
-        this.opts.log.info('whole-stack round stopped by a shard hand-over: reconciling the apps still owned one by one');
+        this.opts.log.info('whole-stack round stopped by a shard hand-over: reconciling the apps still owned one by one', { app: '(stack)' });
         for (const a of apps) if (this.ownership.owns(a.name)) this.queue.add(a.name, { reason: job.reasons.join(', ') });
         this.queue.add(REMOVALS_KEY, { reason: job.reasons.join(', ') }, { exclusive: true });
         return { kind: 'done' };
