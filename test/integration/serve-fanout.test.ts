@@ -17,6 +17,8 @@ import { GitFixture } from '../harness/git-fixture.ts';
 import { deleteIfPresent } from '../harness/kube-admin.ts';
 import { Replica } from '../harness/lease-replicas.ts';
 import { readObject } from '../harness/reconcile-helpers.ts';
+import { kubeconfigThrough, serverOf, TcpProxy } from '../harness/tcp-proxy.ts';
+import { TriggerBoard, triggerName, type SharedTrigger } from '../../reconciler/leases/trigger-board.ts';
 
 /**
  * `infra serve` replicas sharing a management cluster (the first test cluster): a push that
@@ -200,5 +202,48 @@ describe('infra serve replicas: push fan-out and removal per shard', () => {
     for (const p of pruned) expect(p.by.held().has(shardOf(p.app, SHARDS)), `${p.app} pruned by ${p.by.identity}, holder of its shard`).toBe(true);
     expect(a.held().size + b.held().size).toBe(SHARDS);
     expect(a.held().size).toBeLessThan(SHARDS);
+  });
+
+  it('the trigger watch: others\' pushes only, newest wins, and a broken connection resumes without losing or repeating a push', async () => {
+    const ns = await leaseNamespace();
+    const proxy = await TcpProxy.start(serverOf(management.kubeconfig));
+    const direct = new KubeClient(management.name, management.kubeconfig);
+    const proxied = new KubeClient(management.name, kubeconfigThrough(management.kubeconfig, proxy, join(work, 'management-proxied.kubeconfig')));
+    const stop = new AbortController();
+    const warnings: string[] = [];
+    const seen: SharedTrigger[] = [];
+    try {
+      const a = new TriggerBoard(direct, ns, 'replica-a');
+      const b = new TriggerBoard(proxied, ns, 'replica-b', (level, msg) => void warnings.push(`${level}: ${msg}`));
+      // A push recorded before b watches is not replayed (b's first round covers it).
+      await a.publish({ source: 'repo', revision: '0'.repeat(40) });
+      let watching: Promise<void> | undefined;
+      await new Promise<void>((ready) => (watching = b.watch((t) => seen.push(t), stop.signal, ready)));
+      const at = Date.now();
+      await a.publish({ source: 'repo', revision: '1'.repeat(40), at });
+      await b.publish({ source: 'repo', revision: '2'.repeat(40), at: at + 1 });
+      expect(await waitFor(async () => (seen.length >= 1 ? true : undefined), { timeoutMs: 10_000, intervalMs: 20 })).toBe(true);
+      // An older push does not replace the newer one.
+      await a.publish({ source: 'repo', revision: '9'.repeat(40), at: at - 60_000 });
+      const lease = await direct.request<{ metadata: { annotations: Record<string, string> } }>('GET', `/apis/coordination.k8s.io/v1/namespaces/${ns}/leases/${triggerName('repo')}`);
+      expect(lease.metadata.annotations['infra.dev/revision']).toBe('2'.repeat(40));
+
+      // The connection breaks; a push lands meanwhile; the watch resumes from its resourceVersion.
+      expect(proxy.reset()).toBeGreaterThan(0);
+      await a.publish({ source: 'repo', revision: '3'.repeat(40) });
+      await a.publish({ source: 'other', revision: '4'.repeat(40) });
+      expect(await waitFor(async () => (seen.length >= 3 ? true : undefined), { timeoutMs: 15_000, intervalMs: 20 })).toBe(true);
+      expect(warnings.some((w) => w.startsWith('warn: trigger watch failed'))).toBe(true);
+      // Resumed from the resourceVersion it had (a relist happens only after 410 Gone, and says so).
+      expect(warnings.filter((w) => w.includes('listing again'))).toEqual([]);
+      expect(seen.map((t) => `${t.source}@${t.revision?.[0]} by ${t.by}`)).toEqual(['repo@1 by replica-a', 'repo@3 by replica-a', 'other@4 by replica-a']);
+      stop.abort();
+      await watching;
+    } finally {
+      stop.abort();
+      direct.close();
+      proxied.close();
+      await proxy.close();
+    }
   });
 });
