@@ -299,9 +299,9 @@ export class ServeLoop {
     return this.fullRound(job);
   }
 
-  /** Prunes the apps that left the stack whose shard this replica holds, each fenced by its shard's signal. */
+  /** Prunes the apps that left the stack whose shard this replica holds, each fenced by its shard's signal (SIGTERM lets it finish, like an apply). */
   private async runRemovals(): Promise<JobOutcome> {
-    return outcomeOf(await runRemovals(this.jobContext(), (app) => (this.ownership.owns(app) ? { signal: this.ownership.signal(app) } : undefined), this.drain.signal));
+    return outcomeOf(await runRemovals(this.jobContext(), (app) => (this.ownership.owns(app) ? { signal: this.ownership.signal(app) } : undefined)));
   }
 
   private async fullRound(job: Job): Promise<JobOutcome> {
