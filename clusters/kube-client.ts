@@ -110,6 +110,62 @@ export class KubeClient {
     });
   }
 
+  /**
+   * A streaming GET (a watch): each newline-delimited JSON line of the body goes to `onLine` as
+   * it arrives. Resolves when the server ends the response; a non-2xx answer rejects with
+   * KubeApiError (410 Gone included), a broken connection with ClusterUnreachableError.
+   */
+  stream(path: string, options: { readonly query?: Readonly<Record<string, string | undefined>>; readonly signal?: AbortSignal; readonly idleTimeoutMs?: number }, onLine: (line: unknown) => void): Promise<void> {
+    options.signal?.throwIfAborted();
+    const url = new URL(path, this.server);
+    for (const [k, v] of Object.entries(options.query ?? {})) if (v !== undefined) url.searchParams.set(k, v);
+    this.refreshToken();
+    const headers: Record<string, string> = { Accept: 'application/json', ...(this.token ? { Authorization: `Bearer ${this.token}` } : {}) };
+    return new Promise<void>((resolve, reject) => {
+      const req = request(url, { method: 'GET', agent: this.agent, headers, signal: options.signal, timeout: options.idleTimeoutMs ?? 60_000 }, (res) => {
+        const status = res.statusCode ?? 0;
+        let buffered = '';
+        res.setEncoding('utf8');
+        res.on('data', (chunk: string) => {
+          buffered += chunk;
+          if (status < 200 || status >= 300) return;
+          let nl: number;
+          while ((nl = buffered.indexOf('\n')) >= 0) {
+            const line = buffered.slice(0, nl).trim();
+            buffered = buffered.slice(nl + 1);
+            if (!line) continue;
+            try {
+              onLine(JSON.parse(line));
+            } catch (err) {
+              req.destroy(new Error(`watch line is not JSON or could not be handled: ${(err as Error).message}`));
+              return;
+            }
+          }
+        });
+        res.on('error', (err) => reject(new ClusterUnreachableError(this.cluster, `GET ${url.pathname} (watch): ${err.message}`, err)));
+        res.on('end', () => {
+          if (status >= 200 && status < 300) return resolve();
+          let reason = 'Unknown';
+          let message = buffered.slice(0, 500);
+          try {
+            const s = JSON.parse(buffered) as { reason?: string; message?: string };
+            reason = s.reason ?? reason;
+            message = s.message ?? message;
+          } catch {
+            // not a Status object
+          }
+          reject(new KubeApiError(this.cluster, status, reason, message));
+        });
+      });
+      req.on('timeout', () => req.destroy(new Error(`watch idle for ${options.idleTimeoutMs ?? 60_000} ms`)));
+      req.on('error', (err: NodeJS.ErrnoException) => {
+        if (err.name === 'AbortError') reject(err);
+        else reject(new ClusterUnreachableError(this.cluster, `GET ${url.pathname} (watch): ${err.code ?? err.message}`, err));
+      });
+      req.end();
+    });
+  }
+
   close(): void {
     this.agent.destroy();
   }

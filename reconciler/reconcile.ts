@@ -10,7 +10,7 @@ import { placeApp } from './place/placement.ts';
 import { renderApp, type AppRender } from './render/render.ts';
 import { substituteManifests } from './render/variables.ts';
 import { SourceFetcher } from './source/git-source.ts';
-import { removeDeparted } from './removal.ts';
+import { removeDeparted, type RemovalRequest } from './removal.ts';
 import { corruptStatus, writeRecord } from './status/app-record.ts';
 import { commitSync } from './sync/commit.ts';
 import { prepareSync } from './sync/prepare.ts';
@@ -115,6 +115,26 @@ export async function reconcileRound(req: ReconcileRequest, mode: Mode): Promise
     return results;
   } finally {
     for (const t of targets.values()) if (!(t instanceof Error)) t.client.close();
+  }
+}
+
+/**
+ * Only the removal of apps that left the stack, for the departed apps `owner` claims (replicas:
+ * those of the shards this process holds, each fenced by its shard's signal). Reads the stack's
+ * app list (app-of-apps folders expanded) to know what is still placed; applies nothing.
+ */
+export async function removeDepartedApps(req: ReconcileRequest & { readonly owner: NonNullable<RemovalRequest['owner']> }): Promise<AppStatus[]> {
+  const fetcher = new SourceFetcher(req.cacheRoot);
+  const targets = req.stack.clusters.map((c) => connectOrFail(req, c)).filter((t): t is ClusterTarget => !(t instanceof Error));
+  try {
+    const apps = await expandApps({ ...req, apps: [] }, fetcher);
+    const placed = new Map<string, Set<string>>();
+    for (const app of apps) for (const c of placeApp(app, req.stack.clusters)) placed.set(c.name, (placed.get(c.name) ?? new Set()).add(app.name));
+    const results = await removeDeparted(targets, { stack: req.stack.name, orphan: new Set(req.stack.gitops.orphan), placed, writes: true, owner: req.owner, ...(req.signal ? { signal: req.signal } : {}) });
+    await closeJournals(req, targets);
+    return results.map((r) => (r.kind === 'planned' ? unexpectedPlan(r) : r.status));
+  } finally {
+    for (const t of targets) t.client.close();
   }
 }
 

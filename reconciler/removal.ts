@@ -24,6 +24,11 @@ export interface RemovalRequest {
   readonly writes: boolean;
   readonly waitMs?: number;
   readonly signal?: AbortSignal;
+  /**
+   * Replicas: which departed apps this process prunes, and the signal fencing those writes
+   * (undefined: another replica's). Without it, every departed app is pruned under `signal`.
+   */
+  readonly owner?: (app: string) => { readonly signal?: AbortSignal } | undefined;
 }
 
 export async function removeDeparted(targets: readonly ClusterTarget[], req: RemovalRequest): Promise<SyncResult[]> {
@@ -48,26 +53,36 @@ async function removeOn(t: ClusterTarget, req: RemovalRequest): Promise<SyncResu
     const cluster = t.spec.name;
     const revision = record.inventory.revision;
     if (record.corrupt) continue; // a corrupt record is never touched; `infra status` shows it
-    const orphan = req.orphan.has(app);
-    if (!req.writes) {
-      out.push({ kind: 'planned', app, cluster, plan: { app, cluster, revision, apply: [], prune: orphan ? [] : record.inventory.entries.map((e) => e.key) } });
-      continue;
+    const mine = req.owner ? req.owner(app) : {};
+    if (!mine) continue; // another replica holds the app's shard: it prunes it
+    const signal = mine.signal && req.signal ? AbortSignal.any([mine.signal, req.signal]) : (mine.signal ?? req.signal);
+    if (signal?.aborted) continue;
+    try {
+      const orphan = req.orphan.has(app);
+      if (!req.writes) {
+        out.push({ kind: 'planned', app, cluster, plan: { app, cluster, revision, apply: [], prune: orphan ? [] : record.inventory.entries.map((e) => e.key) } });
+        continue;
+      }
+      const gone: AppStatus = { app, cluster, revision, sync: 'Synced', health: 'Healthy', drifted: [], unhealthy: [], objects: 0 };
+      if (orphan) {
+        await deleteRecord(t.client, app, signal);
+        out.push({ kind: 'removed', app, cluster, status: gone });
+        continue;
+      }
+      const pruned = await pruneStale(t, { app, stale: record.inventory.entries, desiredCount: 0, allowEmpty: true, waitMs: req.waitMs ?? REMOVAL_WAIT_MS, ...(signal ? { signal } : {}) });
+      if (pruned.pending.length === 0) {
+        await deleteRecord(t.client, app, signal);
+        out.push({ kind: 'removed', app, cluster, status: gone });
+        continue;
+      }
+      const status = { ...failedStatus(app, cluster, revision, pruned.problems[0] ?? { reason: 'PruneFailed', message: 'objects left' }), objects: pruned.pending.length };
+      await writeRecord(t.client, app, { inventory: { revision, entries: pruned.pending }, status, stack: req.stack }, signal);
+      out.push({ kind: 'removed', app, cluster, status });
+    } catch (err) {
+      // The app's shard was lost mid-prune (a fenced stop): its new holder prunes the rest.
+      if (mine.signal?.aborted && !req.signal?.aborted) continue;
+      throw err;
     }
-    const gone: AppStatus = { app, cluster, revision, sync: 'Synced', health: 'Healthy', drifted: [], unhealthy: [], objects: 0 };
-    if (orphan) {
-      await deleteRecord(t.client, app, req.signal);
-      out.push({ kind: 'removed', app, cluster, status: gone });
-      continue;
-    }
-    const pruned = await pruneStale(t, { app, stale: record.inventory.entries, desiredCount: 0, allowEmpty: true, waitMs: req.waitMs ?? REMOVAL_WAIT_MS, ...(req.signal ? { signal: req.signal } : {}) });
-    if (pruned.pending.length === 0) {
-      await deleteRecord(t.client, app, req.signal);
-      out.push({ kind: 'removed', app, cluster, status: gone });
-      continue;
-    }
-    const status = { ...failedStatus(app, cluster, revision, pruned.problems[0] ?? { reason: 'PruneFailed', message: 'objects left' }), objects: pruned.pending.length };
-    await writeRecord(t.client, app, { inventory: { revision, entries: pruned.pending }, status, stack: req.stack }, req.signal);
-    out.push({ kind: 'removed', app, cluster, status });
   }
   return out;
 }

@@ -8,6 +8,8 @@ import { shardGauge } from '../../reconciler/leases/metrics.ts';
 import { ShardOwnership } from '../../reconciler/leases/shard-ownership.ts';
 import { DEFAULT_SHARD_COUNT } from '../../reconciler/leases/shards.ts';
 import { leaseTiming } from '../../reconciler/leases/timing.ts';
+import { TriggerBoard } from '../../reconciler/leases/trigger-board.ts';
+import type { Trigger } from '../../reconciler/serve/serve-loop.ts';
 import type { ServeLog } from '../../reconciler/serve/log.ts';
 import type { ServeMetrics } from '../../reconciler/serve/metrics.ts';
 import { durationMs, wholeNumber } from '../options.ts';
@@ -37,7 +39,11 @@ export function leaseOptions(command: Command): Command {
 
 export interface ServeLeases {
   readonly ownership: LeaseOwnership;
+  /** Shares a push this replica received with the others (recorded in the management cluster). */
+  relay(t: Trigger): void;
   start(): Promise<void>;
+  /** Watches the pushes the other replicas record and hands each to `trigger`; resolves once the first list is read. */
+  watchTriggers(trigger: (t: Trigger) => void): Promise<void>;
   close(): void;
 }
 
@@ -46,13 +52,45 @@ export function serveLeases(opts: LeaseOpts, metrics: ServeMetrics, log: ServeLo
   if (!opts.managementKubeconfig) return undefined;
   const timing = leaseTiming({ leaseDurationMs: opts.leaseDuration, renewDeadlineMs: opts.renewDeadline, retryPeriodMs: opts.retryPeriod });
   const client = new KubeClient('management', opts.managementKubeconfig);
+  const namespace = opts.leaseNamespace ?? process.env['POD_NAMESPACE'] ?? 'infra-system';
+  const identity = opts.identity ?? `${hostname()}-${randomBytes(3).toString('hex')}`;
   const shards = new ShardOwnership({
-    store: new LeaseStore(client, opts.leaseNamespace ?? process.env['POD_NAMESPACE'] ?? 'infra-system'),
-    identity: opts.identity ?? `${hostname()}-${randomBytes(3).toString('hex')}`,
+    store: new LeaseStore(client, namespace),
+    identity,
     shardCount: opts.shards,
     timing,
     gauge: shardGauge(metrics.leaseOwned),
     log: (level, msg, fields) => log[level](msg, fields),
   });
-  return { ownership: new LeaseOwnership(shards, apps), start: () => shards.start(), close: () => client.close() };
+  const board = new TriggerBoard(client, namespace, identity, (level, msg, fields) => log[level](msg, fields));
+  const stopWatch = new AbortController();
+  let watching: Promise<void> | undefined;
+  return {
+    ownership: new LeaseOwnership(shards, apps),
+    relay: (t) => {
+      const at = Date.now();
+      board.publish({ source: t.source, ...(t.revision ? { revision: t.revision } : {}), at }).then(
+        () => log.info('push shared with the replicas', { source: t.source, ...(t.revision ? { revision: t.revision } : {}) }),
+        (err: unknown) => log.warn(`could not share the push with the replicas (they see it at their next poll): ${(err as Error).message}`, { source: t.source }),
+      );
+    },
+    start: () => shards.start(),
+    watchTriggers: (trigger) =>
+      new Promise<void>((ready) => {
+        watching = board.watch(
+          (t) => {
+            log.info(`push shared by ${t.by}`, { source: t.source, ...(t.revision ? { revision: t.revision } : {}) });
+            trigger({ source: t.source, ...(t.revision ? { revision: t.revision } : {}), reason: `shared by ${t.by}`, relayed: true });
+          },
+          stopWatch.signal,
+          ready,
+        );
+        void watching.finally(ready);
+      }),
+    close: () => {
+      stopWatch.abort();
+      void watching?.finally(() => client.close());
+      if (!watching) client.close();
+    },
+  };
 }

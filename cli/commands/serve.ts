@@ -53,7 +53,7 @@ export function registerServe(program: Command, ctx: RunContext): void {
       // Secrets are read once, here: a missing one stops the start (exit 2) before anything listens.
       const hooked = await watchedSources(stack.gitops.sources);
       const leases = serveLeases(opts, metrics, log, () => loop.stack.gitops.apps.map((a) => a.name));
-      const loop = new ServeLoop({ stack, ...(stackFrom ? { stackFrom } : {}), cacheRoot: cacheDir(), metrics, log, concurrency: opts.concurrency, retryForMs: opts.retryFor, ...(leases ? { ownership: leases.ownership } : {}) });
+      const loop = new ServeLoop({ stack, ...(stackFrom ? { stackFrom } : {}), cacheRoot: cacheDir(), metrics, log, concurrency: opts.concurrency, retryForMs: opts.retryFor, ...(leases ? { ownership: leases.ownership, relay: (t) => leases.relay(t) } : {}) });
       const server = await startHttpServer({
         host: opts.listen.host,
         port: opts.listen.port,
@@ -67,6 +67,7 @@ export function registerServe(program: Command, ctx: RunContext): void {
       log.info(`listening on ${server.url}`, { stack: stack.name, apps: stack.gitops.apps.length, clusters: stack.clusters.length });
       if (!ctx.signal.aborted) {
         await leases?.start();
+        await leases?.watchTriggers((t) => loop.watches(t.source) && loop.trigger(t));
         await loop.start();
         await new Promise<void>((resolve) => (ctx.signal.aborted ? resolve() : ctx.signal.addEventListener('abort', () => resolve(), { once: true })));
       }

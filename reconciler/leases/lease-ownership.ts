@@ -3,8 +3,9 @@ import type { ShardOwnership } from './shard-ownership.ts';
 
 /**
  * The serve loop's Ownership backed by shard Leases: an app is this replica's while it can
- * prove it holds the app's shard; apps of a shard just taken are queued at once; departed apps
- * are pruned only by a replica holding every shard (a round with removals reads every app).
+ * prove it holds the app's shard; apps of a shard just taken are queued at once; each replica
+ * prunes the departed apps of the shards it holds (fenced by that shard's signal); a replica
+ * holding every shard runs whole-stack rounds instead.
  */
 export class LeaseOwnership implements Ownership {
   private readonly shards: ShardOwnership;
@@ -33,6 +34,12 @@ export class LeaseOwnership implements Ownership {
       if (gained.length === 0) return;
       const taken = new Set(gained);
       for (const app of this.apps()) if (taken.has(this.shards.shardOf(app))) listener(app);
+    });
+  }
+
+  onShardsGained(listener: () => void): void {
+    this.shards.onChange(({ gained }) => {
+      if (gained.length > 0) listener();
     });
   }
 

@@ -2,7 +2,7 @@ import type { AppSpec, GitSourceSpec } from '../../stacks/gitops.ts';
 import type { StackSpec } from '../../stacks/load.ts';
 import { expandAppsFolder } from '../app-of-apps.ts';
 import type { Backoff } from '../backoff.ts';
-import { reconcile } from '../reconcile.ts';
+import { reconcile, removeDepartedApps } from '../reconcile.ts';
 import { GitSource } from '../source/git-source.ts';
 import type { AppStatus } from '../types.ts';
 import type { ServeLog } from './log.ts';
@@ -83,6 +83,31 @@ export async function runReconcile(ctx: JobContext, labels: readonly string[], a
     ...(signal ? { signal } : {}),
   });
   record(ctx, statuses, ctx.clock.now() - started);
+  return statuses;
+}
+
+/**
+ * Prunes the apps that left the stack and that `owner` claims (a replica's shards), one log line
+ * per app and cluster pruned. Applies nothing.
+ */
+export async function runRemovals(ctx: JobContext, owner: (app: string) => { readonly signal?: AbortSignal } | undefined, signal?: AbortSignal): Promise<AppStatus[]> {
+  const started = ctx.clock.now();
+  const statuses = await removeDepartedApps({
+    stack: ctx.stack,
+    cacheRoot: ctx.cacheRoot,
+    ...(ctx.env ? { env: ctx.env } : {}),
+    retryForMs: ctx.retryForMs,
+    backoff: ctx.clusterBackoff,
+    progress: (line) => ctx.log.info(line),
+    owner,
+    ...(signal ? { signal } : {}),
+  });
+  const durationMs = ctx.clock.now() - started;
+  for (const s of statuses) {
+    const fields = { app: s.app, cluster: s.cluster, revision: s.revision, durationMs };
+    if (s.sync === 'Failed') ctx.log.warn(`removal of departed app not finished: ${s.error?.reason ?? 'Failed'}: ${s.error?.message ?? ''}`, fields);
+    else ctx.log.info('pruned: the app left the stack', fields);
+  }
   return statuses;
 }
 

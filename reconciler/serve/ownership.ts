@@ -8,10 +8,12 @@ export interface Ownership {
   owns(app: string): boolean;
   /** Aborted when this process loses the app; undefined when it can never lose it. */
   signal(app: string): AbortSignal | undefined;
-  /** Whether this process may prune apps that left the stack (only one process should). */
+  /** Whether this process may run whole-stack rounds, removals included (it owns every app); else it prunes the departed apps it owns. */
   ownsRemovals(): boolean;
   /** Called by serve with a callback for apps that became ours (reconcile them now). */
   onGained?(listener: (app: string) => void): void;
+  /** Called by serve with a callback for any shard gained (its departed apps are now ours to prune). */
+  onShardsGained?(listener: () => void): void;
   release(): Promise<void>;
 }
 

@@ -1,9 +1,10 @@
 import type { AppSpec, GitSourceSpec } from '../../stacks/gitops.ts';
 import type { StackSpec } from '../../stacks/load.ts';
+import type { AppStatus } from '../types.ts';
 import { InfraError } from '../../stacks/errors.ts';
 import { DEFAULT_BACKOFF, type Backoff } from '../backoff.ts';
 import { GitSource } from '../source/git-source.ts';
-import { appNamesOf, commitAvailable, drainingBackoff, outcomeOf, runReconcile, type JobContext } from './app-job.ts';
+import { appNamesOf, commitAvailable, drainingBackoff, outcomeOf, runReconcile, runRemovals, type JobContext } from './app-job.ts';
 import type { Readiness } from './http-server.ts';
 import type { ServeLog } from './log.ts';
 import type { ServeMetrics } from './metrics.ts';
@@ -23,6 +24,8 @@ export interface Trigger {
   readonly source: string;
   readonly revision?: string;
   readonly reason: string;
+  /** Set when another replica took the push and shared it: not shared again. */
+  readonly relayed?: boolean;
 }
 
 export interface ServeLoopOptions {
@@ -39,10 +42,14 @@ export interface ServeLoopOptions {
   /** Apps reconciled at once. */
   readonly concurrency?: number;
   readonly retryForMs?: number;
+  /** Replicas: shares a push this process received (webhook, hook) with the others (reconciler/leases/trigger-board.ts). */
+  readonly relay?: (t: Trigger) => void;
 }
 
 /** The queue key of the whole-stack job (a stack reload, the first round); app names cannot contain spaces. */
 const STACK_KEY = ' stack';
+/** The queue key of the removal of departed apps of the shards this replica holds (sharded replicas only). */
+const REMOVALS_KEY = ' removals';
 
 export class ServeLoop {
   private readonly opts: ServeLoopOptions;
@@ -82,6 +89,10 @@ export class ServeLoop {
       onError: (job, err) => opts.log.error(`reconcile failed: ${err instanceof InfraError ? err.oneLine() : err instanceof Error ? (err.stack ?? err.message) : String(err)}`, { app: this.label(job.key) }),
     });
     this.ownership.onGained?.((app) => this.queue.add(app, { reason: 'ownership' }));
+    // A shard taken over may hold apps that left the stack meanwhile: the new holder prunes them.
+    this.ownership.onShardsGained?.(() => {
+      if (this.firstRoundDone && !this.stopping) this.queue.add(REMOVALS_KEY, { reason: 'ownership' }, { exclusive: true });
+    });
   }
 
   /** The stack being served (the newest valid one). */
@@ -120,6 +131,8 @@ export class ServeLoop {
     if (spec && t.revision) this.seen.set(sourceKey(spec), t.revision);
     if (this.opts.stackFrom?.at.source === t.source) this.queue.add(STACK_KEY, { reason: t.reason, ...(t.revision ? { revision: t.revision } : {}) }, { exclusive: true });
     for (const app of apps) if (this.ownership.owns(app)) this.queue.add(app, { reason: t.reason, ...(t.revision ? { revision: t.revision } : {}) });
+    // A push from outside (not a poll, not one shared by another replica) is shared with the replicas.
+    if (!t.relayed && t.reason !== 'poll' && (apps.length > 0 || this.opts.stackFrom?.at.source === t.source)) this.opts.relay?.(t);
     return apps;
   }
 
@@ -147,7 +160,7 @@ export class ServeLoop {
   }
 
   private label(key: string): string {
-    return key === STACK_KEY ? '(stack)' : key;
+    return key === STACK_KEY ? '(stack)' : key === REMOVALS_KEY ? '(removals)' : key;
   }
 
   private sources(): GitSourceSpec[] {
@@ -209,6 +222,7 @@ export class ServeLoop {
   private async run(jobs: readonly Job[]): Promise<ReadonlyMap<string, JobOutcome>> {
     const first = jobs[0];
     if (first?.key === STACK_KEY) return new Map([[STACK_KEY, await this.runStack(first)]]);
+    if (first?.key === REMOVALS_KEY) return new Map([[REMOVALS_KEY, await this.runRemovals()]]);
     const ctx = this.jobContext();
     // Apps whose lease ends together go together: losing one shard must not abort another's apps.
     const bySignal = new Map<AbortSignal | undefined, { job: Job; app: AppSpec }[]>();
@@ -289,6 +303,11 @@ export class ServeLoop {
     return this.fullRound(job);
   }
 
+  /** Prunes the apps that left the stack whose shard this replica holds, each fenced by its shard's signal (SIGTERM lets it finish, like an apply). */
+  private async runRemovals(): Promise<JobOutcome> {
+    return outcomeOf(await runRemovals(this.jobContext(), (app) => (this.ownership.owns(app) ? { signal: this.ownership.signal(app) } : undefined)));
+  }
+
   private async fullRound(job: Job): Promise<JobOutcome> {
     const apps = this.current.gitops.apps;
     const owned = apps.filter((a) => this.ownership.owns(a.name));
@@ -297,10 +316,25 @@ export class ServeLoop {
         this.opts.log.info(`reconciling every app (${job.reasons.join(', ')})`);
         // Fenced like the per-app jobs: stops when any app's shard is lost.
         const signals = [...new Set(apps.map((a) => this.ownership.signal(a.name)).filter((x): x is AbortSignal => x !== undefined))];
-        return outcomeOf(await runReconcile(this.jobContext(), ['(stack)'], undefined, signals.length > 0 ? AbortSignal.any(signals) : undefined));
+        const fence = signals.length > 0 ? AbortSignal.any(signals) : undefined;
+        let statuses: AppStatus[] | undefined;
+        try {
+          statuses = await runReconcile(this.jobContext(), ['(stack)'], undefined, fence);
+        } catch (err) {
+          if (!fence?.aborted || this.stopping) throw err;
+        }
+        if (statuses && !fence?.aborted) return outcomeOf(statuses);
+        if (this.stopping) return { kind: 'done' };
+        // A shard was handed over mid-round (a replica joined): the apps still ours go on one by one,
+        // with the departed apps of our shards. A retry of this job would find the stack unchanged and stop.
+        this.opts.log.info('whole-stack round stopped by a shard hand-over: reconciling the apps still owned one by one', { app: '(stack)' });
+        for (const a of apps) if (this.ownership.owns(a.name)) this.queue.add(a.name, { reason: job.reasons.join(', ') });
+        this.queue.add(REMOVALS_KEY, { reason: job.reasons.join(', ') }, { exclusive: true });
+        return { kind: 'done' };
       }
-      // Sharded: each owned app on its own (the replica holding the removals lease prunes departed apps).
+      // Sharded: each owned app on its own, and the departed apps of the shards held here.
       for (const a of owned) this.queue.add(a.name, { reason: job.reasons.join(', ') });
+      this.queue.add(REMOVALS_KEY, { reason: job.reasons.join(', ') }, { exclusive: true });
       return { kind: 'done' };
     } finally {
       this.firstRoundDone = true;

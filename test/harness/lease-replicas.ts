@@ -64,7 +64,7 @@ export class Replica {
       else if (msg.startsWith('members: ')) out.push({ t, event: 'members', msg });
       else if (msg.startsWith('reconciling every app')) for (const a of this.apps) out.push({ t, event: 'begin', app: a, msg });
       else if (app && msg.startsWith('reconciling (')) out.push({ t, event: 'begin', app, msg });
-      else if (app === '(stack)' && (msg.startsWith('reconcile failed') || msg.startsWith('retrying in'))) for (const a of this.apps) out.push({ t, event: 'end', app: a, msg });
+      else if (app === '(stack)' && (msg.startsWith('reconcile failed') || msg.startsWith('retrying in') || msg.startsWith('whole-stack round stopped'))) for (const a of this.apps) out.push({ t, event: 'end', app: a, msg });
       else if (app && (typeof l['durationMs'] === 'number' || msg.startsWith('reconcile failed') || msg.startsWith('retrying in'))) out.push({ t, event: 'end', app, msg });
     }
     return out;

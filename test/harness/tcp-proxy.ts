@@ -48,6 +48,13 @@ export class TcpProxy {
     });
   }
 
+  /** Breaks every open connection (as a restarted load balancer would); new ones still pass. Returns how many were broken. */
+  reset(): number {
+    const n = this.sockets.size;
+    for (const s of this.sockets) s.destroy();
+    return n;
+  }
+
   /** Partition: from now on nothing passes either way. */
   cut(): number {
     this.cutAt = Date.now();
