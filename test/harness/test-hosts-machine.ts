@@ -5,7 +5,8 @@ import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { connect } from 'node:net';
 import { join } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
-import { tail } from '../../clusters/host/command.ts';
+import type { CommandResult } from '../../clusters/host/command.ts';
+import { runCommand, tail } from '../../clusters/host/command.ts';
 import { isSameProcess, startTimeOf } from '../../clusters/host/process-table.ts';
 import { createHostGroups, killGroups } from './test-hosts-cgroups.ts';
 import { TestHostsError } from './test-hosts-errors.ts';
@@ -87,6 +88,7 @@ export async function boot(slot: SlotLayout, host: HostLayout, options: { timeou
   await writeFile(host.pidFile, `${pid} ${startTimeOf(pid) ?? ''}\n`);
   await waitForSsh(host, options);
   await makeCgroupsWritable(host, pid);
+  await presentKernelTunables(host);
 }
 
 /** The pid of the running nspawn of a host, if its pid file names a live one. */
@@ -184,8 +186,41 @@ async function makeCgroupsWritable(host: HostLayout, nspawn: number): Promise<vo
   }
 }
 
+/**
+ * Kernel settings kubelet insists on (it fails to start if it cannot set them) but that are
+ * global to the machine, not per host: a kubelet in a test host must not change the shared
+ * machine. Each host sees read-only files with kubelet's values over them instead, so kubelet
+ * finds them already set and writes nothing.
+ */
+export const KUBELET_KERNEL_TUNABLES: Readonly<Record<string, string>> = {
+  'vm/overcommit_memory': '1',
+  'vm/panic_on_oom': '0',
+  'kernel/panic': '10',
+  'kernel/panic_on_oops': '1',
+  'kernel/keys/root_maxkeys': '1000000',
+  'kernel/keys/root_maxbytes': '25000000',
+};
+const TUNABLES_DIR = '/etc/infra-test-host/sysctl';
+
+async function presentKernelTunables(host: HostLayout): Promise<void> {
+  const dir = join(host.rootDir, TUNABLES_DIR);
+  await mkdir(dir, { recursive: true });
+  const init = String(await containerInit(host));
+  for (const [key, value] of Object.entries(KUBELET_KERNEL_TUNABLES)) {
+    const file = key.replaceAll('/', '.');
+    await writeFile(join(dir, file), `${value}\n`);
+    await must('nsenter', ['-t', init, '-m', 'mount', '--bind', '-o', 'ro', `${TUNABLES_DIR}/${file}`, `/proc/sys/${key}`], `test host ${host.name}`);
+  }
+}
+
 /** Runs a command inside a host (all its namespaces) as root, without SSH: for tests to look inside. */
 export async function runInside(host: HostLayout, argv: readonly string[]): Promise<string> {
   const init = await containerInit(host);
   return must('nsenter', ['-t', String(init), '-a', '--', ...argv], `test host ${host.name}`);
+}
+
+/** Like runInside, but resolves with the exit code and output whatever the code. */
+export async function execInside(host: HostLayout, argv: readonly string[]): Promise<CommandResult> {
+  const init = await containerInit(host);
+  return runCommand('nsenter', ['-t', String(init), '-a', '--', ...argv]);
 }

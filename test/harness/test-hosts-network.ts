@@ -18,6 +18,9 @@ export async function createLan(slot: SlotLayout): Promise<void> {
   await must('ip', ['-n', slot.lanNetns, 'link', 'set', slot.bridge, 'up'], where);
   await must('ip', ['link', 'add', slot.uplink, 'type', 'veth', 'peer', 'name', 'uplink', 'netns', slot.lanNetns], where);
   await must('ip', ['-n', slot.lanNetns, 'link', 'set', 'uplink', 'master', slot.bridge, 'up'], where);
+  // An isolated bridge port talks only to non-isolated ones: a host whose port is isolated too
+  // (hideFromRunner) is reachable from the other hosts (a jump host) but not from the runner.
+  await must('bridge', ['-n', slot.lanNetns, 'link', 'set', 'dev', 'uplink', 'isolated', 'on'], where);
   await must('ip', ['addr', 'add', `${slot.gateway}/${slot.prefixLength}`, 'dev', slot.uplink], where);
   await must('ip', ['link', 'set', slot.uplink, 'up'], where);
 }
@@ -38,6 +41,11 @@ export async function attachHost(slot: SlotLayout, host: HostLayout): Promise<vo
 /** Cuts (down) or restores (up) a host's link: the host keeps running, nobody reaches it. */
 export async function setHostLink(slot: SlotLayout, host: HostLayout, state: 'up' | 'down'): Promise<void> {
   await must('ip', ['-n', slot.lanNetns, 'link', 'set', host.bridgePort, state], `test host ${host.name}`);
+}
+
+/** Hides a host from the runner (on) or shows it again (off); the other hosts reach it either way. */
+export async function setHiddenFromRunner(slot: SlotLayout, host: HostLayout, hidden: boolean): Promise<void> {
+  await must('bridge', ['-n', slot.lanNetns, 'link', 'set', 'dev', host.bridgePort, 'isolated', hidden ? 'on' : 'off'], `test host ${host.name}`);
 }
 
 /** Removes every namespace and the uplink of a slot; what is already gone is skipped. */

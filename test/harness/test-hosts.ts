@@ -6,8 +6,9 @@ import type { HostKey, TestUserName } from './test-hosts-identity.ts';
 import { knownHostsText, makeUserKeys, sshConfigText, writePrivate } from './test-hosts-identity.ts';
 import type { HostLayout, SlotLayout } from './test-hosts-layout.ts';
 import { hostLayout } from './test-hosts-layout.ts';
-import { boot, kill, mountRoot, nspawnPid, provision, runInside, shutdown } from './test-hosts-machine.ts';
-import { attachHost, createLan, setHostLink } from './test-hosts-network.ts';
+import type { CommandResult } from '../../clusters/host/command.ts';
+import { boot, execInside, kill, mountRoot, nspawnPid, provision, runInside, shutdown } from './test-hosts-machine.ts';
+import { attachHost, createLan, setHiddenFromRunner, setHostLink } from './test-hosts-network.ts';
 import { ensureRootfs } from './test-hosts-rootfs.ts';
 
 /**
@@ -18,6 +19,7 @@ import { ensureRootfs } from './test-hosts-rootfs.ts';
  *   // ssh -i hosts[0].users.alice.keyPath -o UserKnownHostsFile=hosts[0].knownHostsPath alice@hosts[0].address
  *   await cutLink(hosts[1]); await restoreLink(hosts[1]);
  *   await killHost(hosts[2]); await restartHost(hosts[2]);
+ *   await hideFromRunner(hosts[1]); // reachable only through another host (ProxyJump)
  *   await stopTestHosts();
  *
  * One run per process at a time; runs of other processes (other test files, other worktrees)
@@ -134,6 +136,20 @@ export async function restoreLink(host: TestHost | string): Promise<void> {
   await setHostLink(run.slot, layout, 'up');
 }
 
+/**
+ * The runner can no longer reach the host, the other hosts still can: a host behind a bastion
+ * (ProxyJump through another test host). `showToRunner` undoes it.
+ */
+export async function hideFromRunner(host: TestHost | string): Promise<void> {
+  const { run, layout } = find(host);
+  await setHiddenFromRunner(run.slot, layout, true);
+}
+
+export async function showToRunner(host: TestHost | string): Promise<void> {
+  const { run, layout } = find(host);
+  await setHiddenFromRunner(run.slot, layout, false);
+}
+
 /** Power loss: every process of the host is killed at once. Its disk (overlay, data) stays for restartHost. */
 export async function killHost(host: TestHost | string): Promise<void> {
   const { run, layout } = find(host);
@@ -157,6 +173,12 @@ export async function isHostRunning(host: TestHost | string): Promise<boolean> {
 export async function runOnHost(host: TestHost | string, argv: readonly string[]): Promise<string> {
   const { layout } = find(host);
   return runInside(layout, argv);
+}
+
+/** Like runOnHost, but resolves with `{ code, stdout, stderr }` whatever the exit code. */
+export async function execOnHost(host: TestHost | string, argv: readonly string[]): Promise<CommandResult> {
+  const { layout } = find(host);
+  return execInside(layout, argv);
 }
 
 function find(host: TestHost | string): { run: Run; layout: HostLayout } {

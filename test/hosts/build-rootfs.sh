@@ -11,7 +11,7 @@ mirror="${INFRA_DEBIAN_MIRROR:-http://deb.debian.org/debian}"
 # What a kubelet node needs, plus systemd (PID 1 of the host), sshd and sudo for the SSH layer.
 packages=(
   systemd systemd-sysv dbus openssh-server sudo
-  containerd runc iproute2 iptables conntrack socat ca-certificates
+  containerd runc containernetworking-plugins iproute2 iptables conntrack socat ca-certificates
   procps kmod util-linux mount
 )
 

@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
-import { readdir, writeFile } from 'node:fs/promises';
+import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -13,7 +13,7 @@ import { purgeStaleSlots } from '../harness/test-hosts-cleanup.ts';
 import { slotLayout } from '../harness/test-hosts-layout.ts';
 import { ensureRootfs } from '../harness/test-hosts-rootfs.ts';
 import type { TestHost } from '../harness/test-hosts.ts';
-import { cutLink, isHostRunning, killHost, restartHost, restoreLink, startTestHosts, stopTestHosts } from '../harness/test-hosts.ts';
+import { cutLink, execOnHost, hideFromRunner, isHostRunning, killHost, restartHost, restoreLink, showToRunner, startTestHosts, stopTestHosts } from '../harness/test-hosts.ts';
 
 /** ssh with the system OpenSSH client, host key checked against the run's known_hosts, no prompts. */
 function ssh(host: TestHost, user: 'root' | 'alice' | 'bob', command: string, knownHosts = host.knownHostsPath) {
@@ -53,11 +53,14 @@ async function leftovers(slot: number): Promise<string[]> {
 
 describe('SSH test hosts', () => {
   let hosts: TestHost[] = [];
+  let scratch = '';
   beforeAll(async () => {
+    scratch = await mkdtemp(join(tmpdir(), 'infra-test-hosts-'));
     hosts = await startTestHosts({ count: 2, prefix: 'node', progress: (l) => process.stderr.write(`[test-hosts] ${l}\n`) });
   });
   afterAll(async () => {
     await stopTestHosts();
+    await rm(scratch, { recursive: true, force: true });
   });
 
   it('boots hosts with their own address and name; each user logs in with its key, the host key checked', async () => {
@@ -75,7 +78,7 @@ describe('SSH test hosts', () => {
 
   it('refuses a host whose key is not the one in known_hosts', async () => {
     const [one, two] = hosts as [TestHost, TestHost];
-    const wrong = join(tmpdir(), `th-wrong-known-hosts-${process.pid}`);
+    const wrong = join(scratch, 'wrong_known_hosts');
     await writeFile(wrong, `${one.address} ${two.hostPublicKey}\n`);
     const r = await ssh(one, 'root', 'true', wrong);
     expect(r.code).toBe(255);
@@ -103,6 +106,18 @@ describe('SSH test hosts', () => {
     expect((await ssh(two, 'root', 'hostname')).stdout.trim()).toBe(two.name);
   });
 
+  it('hides a host from the runner but not from the other hosts: reachable through a jump host', async () => {
+    const [one, two] = hosts as [TestHost, TestHost];
+    await hideFromRunner(two);
+    expect(await reachable(two.address)).toBe(false);
+    const key = two.users.root.keyPath;
+    const common = ['-i', key, '-o', 'IdentitiesOnly=yes', '-o', 'BatchMode=yes', '-o', 'StrictHostKeyChecking=yes', '-o', `UserKnownHostsFile=${two.knownHostsPath}`];
+    const jumped = await runCommand('ssh', [...common, '-o', `ProxyCommand=ssh ${common.join(' ')} -W %h:%p root@${one.address}`, `root@${two.address}`, 'hostname']);
+    expect(jumped.stdout.trim()).toBe(two.name);
+    await showToRunner(two);
+    expect(await reachable(two.address)).toBe(true);
+  });
+
   it('kills a host (power loss) and boots it again with the same disk and host key', async () => {
     const two = hosts[1]!;
     await ssh(two, 'root', 'echo kept > /root/marker');
@@ -113,6 +128,12 @@ describe('SSH test hosts', () => {
     const r = await ssh(two, 'root', 'cat /root/marker');
     expect(r.stderr).toBe('');
     expect(r.stdout.trim()).toBe('kept');
+    // And the harness sees the same disk from outside SSH.
+    expect(await execOnHost(two, ['cat', '/root/marker'])).toEqual({ code: 0, stdout: 'kept\n', stderr: '' });
+    expect((await execOnHost(two, ['test', '-e', '/root/none'])).code).toBe(1);
+    // A new boot is a new mount namespace: the harness set it up again for containerd and kubelet.
+    expect((await execOnHost(two, ['cat', '/proc/sys/vm/overcommit_memory'])).stdout).toBe('1\n');
+    expect((await execOnHost(two, ['mkdir', '/sys/fs/cgroup/cpu/probe'])).code).toBe(0);
   });
 
   it('runs a container with containerd and runc inside a host, from a locally built image', async () => {
@@ -126,7 +147,7 @@ describe('SSH test hosts', () => {
         { from: join(rootfs, 'usr/lib/x86_64-linux-gnu/libc.so.6'), to: '/lib/x86_64-linux-gnu/libc.so.6' },
         { from: join(rootfs, 'usr/lib/x86_64-linux-gnu/ld-linux-x86-64.so.2'), to: '/lib64/ld-linux-x86-64.so.2' },
       ],
-      out: join(tmpdir(), `th-echo-image-${process.pid}.tar`),
+      out: join(scratch, 'echo-image.tar'),
     });
     const scp = await runCommand('scp', ['-i', host.users.root.keyPath, '-o', 'BatchMode=yes', '-o', `UserKnownHostsFile=${host.knownHostsPath}`, image, `root@${host.address}:/root/echo.tar`]);
     expect(scp.stderr).toBe('');
@@ -139,6 +160,17 @@ describe('SSH test hosts', () => {
     const r = await ssh(host, 'root', script);
     expect(r.stderr).toBe('');
     expect(r.stdout.trim()).toBe('hello from runc');
+  });
+
+  it("shows kubelet's kernel settings inside a host without changing the machine's", async () => {
+    const host = hosts[0]!;
+    const machine = readFileSync('/proc/sys/vm/overcommit_memory', 'utf8').trim();
+    const inside = await ssh(host, 'root', 'cat /proc/sys/vm/overcommit_memory /proc/sys/kernel/panic; echo 2 > /proc/sys/vm/overcommit_memory');
+    expect(inside.stdout.split('\n').slice(0, 2)).toEqual(['1', '10']);
+    expect(inside.stderr).toMatch(/Read-only file system/);
+    expect(readFileSync('/proc/sys/vm/overcommit_memory', 'utf8').trim()).toBe(machine);
+    // Per-host (network namespace) settings stay writable: kube-proxy and CNI need them.
+    expect((await ssh(host, 'root', 'sysctl -w net.ipv4.ip_forward=1')).stdout.trim()).toBe('net.ipv4.ip_forward = 1');
   });
 
   it('removes what a crashed run left, and never what a live run holds', async () => {
