@@ -2,7 +2,7 @@ import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
-import { runOnHost, type TestHost } from './test-hosts.ts';
+import type { TestHost } from './test-hosts.ts';
 
 /**
  * A `kubernetes` cluster on the SSH test hosts as a stack file, and the client environment
@@ -54,18 +54,4 @@ export async function mutationLines(infraHome: string): Promise<string[]> {
   } catch {
     return [];
   }
-}
-
-/**
- * The test hosts share this machine's kernel: vm.overcommit_memory, kernel.panic and
- * kernel.panic_on_oops are global and read-only inside them, and kubelet's start fails when it
- * cannot set them. Each host sees the values kubelet wants through files bound over those
- * /proc/sys entries (the machine's own values stay as they are). Real hosts need nothing.
- */
-export async function presentKubeletSysctls(host: TestHost): Promise<void> {
-  const wanted: Record<string, string> = { 'vm/overcommit_memory': '1', 'kernel/panic': '10', 'kernel/panic_on_oops': '1' };
-  const script = Object.entries(wanted)
-    .map(([k, v]) => `f=/run/infra-sysctl-${k.replace('/', '-')}; echo ${v} > $f; mountpoint -q /proc/sys/${k} || mount --bind $f /proc/sys/${k}`)
-    .join('\n');
-  await runOnHost(host, ['sh', '-c', script]);
 }

@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCommand } from '../../clusters/host/command.ts';
 import { clusterLayout } from '../../clusters/local/layout.ts';
 import { cacheBinDir } from '../../clusters/tools/resolver.ts';
-import { binariesStack, mutationLines, presentKubeletSysctls, type BinariesStackFixture } from '../harness/binaries-stack.ts';
+import { binariesStack, mutationLines, type BinariesStackFixture } from '../harness/binaries-stack.ts';
 import { runInfra } from '../harness/cli.ts';
 import { runOnHost, startTestHosts, stopTestHosts, type TestHost } from '../harness/test-hosts.ts';
 
@@ -24,7 +24,6 @@ const kubectl = async (...args: string[]) => {
 
 beforeAll(async () => {
   hosts = await startTestHosts({ count: 3, prefix: 'bin' });
-  for (const h of hosts) await presentKubeletSysctls(h);
   fx = await binariesStack(hosts, { cluster: 'lab', controlPlanes: 1, user: 'alice' });
 }, 600_000);
 
