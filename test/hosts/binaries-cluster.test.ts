@@ -5,7 +5,7 @@ import { clusterLayout } from '../../clusters/local/layout.ts';
 import { cacheBinDir } from '../../clusters/tools/resolver.ts';
 import { binariesStack, mutationLines, type BinariesStackFixture } from '../harness/binaries-stack.ts';
 import { runInfra } from '../harness/cli.ts';
-import { runOnHost, startTestHosts, stopTestHosts, type TestHost } from '../harness/test-hosts.ts';
+import { cutLink, restoreLink, runOnHost, startTestHosts, stopTestHosts, type TestHost } from '../harness/test-hosts.ts';
 
 /**
  * `infra up` of a `kubernetes` cluster on real SSH hosts (systemd-nspawn): 1 control plane and
@@ -64,4 +64,20 @@ describe('binaries distribution on SSH hosts', () => {
     expect(await mutationLines(fx.infraHome)).toEqual(before);
     expect(up.stdout + up.stderr).not.toMatch(/update|create/i);
   }, 600_000);
+});
+
+describe('a host that cannot be reached', () => {
+  it('fails up naming the host while the others are repaired; the next up resumes', async () => {
+    const [, drifted, lost] = hosts as [TestHost, TestHost, TestHost];
+    await runOnHost(drifted, ['systemctl', 'stop', 'kubelet']);
+    await cutLink(lost);
+    const failed = await runInfra(['up', '-f', fx.stackFile, '--skip-apps'], fx.env);
+    expect(failed.code).not.toBe(0);
+    expect(failed.stdout + failed.stderr).toContain(lost.name);
+    // The reachable host was repaired in the same run.
+    expect((await runOnHost(drifted, ['systemctl', 'is-active', 'kubelet'])).trim()).toBe('active');
+    await restoreLink(lost);
+    const resumed = await runInfra(['up', '-f', fx.stackFile, '--skip-apps'], fx.env);
+    expect(resumed.code, `${resumed.stdout}\n${resumed.stderr}`).toBe(0);
+  }, 900_000);
 });

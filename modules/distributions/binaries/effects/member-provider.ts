@@ -100,12 +100,14 @@ export async function diff(olds: MemberOutputs, news: MemberInputs): Promise<{ c
 export async function update(_id: string, olds: MemberOutputs, news: MemberInputs): Promise<{ outs: MemberOutputs }> {
   const stopped = (at: { host: string; message: string }) =>
     new RollStoppedError(`the roll of cluster ${news.cluster} stopped at ${at.host}: ${at.message}`, { where: `host ${news.host}`, hint: `${news.host} was not changed; fix ${at.host} and run \`infra up\` again to go on` });
+  // A member that only drifted (nothing planned changed) is repaired in place, outside the roll:
+  // one unreachable host must not hold back the repair of the others.
+  const planned = olds.planDigest !== planDigest(memberSteps(news, await clusterArtifacts()));
+  if (!planned) return { outs: await bring(news) };
   return rollQueueOf(news.cluster).run(news.host, async () => {
-    // A node that drifted (not a planned change) is repaired in place, without a drain.
-    const planned = olds.planDigest !== planDigest(memberSteps(news, await clusterArtifacts()));
-    if (news.role === 'node' && planned) await cordonAndDrain(news);
+    if (news.role === 'node') await cordonAndDrain(news);
     const outs = await bring(news);
-    if (news.role === 'node' && planned) await uncordon(news);
+    if (news.role === 'node') await uncordon(news);
     return { outs };
   }, stopped);
 }
