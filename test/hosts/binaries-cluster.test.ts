@@ -1,3 +1,4 @@
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCommand } from '../../clusters/host/command.ts';
@@ -40,8 +41,13 @@ describe('binaries distribution on SSH hosts', () => {
   }, 900_000);
 
   it('runs a Deployment’s pods as real processes on the workers', async () => {
-    await kubectl('create', 'deployment', 'sleeper', '--image=infra.local/pause:1', '--replicas=2');
-    await kubectl('patch', 'deployment', 'sleeper', '--type=json', '-p', '[{"op":"add","path":"/spec/template/spec/containers/0/imagePullPolicy","value":"Never"}]');
+    // The hosts have no registry: the image is the pause image infra imported on every node.
+    const manifest = join(fx.dir, 'sleeper.json');
+    await writeFile(manifest, JSON.stringify({
+      apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name: 'sleeper', namespace: 'default' },
+      spec: { replicas: 2, selector: { matchLabels: { app: 'sleeper' } }, template: { metadata: { labels: { app: 'sleeper' } }, spec: { containers: [{ name: 'sleeper', image: 'infra.local/pause:1', imagePullPolicy: 'Never' }] } } },
+    }));
+    await kubectl('apply', '-f', manifest);
     try {
       await kubectl('rollout', 'status', 'deployment/sleeper', '--timeout=120s');
     } catch (err) {
