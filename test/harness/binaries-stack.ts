@@ -35,14 +35,15 @@ export async function binariesStack(hosts: readonly TestHost[], o: { cluster: st
   };
 }
 
-export async function writeStack(path: string, hosts: readonly TestHost[], cluster: string, controlPlanes: number, user: string): Promise<void> {
+export async function writeStack(path: string, hosts: readonly TestHost[], cluster: string, controlPlanes: number, user: string, gitops?: Record<string, unknown>): Promise<void> {
   const text = stringify({
     apiVersion: 'infra.dev/v1alpha1',
     kind: 'Stack',
     metadata: { name: cluster },
     sites: [{ name: 'lab', kind: 'ssh' }],
     hosts: hosts.map((h) => ({ name: h.name, site: 'lab', address: h.address, user, port: h.port, memoryGiB: 4, cpus: 2 })),
-    clusters: [{ name: cluster, site: 'lab', distribution: 'kubernetes', controlPlanes, hosts: hosts.map((h) => h.name), cni: 'flannel', csi: 'none' }],
+    clusters: [{ name: cluster, site: 'lab', distribution: 'kubernetes', controlPlanes, hosts: hosts.map((h) => h.name), cni: 'flannel', csi: 'none', labels: { where: 'lab' } }],
+    ...(gitops ? { gitops } : {}),
   });
   await writeFile(path, text);
 }

@@ -4,7 +4,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCommand } from '../../clusters/host/command.ts';
 import { clusterLayout } from '../../clusters/local/layout.ts';
 import { cacheBinDir } from '../../clusters/tools/resolver.ts';
-import { binariesStack, mutationLines, type BinariesStackFixture } from '../harness/binaries-stack.ts';
+import { binariesStack, mutationLines, writeStack, type BinariesStackFixture } from '../harness/binaries-stack.ts';
+import { GitFixture } from '../harness/git-fixture.ts';
 import { runInfra } from '../harness/cli.ts';
 import { cutLink, restoreLink, runOnHost, startTestHosts, stopTestHosts, type TestHost } from '../harness/test-hosts.ts';
 
@@ -69,6 +70,24 @@ describe('binaries distribution on SSH hosts', () => {
     expect(up.code, `${up.stdout}\n${up.stderr}`).toBe(0);
     expect(await mutationLines(fx.infraHome)).toEqual(before);
     expect(up.stdout + up.stderr).not.toMatch(/update|create/i);
+  }, 600_000);
+});
+
+describe('the stack’s apps', () => {
+  it('reconcile onto the cluster through the kubeconfig the cluster resource wrote', async () => {
+    const repo = await GitFixture.create();
+    try {
+      await repo.commit({ 'app/config.yaml': 'apiVersion: v1\nkind: ConfigMap\nmetadata: {name: from-git, namespace: default}\ndata: {greeting: hello}\n' });
+      await writeStack(fx.stackFile, hosts, 'lab', 1, 'alice', {
+        sources: [{ name: 'repo', url: repo.dir, ref: { branch: 'main' } }],
+        apps: [{ name: 'greeting', source: 'repo', path: 'app', targets: { selector: { matchLabels: { where: 'lab' } } }, timeout: '60s' }],
+      });
+      const up = await runInfra(['up', '-f', fx.stackFile], fx.env);
+      expect(up.code, `${up.stdout}\n${up.stderr}`).toBe(0);
+      expect(await kubectl('get', 'configmap', 'from-git', '-o', 'jsonpath={.data.greeting}')).toBe('hello');
+    } finally {
+      await repo.remove();
+    }
   }, 600_000);
 });
 
