@@ -106,3 +106,17 @@ describe('a host that cannot be reached', () => {
     expect(resumed.code, `${resumed.stdout}\n${resumed.stderr}`).toBe(0);
   }, 900_000);
 });
+
+describe('a host removed from the stack', () => {
+  it('is drained, its Node deleted and its kubelet stopped; the rest of the cluster stays', async () => {
+    const [, kept, removed] = hosts as [TestHost, TestHost, TestHost];
+    await writeStack(fx.stackFile, hosts.slice(0, 2), 'lab', 1, 'alice');
+    const up = await runInfra(['up', '-f', fx.stackFile, '--skip-apps'], fx.env);
+    expect(up.code, `${up.stdout}\n${up.stderr}`).toBe(0);
+    const nodes = await kubectl('get', 'nodes', '-o', 'jsonpath={.items[*].metadata.name}');
+    expect(nodes.split(' ')).toEqual([kept.name]);
+    expect((await runOnHost(removed, ['sh', '-c', 'systemctl is-active kubelet || true'])).trim()).toBe('inactive');
+    // The Deployment's pods moved to the node left.
+    await kubectl('rollout', 'status', 'deployment/sleeper', '--timeout=120s');
+  }, 600_000);
+});
