@@ -55,4 +55,13 @@ describe('three control planes', () => {
     expect(await etcdMembers(cp1)).toEqual(['ha-1', 'ha-2', 'ha-3']);
     void cp2;
   }, 900_000);
+
+  it('remove the lost member when it leaves the stack (the two left are a healthy majority)', async () => {
+    const [cp1, cp2, , w] = hosts as [TestHost, TestHost, TestHost, TestHost];
+    await writeStack(fx.stackFile, [cp1, cp2, w], 'ha', 2, 'root');
+    const up = await runInfra(['up', '-f', fx.stackFile, '--skip-apps'], fx.env);
+    expect(up.code, `${up.stdout}\n${up.stderr}`).toBe(0);
+    expect(await etcdMembers(cp1)).toEqual(['ha-1', 'ha-2']);
+    expect(await kubectl('get', 'configmap', 'after-loss', '-o', 'jsonpath={.data.ok}')).toBe('yes');
+  }, 900_000);
 });
