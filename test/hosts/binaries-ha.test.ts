@@ -42,7 +42,14 @@ describe('three control planes', () => {
 
   it('survive the loss of one control-plane host', async () => {
     await killHost(hosts[2]!);
-    await kubectl('create', 'configmap', 'after-loss', '--from-literal=ok=yes');
+    // If the lost host led etcd, the two left elect a new leader first: writes fail until then.
+    const deadline = Date.now() + 60_000;
+    for (;;) {
+      const r = await kubectl('create', 'configmap', 'after-loss', '--from-literal=ok=yes').then(() => undefined, (e: Error) => e);
+      if (!r) break;
+      if (Date.now() > deadline || !/timed out|leader|unavailable|already exists/.test(r.message)) throw r;
+      if (/already exists/.test(r.message)) break;
+    }
     expect(await kubectl('get', 'configmap', 'after-loss', '-o', 'jsonpath={.data.ok}')).toBe('yes');
   }, 120_000);
 

@@ -15,7 +15,10 @@ export interface EtcdMember extends MemberHealth {
 /** The members etcd knows and whether each answers its health check, asked through `via`. */
 export async function etcdMembers(h: RemoteHost, viaAddress: string): Promise<EtcdMember[]> {
   const list = await h.run({ script: `${etcdctl(viaAddress)} member list -w json` }, { sudo: true, quiet: true, step: 'list etcd members' });
-  const members = (JSON.parse(list.stdout) as { members?: { ID: number | string; name: string; clientURLs?: string[] }[] }).members ?? [];
+  // Member IDs are uint64: parsed as numbers they lose their low bits (and `member remove` then
+  // finds no such member), so they are read as strings.
+  const text = list.stdout.replace(/"(ID|member_id|cluster_id)":(\d+)/g, '"$1":"$2"');
+  const members = (JSON.parse(text) as { members?: { ID: number | string; name: string; clientURLs?: string[] }[] }).members ?? [];
   const out: EtcdMember[] = [];
   for (const m of members) {
     const url = m.clientURLs?.[0];
