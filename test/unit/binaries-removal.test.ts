@@ -56,3 +56,11 @@ describe('rolling one member at a time', () => {
     expect(log).toEqual(['w1 start', 'w1 end', 'w2 start']);
   });
 });
+
+describe('etcd member list', () => {
+  it('keeps every bit of a uint64 member ID (a JSON number would not)', async () => {
+    const { parseMemberList } = await import('../../modules/distributions/binaries/effects/etcd-members.ts');
+    const raw = '{"header":{"cluster_id":17237436991929493444,"member_id":9372538179322589801},"members":[{"ID":9372538179322589801,"name":"cp1","clientURLs":["https://10.0.0.1:2379"]}]}';
+    expect(parseMemberList(raw)).toEqual([{ name: 'cp1', hexId: '8211f1d0f64f3269', clientURLs: ['https://10.0.0.1:2379'] }]);
+  });
+});
