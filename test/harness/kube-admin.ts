@@ -20,6 +20,12 @@ export async function applyAs(cluster: TestCluster, path: string, body: unknown,
 }
 
 /** Deletes an object; gone already is fine. */
+/** Creates a namespace with the admin credentials and returns its name. */
+export async function createNamespace(cluster: TestCluster, name: string): Promise<string> {
+  await adminRequest(cluster, 'POST', '/api/v1/namespaces', { apiVersion: 'v1', kind: 'Namespace', metadata: { name } });
+  return name;
+}
+
 export async function deleteIfPresent(cluster: TestCluster, path: string): Promise<void> {
   try {
     await adminRequest(cluster, 'DELETE', path);

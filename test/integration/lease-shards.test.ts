@@ -8,7 +8,7 @@ import { waitFor } from '../../clusters/wait.ts';
 import { testClusters } from '../harness/environment.ts';
 import type { TestCluster } from '../harness/environment-spec.ts';
 import { GitFixture } from '../harness/git-fixture.ts';
-import { deleteIfPresent } from '../harness/kube-admin.ts';
+import { deleteIfPresent, createNamespace } from '../harness/kube-admin.ts';
 import { ownershipOverlaps, reconcileOverlaps, Replica } from '../harness/lease-replicas.ts';
 import { readObject } from '../harness/reconcile-helpers.ts';
 import { kubeconfigThrough, serverOf, TcpProxy } from '../harness/tcp-proxy.ts';
@@ -55,16 +55,7 @@ async function writeStack(file: string, targetKubeconfig: string): Promise<strin
 }
 
 /** A fresh Lease namespace per test, so no test sees another's Leases. */
-async function leaseNamespace(): Promise<string> {
-  const name = `infra-leases-${++testIndex}-${process.pid}`;
-  const client = new KubeClient(management.name, management.kubeconfig);
-  try {
-    await client.request('POST', '/api/v1/namespaces', { body: { apiVersion: 'v1', kind: 'Namespace', metadata: { name } } });
-  } finally {
-    client.close();
-  }
-  return name;
-}
+const leaseNamespace = () => createNamespace(management, `infra-leases-${++testIndex}-${process.pid}`);
 
 function start(identity: string, namespace: string, extra: { stackFile?: string; managementKubeconfig?: string; extraArgs?: string[] } = {}): Replica {
   const r = new Replica({

@@ -14,7 +14,7 @@ import { loadStackFile } from '../../stacks/load.ts';
 import { testClusters } from '../harness/environment.ts';
 import type { TestCluster } from '../harness/environment-spec.ts';
 import { GitFixture } from '../harness/git-fixture.ts';
-import { deleteIfPresent } from '../harness/kube-admin.ts';
+import { deleteIfPresent, createNamespace } from '../harness/kube-admin.ts';
 import { Replica } from '../harness/lease-replicas.ts';
 import { readObject } from '../harness/reconcile-helpers.ts';
 import { kubeconfigThrough, serverOf, TcpProxy } from '../harness/tcp-proxy.ts';
@@ -62,16 +62,8 @@ function stackOf(apps: readonly string[], on: readonly TestCluster[], interval: 
   });
 }
 
-async function leaseNamespace(): Promise<string> {
-  const name = `infra-fanout-${++testIndex}-${process.pid}`;
-  const client = new KubeClient(management.name, management.kubeconfig);
-  try {
-    await client.request('POST', '/api/v1/namespaces', { body: { apiVersion: 'v1', kind: 'Namespace', metadata: { name } } });
-  } finally {
-    client.close();
-  }
-  return name;
-}
+/** A fresh Lease namespace per test, so no test sees another's Leases. */
+const leaseNamespace = () => createNamespace(management, `infra-fanout-${++testIndex}-${process.pid}`);
 
 function start(identity: string, namespace: string, stackFile: string, apps: readonly string[], extraArgs: string[] = []): Replica {
   const r = new Replica({ identity, namespace, stackFile, managementKubeconfig: management.kubeconfig, timing: TIMING, cacheDir: join(work, `cache-${identity}-${testIndex}`), apps, extraArgs });
