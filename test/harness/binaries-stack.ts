@@ -2,7 +2,7 @@ import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
-import { runOnHost, type TestHost } from './test-hosts.ts';
+import type { TestHost } from './test-hosts.ts';
 
 /**
  * A `kubernetes` cluster on the SSH test hosts as a stack file, and the client environment
@@ -35,14 +35,15 @@ export async function binariesStack(hosts: readonly TestHost[], o: { cluster: st
   };
 }
 
-export async function writeStack(path: string, hosts: readonly TestHost[], cluster: string, controlPlanes: number, user: string): Promise<void> {
+export async function writeStack(path: string, hosts: readonly TestHost[], cluster: string, controlPlanes: number, user: string, gitops?: Record<string, unknown>): Promise<void> {
   const text = stringify({
     apiVersion: 'infra.dev/v1alpha1',
     kind: 'Stack',
     metadata: { name: cluster },
     sites: [{ name: 'lab', kind: 'ssh' }],
     hosts: hosts.map((h) => ({ name: h.name, site: 'lab', address: h.address, user, port: h.port, memoryGiB: 4, cpus: 2 })),
-    clusters: [{ name: cluster, site: 'lab', distribution: 'kubernetes', controlPlanes, hosts: hosts.map((h) => h.name), cni: 'flannel', csi: 'none' }],
+    clusters: [{ name: cluster, site: 'lab', distribution: 'kubernetes', controlPlanes, hosts: hosts.map((h) => h.name), cni: 'flannel', csi: 'none', labels: { where: 'lab' } }],
+    ...(gitops ? { gitops } : {}),
   });
   await writeFile(path, text);
 }
@@ -54,18 +55,4 @@ export async function mutationLines(infraHome: string): Promise<string[]> {
   } catch {
     return [];
   }
-}
-
-/**
- * The test hosts share this machine's kernel: vm.overcommit_memory, kernel.panic and
- * kernel.panic_on_oops are global and read-only inside them, and kubelet's start fails when it
- * cannot set them. Each host sees the values kubelet wants through files bound over those
- * /proc/sys entries (the machine's own values stay as they are). Real hosts need nothing.
- */
-export async function presentKubeletSysctls(host: TestHost): Promise<void> {
-  const wanted: Record<string, string> = { 'vm/overcommit_memory': '1', 'kernel/panic': '10', 'kernel/panic_on_oops': '1' };
-  const script = Object.entries(wanted)
-    .map(([k, v]) => `f=/run/infra-sysctl-${k.replace('/', '-')}; echo ${v} > $f; mountpoint -q /proc/sys/${k} || mount --bind $f /proc/sys/${k}`)
-    .join('\n');
-  await runOnHost(host, ['sh', '-c', script]);
 }

@@ -1,11 +1,13 @@
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCommand } from '../../clusters/host/command.ts';
 import { clusterLayout } from '../../clusters/local/layout.ts';
 import { cacheBinDir } from '../../clusters/tools/resolver.ts';
-import { binariesStack, mutationLines, presentKubeletSysctls, type BinariesStackFixture } from '../harness/binaries-stack.ts';
+import { binariesStack, mutationLines, writeStack, type BinariesStackFixture } from '../harness/binaries-stack.ts';
+import { GitFixture } from '../harness/git-fixture.ts';
 import { runInfra } from '../harness/cli.ts';
-import { runOnHost, startTestHosts, stopTestHosts, type TestHost } from '../harness/test-hosts.ts';
+import { cutLink, restoreLink, runOnHost, startTestHosts, stopTestHosts, type TestHost } from '../harness/test-hosts.ts';
 
 /**
  * `infra up` of a `kubernetes` cluster on real SSH hosts (systemd-nspawn): 1 control plane and
@@ -24,7 +26,6 @@ const kubectl = async (...args: string[]) => {
 
 beforeAll(async () => {
   hosts = await startTestHosts({ count: 3, prefix: 'bin' });
-  for (const h of hosts) await presentKubeletSysctls(h);
   fx = await binariesStack(hosts, { cluster: 'lab', controlPlanes: 1, user: 'alice' });
 }, 600_000);
 
@@ -41,8 +42,13 @@ describe('binaries distribution on SSH hosts', () => {
   }, 900_000);
 
   it('runs a Deployment’s pods as real processes on the workers', async () => {
-    await kubectl('create', 'deployment', 'sleeper', '--image=infra.local/pause:1', '--replicas=2');
-    await kubectl('patch', 'deployment', 'sleeper', '--type=json', '-p', '[{"op":"add","path":"/spec/template/spec/containers/0/imagePullPolicy","value":"Never"}]');
+    // The hosts have no registry: the image is the pause image infra imported on every node.
+    const manifest = join(fx.dir, 'sleeper.json');
+    await writeFile(manifest, JSON.stringify({
+      apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name: 'sleeper', namespace: 'default' },
+      spec: { replicas: 2, selector: { matchLabels: { app: 'sleeper' } }, template: { metadata: { labels: { app: 'sleeper' } }, spec: { containers: [{ name: 'sleeper', image: 'infra.local/pause:1', imagePullPolicy: 'Never' }] } } },
+    }));
+    await kubectl('apply', '-f', manifest);
     try {
       await kubectl('rollout', 'status', 'deployment/sleeper', '--timeout=120s');
     } catch (err) {
@@ -64,5 +70,53 @@ describe('binaries distribution on SSH hosts', () => {
     expect(up.code, `${up.stdout}\n${up.stderr}`).toBe(0);
     expect(await mutationLines(fx.infraHome)).toEqual(before);
     expect(up.stdout + up.stderr).not.toMatch(/update|create/i);
+  }, 600_000);
+});
+
+describe('the stack’s apps', () => {
+  it('reconcile onto the cluster through the kubeconfig the cluster resource wrote', async () => {
+    const repo = await GitFixture.create();
+    try {
+      await repo.commit({ 'app/config.yaml': 'apiVersion: v1\nkind: ConfigMap\nmetadata: {name: from-git, namespace: default}\ndata: {greeting: hello}\n' });
+      await writeStack(fx.stackFile, hosts, 'lab', 1, 'alice', {
+        sources: [{ name: 'repo', url: repo.dir, ref: { branch: 'main' } }],
+        apps: [{ name: 'greeting', source: 'repo', path: 'app', targets: { selector: { matchLabels: { where: 'lab' } } }, timeout: '60s' }],
+      });
+      const up = await runInfra(['up', '-f', fx.stackFile], fx.env);
+      expect(up.code, `${up.stdout}\n${up.stderr}`).toBe(0);
+      expect(await kubectl('get', 'configmap', 'from-git', '-o', 'jsonpath={.data.greeting}')).toBe('hello');
+    } finally {
+      await repo.remove();
+    }
+  }, 600_000);
+});
+
+describe('a host that cannot be reached', () => {
+  it('fails up naming the host while the others are repaired; the next up resumes', async () => {
+    const [, drifted, lost] = hosts as [TestHost, TestHost, TestHost];
+    await runOnHost(drifted, ['systemctl', 'stop', 'kubelet']);
+    await cutLink(lost);
+    const failed = await runInfra(['up', '-f', fx.stackFile, '--skip-apps'], fx.env);
+    expect(failed.code).not.toBe(0);
+    expect(failed.stdout + failed.stderr).toContain(lost.name);
+    // The reachable host was repaired in the same run.
+    expect((await runOnHost(drifted, ['systemctl', 'is-active', 'kubelet'])).trim()).toBe('active');
+    await restoreLink(lost);
+    const resumed = await runInfra(['up', '-f', fx.stackFile, '--skip-apps'], fx.env);
+    expect(resumed.code, `${resumed.stdout}\n${resumed.stderr}`).toBe(0);
+  }, 900_000);
+});
+
+describe('a host removed from the stack', () => {
+  it('is drained, its Node deleted and its kubelet stopped; the rest of the cluster stays', async () => {
+    const [, kept, removed] = hosts as [TestHost, TestHost, TestHost];
+    await writeStack(fx.stackFile, hosts.slice(0, 2), 'lab', 1, 'alice');
+    const up = await runInfra(['up', '-f', fx.stackFile, '--skip-apps'], fx.env);
+    expect(up.code, `${up.stdout}\n${up.stderr}`).toBe(0);
+    const nodes = await kubectl('get', 'nodes', '-o', 'jsonpath={.items[*].metadata.name}');
+    expect(nodes.split(' ')).toEqual([kept.name]);
+    expect((await runOnHost(removed, ['sh', '-c', 'systemctl is-active kubelet || true'])).trim()).toBe('inactive');
+    // The Deployment's pods moved to the node left.
+    await kubectl('rollout', 'status', 'deployment/sleeper', '--timeout=120s');
   }, 600_000);
 });

@@ -194,6 +194,9 @@ export function containerdConfig(options: NodeOptions): string {
     '',
     '[plugins."io.containerd.grpc.v1.cri"]',
     `  sandbox_image = "${PAUSE_IMAGE}"`,
+    // Pods never get a lower OOM score than containerd itself: a node that is a container (no
+    // CAP_SYS_RESOURCE) fails every sandbox otherwise (runc: "can't get final child's PID").
+    '  restrict_oom_score_adj = true',
     '[plugins."io.containerd.grpc.v1.cri".containerd]',
     '  default_runtime_name = "runc"',
     '[plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runc]',

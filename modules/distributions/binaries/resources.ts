@@ -37,7 +37,7 @@ export class BinariesCluster extends pulumi.dynamic.Resource {
   declare readonly server: pulumi.Output<string>;
   declare readonly kubeconfigPath: pulumi.Output<string>;
 
-  constructor(name: string, args: { topology: pulumi.Input<unknown> }, opts?: pulumi.CustomResourceOptions) {
+  constructor(name: string, args: { topology: pulumi.Input<unknown>; access: pulumi.Input<unknown> }, opts?: pulumi.CustomResourceOptions) {
     super(clusterProvider, `cluster:${name}`, { ...args, pki: undefined, kubeconfig: undefined, server: undefined, kubeconfigPath: undefined }, { ...opts, additionalSecretOutputs: ['pki', 'kubeconfig'] }, 'infra', 'BinariesCluster');
   }
 }

@@ -11,12 +11,13 @@ import { planTopology } from './topology.ts';
  */
 export function binariesClusterResources(cluster: ClusterSpec, hosts: readonly HostSpec[], hostResources: ReadonlyMap<string, SshHost>): { server: string; kubeconfig: pulumi.Output<string>; kubeconfigPath: pulumi.Output<string> } {
   const topology = planTopology(cluster, hosts);
-  const c = new BinariesCluster(cluster.name, { topology });
-  const members = [...topology.controlPlanes, ...topology.workers];
+  // A host can be both control plane and node (a cluster of control-plane hosts only).
+  const members = [...new Map([...topology.controlPlanes, ...topology.workers].map((m) => [m.name, m])).values()];
   const hostDeps = members.map((m) => hostResources.get(m.name)).filter((r): r is SshHost => !!r);
   const access = pulumi.all(members.map((m) => hostResources.get(m.name)?.pins ?? pulumi.output([]))).apply((pins) =>
     Object.fromEntries(members.map((m, i) => [m.name, { name: m.name, address: m.address, user: m.user, port: m.port, pins: pins[i] ?? [] }])),
   );
+  const c = new BinariesCluster(cluster.name, { topology, access }, { dependsOn: hostDeps });
   const cgroupDriver = (process.env['INFRA_CGROUP_DRIVER'] === 'cgroupfs' ? 'cgroupfs' : 'systemd') as 'systemd' | 'cgroupfs';
   const common = { cluster: cluster.name, topology, pki: c.pki, access, cgroupDriver };
   const controlPlanes = topology.controlPlanes.map((h) => new ControlPlaneMember({ ...common, role: 'control-plane', host: h.name }, { dependsOn: [c, ...hostDeps] }));

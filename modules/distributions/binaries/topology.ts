@@ -56,9 +56,6 @@ export function planTopology(cluster: ClusterSpec, hosts: readonly HostSpec[]): 
   if (members.length < cluster.controlPlanes || cluster.controlPlanes < 1) {
     throw new TopologyError(`${cluster.controlPlanes} control planes need at least as many hosts (has ${members.length})`, { where: `cluster ${cluster.name}` });
   }
-  if (cluster.controlPlanes % 2 === 0) {
-    throw new TopologyError(`${cluster.controlPlanes} etcd members cannot keep a majority better than ${cluster.controlPlanes - 1}; use an odd number (1 or 3)`, { where: `cluster ${cluster.name}` });
-  }
   const controlPlanes = members.slice(0, cluster.controlPlanes);
   const rest = members.slice(cluster.controlPlanes);
   const nodeHosts = rest.length > 0 ? rest : controlPlanes;

@@ -4,6 +4,11 @@ import { renderKubeconfig } from '../../../../clusters/local/kubeconfig-file.ts'
 import { clusterLayout } from '../../../../clusters/local/layout.ts';
 import { certOf, ensureClusterPki, type ClusterPki } from '../cluster-pki.ts';
 import type { BinariesTopology } from '../topology.ts';
+import { HostUnreachableError } from '../../../hosts/index.ts';
+import { withHost, type HostAccess } from '../../../hosts/host-access.ts';
+import { QuorumRefusedError } from '../errors.ts';
+import { decideMemberRemoval, type MemberHealth } from '../removal-plan.ts';
+import { etcdMembers } from './etcd-members.ts';
 
 /**
  * The BinariesCluster resource: the cluster's PKI (made once, kept in the state as a secret,
@@ -12,6 +17,8 @@ import type { BinariesTopology } from '../topology.ts';
  */
 export interface ClusterInputs {
   readonly topology: BinariesTopology;
+  /** Every host of the cluster by name, for the quorum check before a control plane leaves. */
+  readonly access: Readonly<Record<string, HostAccess>>;
 }
 
 export interface ClusterOutputs extends ClusterInputs {
@@ -31,7 +38,7 @@ async function bring(inputs: ClusterInputs, existing?: ClusterPki): Promise<Clus
   const partial = `${path}.partial-${process.pid}`;
   await writeFile(partial, kubeconfig, { mode: 0o600 });
   await rename(partial, path);
-  return { topology: t, pki, kubeconfig, server: t.apiserverUrl, kubeconfigPath: path };
+  return { topology: t, access: inputs.access, pki, kubeconfig, server: t.apiserverUrl, kubeconfigPath: path };
 }
 
 export async function create(inputs: ClusterInputs): Promise<{ id: string; outs: ClusterOutputs }> {
@@ -40,14 +47,50 @@ export async function create(inputs: ClusterInputs): Promise<{ id: string; outs:
 
 export function diff(olds: ClusterOutputs, news: ClusterInputs): { changes: boolean; replaces: string[] } {
   const replaces = olds.topology.cluster !== news.topology.cluster ? ['topology'] : [];
+  // Only the topology matters: host keys pinned later change `access`, not the cluster.
   return { changes: JSON.stringify(olds.topology) !== JSON.stringify(news.topology), replaces };
 }
 
 export async function update(_id: string, olds: ClusterOutputs, news: ClusterInputs): Promise<{ outs: ClusterOutputs }> {
+  await refuseLosingQuorum(olds, news);
   // Never a new CA: hosts that stay keep their certificates, new ones get theirs.
   return { outs: await bring(news, olds.pki) };
 }
 
 export async function remove(_id: string, olds: ClusterOutputs): Promise<void> {
   await rm(olds.kubeconfigPath, { force: true });
+}
+
+/**
+ * Before anything changes: control-plane hosts that leave the stack must leave etcd a healthy
+ * majority (asked of a member that stays). Checked here, first of the cluster's resources, so a
+ * refused removal changes no host at all.
+ */
+async function refuseLosingQuorum(olds: ClusterOutputs, news: ClusterInputs): Promise<void> {
+  const staying = new Set(news.topology.controlPlanes.map((h) => h.name));
+  const leaving = olds.topology.controlPlanes.filter((h) => !staying.has(h.name)).map((h) => h.name);
+  if (leaving.length === 0) return;
+  if (staying.size === 0) {
+    throw new QuorumRefusedError(`cluster ${news.topology.cluster} would keep no etcd member`, { where: `cluster ${news.topology.cluster}`, hint: 'keep at least one control-plane host' });
+  }
+  const reachable = news.topology.controlPlanes.filter((h) => news.access[h.name]);
+  for (const via of reachable) {
+    let members: MemberHealth[];
+    try {
+      members = await withHost(news.access[via.name] as HostAccess, (h) => etcdMembers(h, via.address));
+    } catch (err) {
+      if (err instanceof HostUnreachableError) continue;
+      throw err;
+    }
+    let left = members;
+    for (const name of leaving) {
+      const decision = decideMemberRemoval(left, name);
+      if (!decision.allowed) {
+        throw new QuorumRefusedError(`refusing to remove ${name} from cluster ${news.topology.cluster}: ${decision.reason}`, { where: `host ${name}`, hint: 'bring the unhealthy members back first (or remove the broken one instead), then run `infra up` again' });
+      }
+      left = left.filter((m) => m.name !== name);
+    }
+    return;
+  }
+  throw new QuorumRefusedError(`cannot check etcd's health before removing ${leaving.join(', ')}: no control-plane host that stays can be reached`, { where: `cluster ${news.topology.cluster}` });
 }

@@ -4,10 +4,10 @@ import { infraHome } from '../../../../clusters/host/paths.ts';
 import { HostUnreachableError, type RemoteHost } from '../../../hosts/index.ts';
 import { HostStepError, QuorumRefusedError, RollStoppedError } from '../errors.ts';
 import { rollQueueOf } from '../roll.ts';
-import { ETCD_CLIENT_PORT } from '../topology.ts';
-import { BIN_DIR, kubeconfigPath, pki } from '../layout.ts';
+import { BIN_DIR, kubeconfigPath } from '../layout.ts';
 import { batchCheckScript, memberSteps, planDigest, stepsOutOfPlace, type MemberPlanInput } from '../member-plan.ts';
-import { decideMemberRemoval, type MemberHealth } from '../removal-plan.ts';
+import { decideMemberRemoval } from '../removal-plan.ts';
+import { etcdctl, etcdMembers } from './etcd-members.ts';
 import { runSteps } from '../run-steps.ts';
 import { clusterArtifacts } from './artifacts.ts';
 import { connect, withHost, type HostAccess } from '../../../hosts/host-access.ts';
@@ -100,12 +100,14 @@ export async function diff(olds: MemberOutputs, news: MemberInputs): Promise<{ c
 export async function update(_id: string, olds: MemberOutputs, news: MemberInputs): Promise<{ outs: MemberOutputs }> {
   const stopped = (at: { host: string; message: string }) =>
     new RollStoppedError(`the roll of cluster ${news.cluster} stopped at ${at.host}: ${at.message}`, { where: `host ${news.host}`, hint: `${news.host} was not changed; fix ${at.host} and run \`infra up\` again to go on` });
+  // A member that only drifted (nothing planned changed) is repaired in place, outside the roll:
+  // one unreachable host must not hold back the repair of the others.
+  const planned = olds.planDigest !== planDigest(memberSteps(news, await clusterArtifacts()));
+  if (!planned) return { outs: await bring(news) };
   return rollQueueOf(news.cluster).run(news.host, async () => {
-    // A node that drifted (not a planned change) is repaired in place, without a drain.
-    const planned = olds.planDigest !== planDigest(memberSteps(news, await clusterArtifacts()));
-    if (news.role === 'node' && planned) await cordonAndDrain(news);
+    if (news.role === 'node') await cordonAndDrain(news);
     const outs = await bring(news);
-    if (news.role === 'node' && planned) await uncordon(news);
+    if (news.role === 'node') await uncordon(news);
     return { outs };
   }, stopped);
 }
@@ -135,10 +137,7 @@ ${ADMIN} delete node ${m.host} --wait=true`;
 }
 
 async function leaveAsControlPlane(m: MemberOutputs): Promise<void> {
-  const others = m.topology.controlPlanes.filter((h) => h.name !== m.host);
-  const via = others.find((h) => m.access[h.name]);
-  const etcdctl = (h: { address: string }) =>
-    `${BIN_DIR}/etcdctl --endpoints=https://${h.address}:${ETCD_CLIENT_PORT} --cacert=${pki('ca.crt')} --cert=${pki('apiserver-etcd-client.crt')} --key=${pki('apiserver-etcd-client.key')}`;
+  const via = m.topology.controlPlanes.find((h) => h.name !== m.host && m.access[h.name]);
   if (!via) {
     throw new QuorumRefusedError(`${m.host} is the last etcd member of cluster ${m.cluster}: removing it would delete the cluster's data`, {
       where: `host ${m.host}`,
@@ -146,20 +145,11 @@ async function leaveAsControlPlane(m: MemberOutputs): Promise<void> {
     });
   }
   await withHost(accessOf(m, via.name), async (h) => {
-    const list = await h.run({ script: `${etcdctl(via)} member list -w json` }, { sudo: true, quiet: true, step: 'list etcd members' });
-    const members = (JSON.parse(list.stdout) as { members?: { ID: number | string; name: string; clientURLs?: string[] }[] }).members ?? [];
-    const health: MemberHealth[] = [];
-    for (const member of members) {
-      const url = member.clientURLs?.[0];
-      const ok = url ? (await h.run({ script: `${etcdctl(via)} --endpoints=${url} endpoint health >/dev/null 2>&1` }, { sudo: true, quiet: true, okExitCodes: [0, 1], step: 'etcd health' })).code === 0 : false;
-      health.push({ name: member.name, healthy: ok });
-    }
-    const decision = decideMemberRemoval(health, m.host);
+    const members = await etcdMembers(h, via.address);
+    const decision = decideMemberRemoval(members, m.host);
     if (!decision.allowed) throw new QuorumRefusedError(`refusing to remove ${m.host} from cluster ${m.cluster}: ${decision.reason}`, { where: `host ${m.host}`, hint: 'bring the unhealthy members back first, then run `infra up` again' });
     const leaving = members.find((x) => x.name === m.host);
-    if (!leaving) return;
-    const hexId = BigInt(leaving.ID).toString(16);
-    await h.run({ script: `${etcdctl(via)} member remove ${hexId}` }, { sudo: true, mutating: true, step: `remove etcd member ${m.host}` });
+    if (leaving) await h.run({ script: `${etcdctl(via.address)} member remove ${leaving.hexId}` }, { sudo: true, mutating: true, step: `remove etcd member ${m.host}` });
   });
 }
 
