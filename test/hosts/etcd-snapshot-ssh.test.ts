@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCommand } from '../../clusters/host/command.ts';
 import { clusterLayout } from '../../clusters/local/layout.ts';
 import { REMOTE_PATHS } from '../../modules/distributions/binaries/etcd-snapshot/remote-etcd-plan.ts';
-import { binariesStack, presentKubeletSysctls, type BinariesStackFixture } from '../harness/binaries-stack.ts';
+import { binariesStack, type BinariesStackFixture } from '../harness/binaries-stack.ts';
 import { runInfra } from '../harness/cli.ts';
 import { runOnHost, startTestHosts, stopTestHosts, type TestHost } from '../harness/test-hosts.ts';
 
@@ -41,7 +41,6 @@ function snapshotRestoreSuite(shape: Shape): void {
   describe(`infra etcd snapshot|restore of a binaries cluster over SSH with ${shape.controlPlanes} etcd member(s)`, () => {
     beforeAll(async () => {
       hosts = await startTestHosts({ count: shape.hosts, prefix: shape.prefix });
-      for (const h of hosts) await presentKubeletSysctls(h);
       fx = await binariesStack(hosts, { cluster: CLUSTER, controlPlanes: shape.controlPlanes, user: 'alice' });
       const up = await runInfra(['up', '-f', fx.stackFile, '--skip-apps'], fx.env);
       expect(up.code, `${up.stdout}\n${up.stderr}`).toBe(0);
