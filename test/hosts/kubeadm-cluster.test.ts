@@ -54,7 +54,7 @@ beforeAll(async () => {
   env = { ...process.env, INFRA_OFFLINE: '1', INFRA_SSH_CONFIG: sshConfig };
   access = Object.fromEntries(hosts.map((h) => {
     const [type, publicKey] = h.hostPublicKey.split(' ') as [string, string];
-    return [h.name, { name: h.name, address: h.address, user: 'alice', port: h.port, pins: [{ name: h.address, type, publicKey }] }];
+    return [h.name, { name: h.name, address: h.address, user: 'alice', port: h.port, pins: [{ name: h.address, type, publicKey, fingerprint: h.hostKeyFingerprint }] }];
   }));
   const [cp, worker] = hosts as [TestHost, TestHost];
   const topology: BinariesTopology = {

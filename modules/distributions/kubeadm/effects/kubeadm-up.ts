@@ -72,8 +72,9 @@ export async function kubeadmUp(o: KubeadmUpOptions): Promise<KubeadmUpResult> {
   const runs: HostRun[] = [];
   let adminKubeconfig = '';
   for (const wave of kubeadmWaves(t)) {
-    // A wave waits for the one before: a join needs the control plane it joins.
-    const done = await Promise.all(
+    // A wave waits for the one before: a join needs the control plane it joins. One failing
+    // host does not stop the others of its wave; the first failure is thrown after all end.
+    const settled = await Promise.allSettled(
       wave.map(async (name) => {
         const remote = await connect(access(name), { ...(o.env ? { env: o.env } : {}), ...(o.signal ? { signal: o.signal } : {}) });
         try {
@@ -85,7 +86,8 @@ export async function kubeadmUp(o: KubeadmUpOptions): Promise<KubeadmUpResult> {
         }
       }),
     );
-    runs.push(...done);
+    for (const r of settled) if (r.status === 'rejected') throw r.reason;
+    runs.push(...settled.map((r) => (r as PromiseFulfilledResult<HostRun>).value));
   }
   return { runs, adminKubeconfig };
 }
