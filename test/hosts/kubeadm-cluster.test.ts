@@ -1,36 +1,27 @@
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parse, stringify } from 'yaml';
 import { runCommand } from '../../clusters/host/command.ts';
-import { createCertificateAuthority, createServiceAccountKey } from '../../clusters/local/pki.ts';
+import { clusterLayout } from '../../clusters/local/layout.ts';
 import { cacheBinDir } from '../../clusters/tools/resolver.ts';
-import type { BinariesTopology } from '../../modules/distributions/binaries/topology.ts';
-import { kubeadmUp, type KubeadmUpResult } from '../../modules/distributions/kubeadm/effects/kubeadm-up.ts';
-import type { KubeadmInputs } from '../../modules/distributions/kubeadm/kubeadm-config.ts';
-import type { KubeadmCas } from '../../modules/distributions/kubeadm/kubeadm-steps.ts';
-import type { HostAccess } from '../../modules/hosts/host-access.ts';
+import { binariesStack, mutationLines, type BinariesStackFixture } from '../harness/binaries-stack.ts';
+import { runInfra } from '../harness/cli.ts';
 import { runOnHost, startTestHosts, stopTestHosts, type TestHost } from '../harness/test-hosts.ts';
 
 /**
- * The kubeadm distribution for real on SSH hosts (systemd-nspawn): `kubeadm init` on the
- * control plane and `kubeadm join` on a worker, run as the distribution's steps over the SSH
- * layer as a non-root sudo user, with the control-plane images built here from the pinned
- * binaries and imported with ctr (the hosts have no registry). Driven from the test: no stack
- * field picks kubeadm yet.
+ * `infra up` of a `kubernetes` cluster with `bootstrap: kubeadm` on real SSH hosts
+ * (systemd-nspawn): `kubeadm init` on the control plane and `kubeadm join` on a worker, run as
+ * the distribution's steps over the SSH layer as a non-root sudo user, with the control-plane
+ * images built here from the pinned binaries and imported with ctr (the hosts have no registry).
  */
 
 let hosts: TestHost[];
-let dir: string;
-let env: NodeJS.ProcessEnv;
-let inputs: KubeadmInputs;
-let cas: KubeadmCas;
-let access: Record<string, HostAccess>;
-let kubeconfig: string;
+let fx: BinariesStackFixture;
 const KUBECTL = join(cacheBinDir(), 'kubectl-v1.34.4', 'kubectl');
 
 const kubectl = async (...args: string[]) => {
-  const r = await runCommand(KUBECTL, [`--kubeconfig=${kubeconfig}`, ...args]);
+  const r = await runCommand(KUBECTL, [`--kubeconfig=${clusterLayout('kadm', fx.env).kubeconfig}`, ...args]);
   if (r.code !== 0) throw new Error(`kubectl ${args.join(' ')}: ${r.stderr}`);
   return r.stdout;
 };
@@ -41,50 +32,24 @@ async function explain(err: unknown): Promise<never> {
   throw new Error(`${(err as Error).message}\n${journals.join('\n---\n')}`);
 }
 
-async function up(): Promise<KubeadmUpResult> {
-  return kubeadmUp({ inputs, cas, access, env }).catch(explain);
-}
-
 beforeAll(async () => {
   hosts = await startTestHosts({ count: 2, prefix: 'kadm' });
-  dir = await mkdtemp(join(tmpdir(), 'infra-kubeadm-hosts-'));
-  const subnet = hosts[0]!.address.split('.').slice(0, 3).join('.');
-  const sshConfig = join(dir, 'ssh_config');
-  await writeFile(sshConfig, `Host ${subnet}.*\n  User alice\n  IdentityFile ${hosts[0]!.users.alice.keyPath}\n  IdentitiesOnly yes\n`, { mode: 0o600 });
-  env = { ...process.env, INFRA_OFFLINE: '1', INFRA_SSH_CONFIG: sshConfig };
-  access = Object.fromEntries(hosts.map((h) => {
-    const [type, publicKey] = h.hostPublicKey.split(' ') as [string, string];
-    return [h.name, { name: h.name, address: h.address, user: 'alice', port: h.port, pins: [{ name: h.address, type, publicKey, fingerprint: h.hostKeyFingerprint }] }];
-  }));
-  const [cp, worker] = hosts as [TestHost, TestHost];
-  const topology: BinariesTopology = {
-    cluster: 'kadm',
-    version: '1.34.4',
-    controlPlanes: [{ name: cp.name, address: cp.address, user: 'alice', port: cp.port }],
-    workers: [{ name: worker.name, address: worker.address, user: 'alice', port: worker.port, podCidr: '10.244.2.0/24' }],
-    apiserverUrl: `https://${cp.address}:6443`,
-    serviceCidr: '10.96.0.0/16',
-    kubernetesServiceIp: '10.96.0.1',
-    clusterCidr: '10.244.0.0/16',
-    clusterDomain: 'cluster.local',
-  };
-  cas = { ca: await createCertificateAuthority('kadm-ca'), frontProxyCa: await createCertificateAuthority('kadm-front-proxy-ca'), etcdCa: await createCertificateAuthority('kadm-etcd-ca'), serviceAccount: await createServiceAccountKey() };
-  // The test hosts are containers whose cgroups only cgroupfs drives (docs/BUILD-NOTES.md).
-  inputs = { topology, token: 'kadm01.0123456789abcdef', caCert: cas.ca.cert, cgroupDriver: 'cgroupfs' };
+  fx = await binariesStack(hosts, { cluster: 'kadm', controlPlanes: 1, user: 'alice' });
+  const stack = parse(await readFile(fx.stackFile, 'utf8'));
+  stack.clusters[0].bootstrap = 'kubeadm';
+  await writeFile(fx.stackFile, stringify(stack));
 }, 600_000);
 
 afterAll(async () => {
   await stopTestHosts();
-  if (dir) await rm(dir, { recursive: true, force: true });
 });
 
-describe('kubeadm distribution on SSH hosts', () => {
-  it('kubeadm init on the control plane and join on the worker: nodes Ready', async () => {
-    const first = await up();
-    expect(first.runs.map((r) => r.host)).toEqual(hosts.map((h) => h.name));
-    for (const r of first.runs) expect(r.outcomes.find((o) => o.id === 'kubeadm:init' || o.id === 'kubeadm:join')?.changed).toBe(true);
-    kubeconfig = join(dir, 'admin.conf');
-    await writeFile(kubeconfig, first.adminKubeconfig, { mode: 0o600 });
+describe('kubeadm distribution on SSH hosts (bootstrap: kubeadm)', () => {
+  it('infra up: kubeadm init on the control plane, join on the worker, nodes Ready', async () => {
+    const up = await runInfra(['up', '-f', fx.stackFile, '--skip-apps'], fx.env);
+    if (up.code !== 0) await explain(new Error(`${up.stdout}\n${up.stderr}`));
+    // Both hosts were changed (init, join), each journalled.
+    expect((await mutationLines(fx.infraHome)).map((l) => l.split(' ').slice(1, 3).join(' ')).sort()).toEqual(hosts.map((h) => `${h.name} kubeadm`));
     // The control plane runs as kubeadm's static Pods, from the images infra built and imported.
     const images = await runOnHost(hosts[0]!, ['ctr', '-n', 'k8s.io', 'images', 'ls', '-q']);
     for (const name of ['kube-apiserver:v1.34.4', 'kube-controller-manager:v1.34.4', 'kube-scheduler:v1.34.4', 'etcd:3.6.16-0', 'pause:3.10.1']) expect(images).toContain(`infra.local/k8s/${name}`);
@@ -95,8 +60,8 @@ describe('kubeadm distribution on SSH hosts', () => {
     expect(staticPods.trim().split('\n').sort()).toEqual(['etcd', 'kube-apiserver', 'kube-controller-manager', 'kube-scheduler'].map((p) => `${p}-${hosts[0]!.name}=Running`));
   }, 900_000);
 
-  it('runs a Pod on the worker as a real process', async () => {
-    const manifest = join(dir, 'sleeper.json');
+  it('runs a Pod on the worker as a real process, with an address of the bridge CNI', async () => {
+    const manifest = join(fx.dir, 'sleeper.json');
     await writeFile(manifest, JSON.stringify({
       apiVersion: 'v1', kind: 'Pod', metadata: { name: 'sleeper', namespace: 'default' },
       spec: { nodeName: hosts[1]!.name, containers: [{ name: 'sleeper', image: 'infra.local/pause:1', imagePullPolicy: 'Never' }] },
@@ -104,13 +69,16 @@ describe('kubeadm distribution on SSH hosts', () => {
     await kubectl('apply', '-f', manifest);
     await kubectl('wait', '--for=condition=Ready', 'pod/sleeper', '--timeout=120s').catch(explain);
     expect(await kubectl('get', 'pod', 'sleeper', '-o', 'jsonpath={.status.phase}')).toBe('Running');
-    // A Pod IP from the worker's range in the bridge CNI config.
+    // The worker is the second node of the cluster: its Pod range is 10.244.2.0/24.
     expect(await kubectl('get', 'pod', 'sleeper', '-o', 'jsonpath={.status.podIP}')).toMatch(/^10\.244\.2\./);
     expect(Number((await runOnHost(hosts[1]!, ['sh', '-c', 'pgrep -c -x pause || true'])).trim())).toBeGreaterThanOrEqual(2);
   }, 300_000);
 
-  it('a second run changes nothing on any host', async () => {
-    const again = await up();
-    expect(again.runs.map((r) => [r.host, r.mutations, r.outcomes.filter((o) => o.changed).map((o) => o.id)])).toEqual(hosts.map((h) => [h.name, 0, []]));
+  it('a second up changes nothing and runs no mutating command on any host', async () => {
+    const before = await mutationLines(fx.infraHome);
+    const up = await runInfra(['up', '-f', fx.stackFile, '--skip-apps'], fx.env);
+    expect(up.code, `${up.stdout}\n${up.stderr}`).toBe(0);
+    expect(await mutationLines(fx.infraHome)).toEqual(before);
+    expect(up.stdout + up.stderr).not.toMatch(/update|create/i);
   }, 600_000);
 });
