@@ -75,7 +75,6 @@ function layout(name: BinaryName, version: string, arch: ReleaseArch): Layout {
     case 'kubelet':
     case 'kubectl':
     case 'kubeadm':
-    case 'kube-proxy':
       return {
         source: 'kubernetes',
         upstream: 'https://dl.k8s.io/release',
@@ -110,7 +109,6 @@ function layout(name: BinaryName, version: string, arch: ReleaseArch): Layout {
     case 'cni-host-local':
     case 'cni-loopback':
     case 'cni-portmap':
-    case 'coredns':
       throw new Error(`${name} has no release layout (built from the Go module proxy)`);
     case 'pulumi':
       // Pulumi names amd64 `x64`; its checksum file has no `v` before the version.
@@ -148,7 +146,6 @@ export function releaseArtifact(
 ): ArtifactPlan {
   if (env['INFRA_OFFLINE'] === '1') return { kind: 'none', why: 'INFRA_OFFLINE=1' };
   if (name.startsWith('cni-')) return { kind: 'none', why: 'the CNI plugins are released as one archive; infra builds the ones it needs' };
-  if (name === 'coredns') return { kind: 'none', why: 'CoreDNS is released as an archive per platform; infra builds it (its image needs only the binary)' };
   const arch = releaseArch(platform.platform, platform.arch);
   if (!arch) return { kind: 'none', why: `no release artifacts for ${platform.platform}/${platform.arch}` };
   const l = layout(name, BINARIES[name].version, arch);

@@ -11,7 +11,7 @@ export type NodeBinary = 'kubelet' | 'kubectl';
 /** etcd's own clients: `infra etcd snapshot` saves with etcdctl, `infra etcd restore` restores with etcdutl. */
 export type EtcdToolBinary = 'etcdctl' | 'etcdutl';
 /** What the kubeadm distribution uploads to its hosts. */
-export type KubeadmBinary = 'kubeadm' | 'kube-proxy' | 'coredns';
+export type KubeadmBinary = 'kubeadm';
 /** The CNI plugins a node's Pod network needs (containerd calls them; hosts have no package for them). */
 export type CniPluginBinary = 'cni-bridge' | 'cni-host-local' | 'cni-loopback' | 'cni-portmap';
 export type BinaryName = ControlPlaneBinary | RenderBinary | EngineBinary | NodeBinary | EtcdToolBinary | KubeadmBinary | CniPluginBinary;
@@ -35,8 +35,6 @@ export const HELM_VERSION = '3.19.0';
 // the Go module proxy serves here.
 export const PULUMI_VERSION = '3.259.0';
 export const CNI_PLUGINS_VERSION = '1.7.1';
-// What kubeadm 1.34 deploys as cluster DNS (`kubeadm config images list`).
-export const COREDNS_VERSION = '1.12.1';
 
 /** What a node's containerd runs to wire Pods (binary names on the host drop the `cni-` prefix). */
 export const CNI_PLUGIN_NAMES: readonly CniPluginBinary[] = ['cni-bridge', 'cni-host-local', 'cni-loopback', 'cni-portmap'];
@@ -85,7 +83,7 @@ function kubeVersionFlags(version: string): string[] {
   ]);
 }
 
-function kubeComponent(name: 'kube-apiserver' | 'kube-controller-manager' | 'kube-scheduler' | 'kubelet' | 'kubectl' | 'kubeadm' | 'kube-proxy'): BinarySpec {
+function kubeComponent(name: 'kube-apiserver' | 'kube-controller-manager' | 'kube-scheduler' | 'kubelet' | 'kubectl' | 'kubeadm'): BinarySpec {
   const minor = KUBERNETES_VERSION.split('.').slice(1).join('.');
   return {
     name,
@@ -162,14 +160,6 @@ export const BINARIES: Readonly<Record<BinaryName, BinarySpec>> = {
   kubectl: { ...kubeComponent('kubectl'), versionArgs: ['version', '--client'], versionPattern: /Client Version: v(\d+\.\d+\.\d+)/ },
   // kubeadm has no --version flag.
   kubeadm: { ...kubeComponent('kubeadm'), versionArgs: ['version', '-o', 'short'], versionPattern: /^v(\d+\.\d+\.\d+)/m },
-  'kube-proxy': kubeComponent('kube-proxy'),
-  coredns: {
-    name: 'coredns',
-    version: COREDNS_VERSION,
-    versionArgs: ['-version'],
-    versionPattern: /CoreDNS-(\d+\.\d+\.\d+)/,
-    recipe: { module: 'github.com/coredns/coredns', moduleVersion: `v${COREDNS_VERSION}`, mainPackage: 'github.com/coredns/coredns', tags: [], ldflags: [] },
-  },
   etcdctl: etcdTool('etcdctl'),
   etcdutl: etcdTool('etcdutl'),
   kwok: {

@@ -49,8 +49,6 @@ export function versionScript(name: BinaryName): string {
     etcdctl: `etcdctl version: ${v}`,
     etcdutl: `etcdutl version: ${v}`,
     kubeadm: `v${v}`,
-    'kube-proxy': `Kubernetes v${v}`,
-    coredns: `CoreDNS-${v}`,
   };
   return `#!/bin/sh\necho '${line[name]}'\n`;
 }

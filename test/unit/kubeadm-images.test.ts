@@ -16,9 +16,10 @@ describe('kubeadm images', () => {
     ]);
   });
 
-  it('refuses an image from another registry or one infra cannot build (CoreDNS), with a typed error', () => {
+  it('refuses an image from another registry or one infra cannot build (CoreDNS, kube-proxy), with a typed error', () => {
     expect(() => planImages(['registry.k8s.io/kube-apiserver:v1.34.4'])).toThrow(KubeadmImageError);
     expect(() => planImages(['infra.local/k8s/coredns:v1.12.1'])).toThrow(/coredns:v1.12.1; infra builds only/);
+    expect(() => planImages(['infra.local/k8s/kube-proxy:v1.34.4'])).toThrow(/disable that addon|infra builds only/);
   });
 
   it('the image config carries PATH, so static Pods can run their command by name', () => {

@@ -8,14 +8,14 @@ import { IMAGE_REPOSITORY } from './kubeadm-config.ts';
  * with infra's config, so the tags are exactly what kubeadm will ask containerd for.
  */
 
-export type ImageBinary = 'kube-apiserver' | 'kube-controller-manager' | 'kube-scheduler' | 'etcd' | 'kube-proxy';
+export type ImageBinary = 'kube-apiserver' | 'kube-controller-manager' | 'kube-scheduler' | 'etcd';
 
 export type ImagePlan =
   | { readonly kind: 'binary'; readonly reference: string; readonly id: string; readonly binary: ImageBinary }
   /** kubeadm's sandbox image: infra's pause image, tagged under kubeadm's name. */
   | { readonly kind: 'pause'; readonly reference: string; readonly id: 'pause' };
 
-const BINARY_IMAGES: readonly ImageBinary[] = ['kube-apiserver', 'kube-controller-manager', 'kube-scheduler', 'etcd', 'kube-proxy'];
+const BINARY_IMAGES: readonly ImageBinary[] = ['kube-apiserver', 'kube-controller-manager', 'kube-scheduler', 'etcd'];
 export const IMAGE_PATH_ENV = 'PATH=/usr/local/bin:/usr/bin:/bin';
 
 /** kubeadm asks for an image infra cannot make from its binaries (a kubeadm upgrade, or an addon not disabled). */
