@@ -88,7 +88,7 @@ describe('kubeadm', () => {
       expect(order.indexOf(image)).toBeLessThan(order.indexOf('kubeadm:init'));
     }
     // An image already in containerd is not imported again.
-    expect(steps.find((s) => s.id === 'image:kubeadm-etcd:import')?.check).toBe("ctr -n k8s.io images ls -q | grep -qxF 'infra.local/k8s/etcd:3.6.16-0'");
+    expect(steps.find((s) => s.id === 'image:kubeadm-etcd:import')?.check).toBe('ctr -n k8s.io images ls -q | grep -qx infra.local/k8s/etcd:3.6.16-0');
     expect(order.indexOf('file:/etc/kubernetes/pki/ca.key')).toBeLessThan(order.indexOf('kubeadm:init'));
     expect(order.slice(-3)).toEqual(['kubeadm:init', 'wait:apiserver', 'kubeadm:token']);
     const init = steps.find((s) => s.id === 'kubeadm:init');

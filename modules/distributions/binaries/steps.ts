@@ -137,7 +137,7 @@ export function imageSteps(id: string, reference: string, archive: LocalArtifact
     {
       id: `image:${id}:import`,
       title: `import ${reference}`,
-      check: `ctr -n k8s.io images ls -q | grep -qxF '${reference}'`,
+      check: `ctr -n k8s.io images ls -q | grep -qx ${reference}`,
       apply: [{ kind: 'run', script: `ctr -n k8s.io images import --all-platforms ${tarball} >/dev/null` }],
       rerunAfter: [`image:${id}`],
     },
