@@ -1,6 +1,7 @@
 import type * as pulumi from '@pulumi/pulumi';
 import type { StackSpec } from '../stacks/load.ts';
 import { binariesClusterResources } from './distributions/binaries/stack-cluster.ts';
+import { kubeadmClusterResources } from './distributions/kubeadm/resources.ts';
 import { SshHost } from './hosts/host-resource.ts';
 import { hostKeyPins } from './hosts/stack-host-key.ts';
 import { LocalCluster } from './local/local-cluster.ts';
@@ -33,7 +34,7 @@ export function stackProgram(stack: StackSpec): () => Promise<Record<string, unk
         continue;
       }
       if (c.distribution === 'kubernetes' && c.site && sshSites.has(c.site)) {
-        clusters[c.name] = binariesClusterResources(c, stack.hosts, sshHosts);
+        clusters[c.name] = c.bootstrap === 'kubeadm' ? kubeadmClusterResources(c, stack.hosts, sshHosts) : binariesClusterResources(c, stack.hosts, sshHosts);
         continue;
       }
       const dependsOn = c.hosts.map((h) => hosts.get(h)).filter((r): r is pulumi.Resource => !!r);

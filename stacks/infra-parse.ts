@@ -94,6 +94,8 @@ export function readClusters(r: FieldReader, sites: ReadonlyMap<string, SiteSpec
     if (!distribution) return;
     if (distribution === 'local' && site && site.kind !== 'local') r.source.report([...p, 'distribution'], `local clusters run on a local site, not the ${site.kind} site "${site.name}"`);
     if (distribution !== 'local' && !kubeconfig && site?.kind === 'local') r.source.report([...p, 'distribution'], `${distribution} needs hosts: use a kvm or ssh site, or distribution local`);
+    const bootstrap = r.at([...p, 'bootstrap']) !== undefined ? r.oneOf([...p, 'bootstrap'], ENUMS.bootstrap) : undefined;
+    if (bootstrap && distribution !== 'kubernetes') r.source.report([...p, 'bootstrap'], `bootstrap picks how a kubernetes cluster is made; ${distribution} has none`);
     const datastore = pick('datastore', ENUMS.datastore, () => chooseDatastore(facts, distribution));
     if (datastore === 'sqlite' && controlPlanes > 1) r.source.report([...p, 'datastore'], 'sqlite serves a single server; use embedded-etcd for several control planes');
     const endpoint = r.string([...p, 'datastoreEndpoint']);
@@ -113,6 +115,7 @@ export function readClusters(r: FieldReader, sites: ReadonlyMap<string, SiteSpec
         labels,
         ...(siteName ? { site: siteName } : {}),
         distribution,
+        ...(bootstrap ? { bootstrap } : {}),
         version,
         controlPlanes,
         nodes,

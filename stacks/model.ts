@@ -38,6 +38,8 @@ export interface ClusterSpec {
   readonly labels: Readonly<Record<string, string>>;
   readonly site?: string;
   readonly distribution: Distribution;
+  /** How a `kubernetes` cluster on hosts is made: absent means `binaries`. */
+  readonly bootstrap?: 'binaries' | 'kubeadm';
   readonly version: string;
   readonly controlPlanes: number;
   readonly nodes: number;

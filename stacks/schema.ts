@@ -9,6 +9,7 @@ import { DURATION_PATTERN } from './duration.ts';
 export const ENUMS = {
   siteKind: ['local', 'kvm', 'ssh'],
   distribution: ['kubernetes', 'k3s', 'local'],
+  bootstrap: ['binaries', 'kubeadm'],
   datastore: ['sqlite', 'embedded-etcd', 'external-etcd', 'external-sql'],
   cni: ['flannel', 'cilium'],
   csi: ['rook-ceph', 'local-path', 'none'],
@@ -66,6 +67,7 @@ export const CLUSTER = obj('A Kubernetes or K3s cluster, or an existing one by k
   site: name('The site it runs on (default: the only site, or a local one).'),
   kubeconfig: { type: 'string', description: 'An existing cluster: its kubeconfig (nothing is provisioned).' },
   distribution: oneOf(ENUMS.distribution, 'kubernetes, k3s, or local (processes on this machine).'),
+  bootstrap: oneOf(ENUMS.bootstrap, 'kubernetes on ssh hosts: binaries (systemd units, default) or kubeadm (static Pods from images infra builds).'),
   version: { type: 'string', description: 'Kubernetes version.' },
   controlPlanes: { type: 'integer', description: 'Control-plane (server) nodes.', minimum: 1, maximum: 7 },
   nodes: { type: 'integer', description: 'Nodes in all (local: kwok fake nodes).', minimum: 0, maximum: 100000 },

@@ -77,7 +77,7 @@ describe('kubeadm configs against the real kubeadm', () => {
   it('the certificate phase issues from the CAs infra uploads (joins pin that CA by hash)', async () => {
     const pkiDir = join(dir, 'pki');
     // The files the first control plane's steps upload, put where kubeadm reads them.
-    for (const step of firstControlPlaneSteps(inputs, cas, { binaries: { kubeadm: { path: kubeadm, sha256: 'x' }, kubelet: { path: 'k', sha256: 'x' }, kubectl: { path: 'k', sha256: 'x' } }, pauseImage: { path: 'p', sha256: 'x' }, controlPlaneImages: { path: 'i', sha256: 'x', names: [] } })) {
+    for (const step of firstControlPlaneSteps(inputs, cas, { binaries: Object.fromEntries(['kubeadm', 'kubelet', 'kubectl', 'cni-bridge', 'cni-host-local', 'cni-loopback', 'cni-portmap'].map((n) => [n, { path: n, sha256: 'x' }])), pauseImage: { path: 'p', sha256: 'x' }, controlPlaneImages: [] })) {
       for (const a of step.apply) {
         if (a.kind !== 'upload' || a.source.kind !== 'text' || !a.path.startsWith('/etc/kubernetes/pki/')) continue;
         const local = join(pkiDir, a.path.slice('/etc/kubernetes/pki/'.length));

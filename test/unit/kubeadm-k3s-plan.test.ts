@@ -6,7 +6,7 @@ import type { Artifacts, Step } from '../../modules/distributions/binaries/steps
 import type { BinariesTopology } from '../../modules/distributions/binaries/topology.ts';
 import { agentConfig, k3sSteps, k3sWaves, serverConfig } from '../../modules/distributions/k3s/k3s-plan.ts';
 import { caCertHash, initConfig, joinConfig, type KubeadmInputs } from '../../modules/distributions/kubeadm/kubeadm-config.ts';
-import { firstControlPlaneSteps, joinSteps, kubeadmWaves, type KubeadmArtifacts, type KubeadmCas } from '../../modules/distributions/kubeadm/kubeadm-steps.ts';
+import { firstControlPlaneSteps, joinSteps, kubeadmNodes, kubeadmWaves, type KubeadmArtifacts, type KubeadmCas } from '../../modules/distributions/kubeadm/kubeadm-steps.ts';
 
 /** What the kubeadm and K3s distributions generate, and the order of their steps. Pure. */
 
@@ -28,9 +28,13 @@ const topology = (cps: number, workers: number): BinariesTopology => {
 };
 const art = (name: string) => ({ path: `/cache/${name}`, sha256: createHash('sha256').update(name).digest('hex') });
 const artifacts: KubeadmArtifacts = {
-  binaries: { kubeadm: art('kubeadm'), kubelet: art('kubelet'), kubectl: art('kubectl'), k3s: art('k3s') },
+  binaries: { kubeadm: art('kubeadm'), kubelet: art('kubelet'), kubectl: art('kubectl'), k3s: art('k3s'), 'cni-bridge': art('cni-bridge'), 'cni-host-local': art('cni-host-local'), 'cni-loopback': art('cni-loopback'), 'cni-portmap': art('cni-portmap') },
   pauseImage: art('pause'),
-  controlPlaneImages: { ...art('images'), names: ['infra.local/k8s/kube-apiserver:v1.34.4', 'infra.local/k8s/etcd:3.6.5-0'] },
+  controlPlaneImages: [
+    { reference: 'infra.local/k8s/kube-apiserver:v1.34.4', id: 'kubeadm-kube-apiserver', archive: art('kube-apiserver.tar') },
+    { reference: 'infra.local/k8s/etcd:3.6.16-0', id: 'kubeadm-etcd', archive: art('etcd.tar') },
+  ],
+  pauseTag: 'infra.local/k8s/pause:3.10.1',
 };
 const ids = (steps: readonly Step[]) => steps.map((s) => s.id);
 
@@ -79,8 +83,12 @@ describe('kubeadm', () => {
   it('steps: binaries, kubelet unit, containerd, images imported before init; init skipped once admin.conf exists; the token made again when expired', () => {
     const steps = firstControlPlaneSteps(inputs(topology(1, 1)), cas, artifacts);
     const order = ids(steps);
-    expect(order.indexOf('image:kubeadm:import')).toBeLessThan(order.indexOf('kubeadm:init'));
-    expect(order.indexOf('service:containerd')).toBeLessThan(order.indexOf('image:kubeadm:import'));
+    for (const image of ['image:kubeadm-kube-apiserver:import', 'image:kubeadm-etcd:import', 'image:pause:tag']) {
+      expect(order.indexOf('service:containerd')).toBeLessThan(order.indexOf(image));
+      expect(order.indexOf(image)).toBeLessThan(order.indexOf('kubeadm:init'));
+    }
+    // An image already in containerd is not imported again.
+    expect(steps.find((s) => s.id === 'image:kubeadm-etcd:import')?.check).toBe('ctr -n k8s.io images ls -q | grep -qx infra.local/k8s/etcd:3.6.16-0');
     expect(order.indexOf('file:/etc/kubernetes/pki/ca.key')).toBeLessThan(order.indexOf('kubeadm:init'));
     expect(order.slice(-3)).toEqual(['kubeadm:init', 'wait:apiserver', 'kubeadm:token']);
     const init = steps.find((s) => s.id === 'kubeadm:init');
@@ -103,6 +111,11 @@ describe('kubeadm', () => {
     const worker = joinSteps(inputs(t), t.workers[0] as (typeof t.workers)[number], false, cas, artifacts);
     expect(ids(worker).some((id) => id.includes('pki'))).toBe(false);
     expect(ids(worker).at(-1)).toBe('kubeadm:join');
+    // Workers run no control-plane Pod: only the pause image goes there.
+    expect(ids(worker).filter((id) => id.startsWith('image:'))).toEqual(['image:pause', 'image:pause:import', 'image:pause:tag']);
+    // Every host is a node with its own Pod range, routed from the others (the binaries distribution's bridge CNI).
+    expect(kubeadmNodes(t).map((n) => [n.name, n.podCidr])).toEqual([['cp-1', '10.244.1.0/24'], ['cp-2', '10.244.2.0/24'], ['cp-3', '10.244.3.0/24'], ['w-1', '10.244.4.0/24'], ['w-2', '10.244.5.0/24']]);
+    expect(ids(worker).filter((id) => id.startsWith('route:'))).toEqual(['route:10.244.1.0/24', 'route:10.244.2.0/24', 'route:10.244.3.0/24', 'route:10.244.5.0/24']);
     expect(kubeadmWaves(t)).toEqual([['cp-1'], ['cp-2'], ['cp-3'], ['w-1', 'w-2']]);
     expect(kubeadmWaves(topology(1, 0))).toEqual([['cp-1']]);
   });

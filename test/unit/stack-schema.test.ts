@@ -17,4 +17,12 @@ describe('stack JSON Schema', () => {
       'clusters[0].cni: expected flannel or cilium, got "calico" (s.yaml:5)',
     );
   });
+
+  it('bootstrap picks kubeadm for a kubernetes cluster (default: absent = binaries) and is refused elsewhere', () => {
+    const stack = (extra: string) => `apiVersion: infra.dev/v1alpha1\nkind: Stack\nsites:\n  - name: lab\n    kind: ssh\nhosts:\n  - name: h1\n    site: lab\n    address: 10.0.0.1\nclusters:\n  - name: a\n    site: lab\n    hosts: [h1]\n${extra}`;
+    expect(parseStack('s.yaml', stack('    distribution: kubernetes\n    bootstrap: kubeadm\n')).clusters[0]?.bootstrap).toBe('kubeadm');
+    expect(parseStack('s.yaml', stack('    distribution: kubernetes\n')).clusters[0]?.bootstrap).toBeUndefined();
+    expect(() => parseStack('s.yaml', stack('    distribution: k3s\n    bootstrap: kubeadm\n'))).toThrow(/bootstrap picks how a kubernetes cluster is made; k3s has none/);
+    expect(() => parseStack('s.yaml', stack('    distribution: kubernetes\n    bootstrap: kubespray\n'))).toThrow(/expected binaries or kubeadm/);
+  });
 });

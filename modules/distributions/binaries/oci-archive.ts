@@ -50,6 +50,8 @@ export interface ImageSpec {
   readonly reference: string;
   readonly architecture: 'amd64' | 'arm64';
   readonly entrypoint: string;
+  /** `KEY=value` lines of the image config (e.g. PATH, for commands given by name). */
+  readonly env?: readonly string[];
   readonly files: readonly TarEntry[];
 }
 
@@ -58,7 +60,7 @@ export function ociArchive(spec: ImageSpec): Buffer {
   const config = json({
     architecture: spec.architecture,
     os: 'linux',
-    config: { Entrypoint: [spec.entrypoint] },
+    config: { Entrypoint: [spec.entrypoint], ...(spec.env ? { Env: spec.env } : {}) },
     rootfs: { type: 'layers', diff_ids: [digest(layer)] },
   });
   const manifest = json({

@@ -6,7 +6,7 @@ import * as pulumi from '@pulumi/pulumi';
  * when they run (see modules/local/local-cluster.ts for why).
  */
 
-function providerAt(file: string): pulumi.dynamic.ResourceProvider {
+export function providerAt(file: string): pulumi.dynamic.ResourceProvider {
   const impl = new URL(file, import.meta.url).pathname;
   return {
     async create(inputs) {

@@ -102,7 +102,6 @@ export function controlPlaneSteps(host: ClusterHost, files: readonly HostFile[],
 }
 
 export function workerSteps(t: BinariesTopology, node: WorkerNode, files: readonly HostFile[], artifacts: Artifacts): Step[] {
-  const tarball = `${IMAGE_DIR}/pause.tar`;
   const others = t.workers.filter((w) => w.name !== node.name);
   return [
     ...NODE_BINARIES.map((b) => binaryStep(b, artifactOf(artifacts, b))),
@@ -113,24 +112,40 @@ export function workerSteps(t: BinariesTopology, node: WorkerNode, files: readon
       check: `[ "$(sysctl -n net.ipv4.ip_forward)" = 1 ]`,
       apply: [{ kind: 'run', script: 'sysctl -qw net.ipv4.ip_forward=1' }],
     },
-    // Pod ranges are routed host to host (every node is on one L2 network with the others).
-    ...others.map((o): Step => ({
-      id: `route:${o.podCidr}`,
-      title: `route ${o.podCidr} via ${o.name}`,
-      check: `ip route show ${o.podCidr} | grep -q "via ${o.address} "`,
-      apply: [{ kind: 'run', script: `ip route replace ${o.podCidr} via ${o.address}` }],
-    })),
+    ...podRouteSteps(others),
     serviceStep('containerd', changedFor('containerd', files, ['cni-bridge', 'cni-host-local', 'cni-loopback', 'cni-portmap'])),
-    uploadStep('image:pause', 'upload the pause image', tarball, 0o644, artifacts.pauseImage.sha256, { kind: 'local', path: artifacts.pauseImage.path }),
-    {
-      id: 'image:pause:import',
-      title: `import ${PAUSE_IMAGE}`,
-      check: `ctr -n k8s.io images ls -q | grep -qx ${PAUSE_IMAGE}`,
-      apply: [{ kind: 'run', script: `ctr -n k8s.io images import --all-platforms ${tarball} >/dev/null` }],
-      rerunAfter: ['image:pause'],
-    },
+    ...pauseImageSteps(artifacts.pauseImage),
     serviceStep('kubelet', changedFor('kubelet', files, ['kubelet'])),
   ];
+}
+
+/** Pod ranges are routed host to host (every node is on one L2 network with the others). */
+export function podRouteSteps(others: readonly WorkerNode[]): Step[] {
+  return others.map((o): Step => ({
+    id: `route:${o.podCidr}`,
+    title: `route ${o.podCidr} via ${o.name}`,
+    check: `ip route show ${o.podCidr} | grep -q "via ${o.address} "`,
+    apply: [{ kind: 'run', script: `ip route replace ${o.podCidr} via ${o.address}` }],
+  }));
+}
+
+/** An OCI archive uploaded to IMAGE_DIR and imported into containerd's k8s.io namespace (skipped when the image is there). */
+export function imageSteps(id: string, reference: string, archive: LocalArtifact): Step[] {
+  const tarball = `${IMAGE_DIR}/${id}.tar`;
+  return [
+    uploadStep(`image:${id}`, `upload the ${id} image`, tarball, 0o644, archive.sha256, { kind: 'local', path: archive.path }),
+    {
+      id: `image:${id}:import`,
+      title: `import ${reference}`,
+      check: `ctr -n k8s.io images ls -q | grep -qx ${reference}`,
+      apply: [{ kind: 'run', script: `ctr -n k8s.io images import --all-platforms ${tarball} >/dev/null` }],
+      rerunAfter: [`image:${id}`],
+    },
+  ];
+}
+
+export function pauseImageSteps(pause: LocalArtifact): Step[] {
+  return imageSteps('pause', PAUSE_IMAGE, pause);
 }
 
 function artifactOf(a: Artifacts, name: string): LocalArtifact {

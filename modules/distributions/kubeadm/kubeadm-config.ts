@@ -1,5 +1,6 @@
 import { createHash, X509Certificate } from 'node:crypto';
 import { stringify } from 'yaml';
+import { ETCD_VERSION } from '../../../clusters/tools/versions.ts';
 import { APISERVER_PORT, type BinariesTopology, type ClusterHost } from '../binaries/topology.ts';
 
 /**
@@ -14,6 +15,7 @@ export const CRI_SOCKET = 'unix:///run/containerd/containerd.sock';
 /** Hosts have no registry: the control-plane images must be imported under this name first. */
 export const IMAGE_REPOSITORY = 'infra.local/k8s';
 export const CONFIG_DIR = '/etc/kubernetes/infra';
+export const ETCD_IMAGE_TAG = `${ETCD_VERSION}-0`;
 
 /** `[a-z0-9]{6}.[a-z0-9]{16}`, as kubeadm wants it. */
 export const BOOTSTRAP_TOKEN_PATTERN = /^[a-z0-9]{6}\.[a-z0-9]{16}$/;
@@ -74,7 +76,12 @@ export function initConfig(i: KubeadmInputs): string {
       imageRepository: IMAGE_REPOSITORY,
       certificatesDir: '/etc/kubernetes/pki',
       networking: { serviceSubnet: t.serviceCidr, podSubnet: t.clusterCidr, dnsDomain: t.clusterDomain },
-      etcd: { local: { dataDir: '/var/lib/etcd' } },
+      // The etcd image is built from the pinned etcd binary: tagged with its version.
+      etcd: { local: { dataDir: '/var/lib/etcd', imageTag: ETCD_IMAGE_TAG } },
+      // kube-proxy execs iptables/nft from its image and CoreDNS needs kube-proxy's Service
+      // routing; the images infra builds hold one static binary each (README: kubeadm on hosts).
+      proxy: { disabled: true },
+      dns: { disabled: true },
       apiServer: { certSANs: t.controlPlanes.map((c) => c.address) },
     },
     {

@@ -1,8 +1,9 @@
 import type { PemPair } from '../../../clusters/local/pki.ts';
 import type { HostFile } from '../binaries/host-files.ts';
-import { BIN_DIR, IMAGE_DIR, UNIT_DIR, pki } from '../binaries/layout.ts';
-import { binaryStep, fileSteps, serviceStep, waitStep, type Artifacts, type LocalArtifact, type Step } from '../binaries/steps.ts';
-import type { BinariesTopology, ClusterHost } from '../binaries/topology.ts';
+import { cniConfig, containerdConfig } from '../binaries/host-files.ts';
+import { BIN_DIR, CNI_CONF_DIR, PAUSE_IMAGE, UNIT_DIR, pki } from '../binaries/layout.ts';
+import { NODE_BINARIES, binaryStep, fileSteps, imageSteps, pauseImageSteps, podRouteSteps, serviceStep, waitStep, type Artifacts, type LocalArtifact, type Step } from '../binaries/steps.ts';
+import type { BinariesTopology, ClusterHost, WorkerNode } from '../binaries/topology.ts';
 import { CONFIG_DIR, initConfig, joinConfig, type KubeadmInputs } from './kubeadm-config.ts';
 
 /**
@@ -14,11 +15,10 @@ import { CONFIG_DIR, initConfig, joinConfig, type KubeadmInputs } from './kubead
  */
 
 export interface KubeadmArtifacts extends Artifacts {
-  /** An OCI archive with the control-plane images under IMAGE_REPOSITORY (see README: not built yet). */
-  readonly controlPlaneImages: LocalArtifact & {
-    /** What the archive holds: `kubeadm config images list --config init.yaml`, run here at planning time. */
-    readonly names: readonly string[];
-  };
+  /** The control-plane images (OCI archives built from the pinned binaries), named as `kubeadm config images list` prints them. */
+  readonly controlPlaneImages: readonly { readonly reference: string; readonly id: string; readonly archive: LocalArtifact }[];
+  /** kubeadm's name for the sandbox image (`.../pause:3.10.1`): infra's pause image is tagged so. */
+  readonly pauseTag?: string;
 }
 
 /** The CAs kubeadm would otherwise make on the first host; made locally so every control plane gets the same. */
@@ -64,33 +64,49 @@ export function kubeletUnitFiles(): HostFile[] {
   ];
 }
 
-function nodeBase(a: KubeadmArtifacts, controlPlane: boolean): Step[] {
-  const tarball = `${IMAGE_DIR}/kubeadm-images.tar`;
+/**
+ * Every host of a kubeadm cluster is a node (control planes run their static Pods through the
+ * kubelet): each gets a Pod range for the same bridge CNI the binaries distribution uses.
+ */
+export function kubeadmNodes(t: BinariesTopology): WorkerNode[] {
+  const hosts = [...t.controlPlanes, ...t.workers.filter((w) => !t.controlPlanes.some((c) => c.name === w.name))];
+  return hosts.map((h, i) => ({ name: h.name, address: h.address, user: h.user, port: h.port, podCidr: `10.244.${i + 1}.0/24` }));
+}
+
+function nodeOf(t: BinariesTopology, host: ClusterHost): WorkerNode {
+  const node = kubeadmNodes(t).find((n) => n.name === host.name);
+  if (!node) throw new Error(`host ${host.name} is not in cluster ${t.cluster}`);
+  return node;
+}
+
+function nodeBase(i: KubeadmInputs, host: ClusterHost, a: KubeadmArtifacts, controlPlane: boolean): Step[] {
+  const t = i.topology;
+  const node = nodeOf(t, host);
+  const cni = NODE_BINARIES.filter((b) => b !== 'kubelet');
+  const containerdFiles: HostFile[] = [
+    { path: '/etc/containerd/config.toml', content: containerdConfig({ cgroupDriver: i.cgroupDriver }), mode: 0o644, secret: false, service: 'containerd' },
+    { path: `${CNI_CONF_DIR}/10-infra-bridge.conflist`, content: cniConfig(node), mode: 0o644, secret: false, service: 'containerd' },
+  ];
+  const pauseTag = a.pauseTag;
   return [
     binaryStep('kubeadm', artifact(a, 'kubeadm')),
     binaryStep('kubelet', artifact(a, 'kubelet')),
     ...(controlPlane ? [binaryStep('kubectl', artifact(a, 'kubectl'))] : []),
-    ...fileSteps(kubeletUnitFiles()),
+    ...cni.map((b) => binaryStep(b, artifact(a, b))),
+    ...fileSteps([...kubeletUnitFiles(), ...containerdFiles]),
     {
       id: 'sysctl:forward',
       title: 'enable IP forwarding',
       check: `[ "$(sysctl -n net.ipv4.ip_forward)" = 1 ]`,
       apply: [{ kind: 'run', script: 'sysctl -qw net.ipv4.ip_forward=1' }],
     },
-    serviceStep('containerd', []),
-    {
-      id: 'image:kubeadm',
-      title: 'upload the control-plane images',
-      check: `[ "$(sha256sum ${tarball} 2>/dev/null | cut -c1-64)" = ${a.controlPlaneImages.sha256} ]`,
-      apply: [{ kind: 'upload', source: { kind: 'local', path: a.controlPlaneImages.path }, path: tarball, mode: 0o644, sha256: a.controlPlaneImages.sha256 }],
-    },
-    {
-      id: 'image:kubeadm:import',
-      title: 'import the control-plane images',
-      check: a.controlPlaneImages.names.map((n) => `ctr -n k8s.io images ls -q | grep -qxF '${n}'`).join(' && ') || 'true',
-      apply: [{ kind: 'run', script: `ctr -n k8s.io images import --all-platforms ${tarball} >/dev/null` }],
-      rerunAfter: ['image:kubeadm'],
-    },
+    ...podRouteSteps(kubeadmNodes(t).filter((n) => n.name !== node.name)),
+    serviceStep('containerd', [...cni.map((b) => `binary:${b}`), ...containerdFiles.map((f) => `file:${f.path}`)]),
+    ...pauseImageSteps(a.pauseImage),
+    ...(pauseTag
+      ? [{ id: 'image:pause:tag', title: `tag the pause image ${pauseTag}`, check: `ctr -n k8s.io images ls -q | grep -qxF '${pauseTag}'`, apply: [{ kind: 'run', script: `ctr -n k8s.io images tag --force ${PAUSE_IMAGE} ${pauseTag} >/dev/null` }], rerunAfter: ['image:pause:import'] } satisfies Step]
+      : []),
+    ...(controlPlane ? a.controlPlaneImages.flatMap((img) => imageSteps(img.id, img.reference, img.archive)) : []),
     // kubeadm starts the kubelet itself; it must be enabled so it comes back after a reboot.
     { id: 'kubelet:enabled', title: 'enable kubelet', check: 'systemctl is-enabled --quiet kubelet', apply: [{ kind: 'run', script: 'systemctl daemon-reload && systemctl enable kubelet >/dev/null 2>&1' }] },
   ];
@@ -101,7 +117,7 @@ export function firstControlPlaneSteps(i: KubeadmInputs, cas: KubeadmCas, a: Kub
   const kubeadm = `${BIN_DIR}/kubeadm`;
   const tokenId = i.token.split('.')[0] ?? '';
   return [
-    ...nodeBase(a, true),
+    ...nodeBase(i, i.topology.controlPlanes[0] as ClusterHost, a, true),
     ...fileSteps([...caFiles(cas), { path: config, content: initConfig(i), mode: 0o600, secret: true }]),
     { id: 'kubeadm:init', title: 'kubeadm init', check: `test -f ${ADMIN}`, apply: [{ kind: 'run', script: `${kubeadm} init --config ${config} --skip-token-print` }] },
     waitStep('wait:apiserver', `wait for the apiserver on ${i.topology.controlPlanes[0]?.name ?? 'the first control plane'}`, `${BIN_DIR}/kubectl --kubeconfig=${ADMIN} get --raw=/readyz >/dev/null 2>&1`, 180),
@@ -118,7 +134,7 @@ export function firstControlPlaneSteps(i: KubeadmInputs, cas: KubeadmCas, a: Kub
 export function joinSteps(i: KubeadmInputs, host: ClusterHost, controlPlane: boolean, cas: KubeadmCas, a: KubeadmArtifacts): Step[] {
   const config = `${CONFIG_DIR}/join.yaml`;
   return [
-    ...nodeBase(a, controlPlane),
+    ...nodeBase(i, host, a, controlPlane),
     ...fileSteps([...(controlPlane ? caFiles(cas) : []), { path: config, content: joinConfig(i, host, controlPlane), mode: 0o600, secret: true }]),
     { id: 'kubeadm:join', title: `kubeadm join${controlPlane ? ' --control-plane' : ''}`, check: `test -f ${KUBELET_CONF}`, apply: [{ kind: 'run', script: `${BIN_DIR}/kubeadm join --config ${config}` }] },
   ];

@@ -12,7 +12,7 @@ export const CLUSTER_BINARIES: readonly BinaryName[] = ['etcd', 'etcdctl', 'kube
 const digests = new Map<string, string>();
 
 /** SHA-256 of a cached file, hashed once per process and file version (binaries are ~80 MB). */
-async function digestOf(path: string): Promise<string> {
+export async function digestOf(path: string): Promise<string> {
   const s = await stat(path);
   const key = `${path}:${s.size}:${s.mtimeMs}`;
   const known = digests.get(key);
