@@ -119,4 +119,15 @@ describe('a host removed from the stack', () => {
     // The Deployment's pods moved to the node left.
     await kubectl('rollout', 'status', 'deployment/sleeper', '--timeout=120s');
   }, 600_000);
+
+  it('added back, joins again: its kubelet runs and its Node is Ready', async () => {
+    const removed = hosts[2] as TestHost;
+    await writeStack(fx.stackFile, hosts, 'lab', 1, 'alice');
+    const up = await runInfra(['up', '-f', fx.stackFile, '--skip-apps'], fx.env);
+    expect(up.code, `${up.stdout}\n${up.stderr}`).toBe(0);
+    expect((await runOnHost(removed, ['systemctl', 'is-active', 'kubelet'])).trim()).toBe('active');
+    await kubectl('wait', '--for=condition=Ready', `node/${removed.name}`, '--timeout=120s');
+    const nodes = await kubectl('get', 'nodes', '-o', 'jsonpath={.items[*].metadata.name}');
+    expect(nodes.split(' ').sort()).toEqual(hosts.slice(1).map((h) => h.name).sort());
+  }, 600_000);
 });
