@@ -92,8 +92,11 @@ describe('infra init', () => {
     }
     await until('next: infra preview');
 
-    const stack = parseStack(file, await readFile(file, 'utf8'));
-    expect(stack.gitops.sources).toEqual([{ name: 'fleet', url: 'git@github.com:acme/fleet.git', ref: { branch: 'prod' }, webhook: { secretFile: 'webhook-fleet.secret' } }]);
+    const written = await readFile(file, 'utf8');
+    // Written relative to the stack file (the stack moves with its secret), read back resolved against it.
+    expect(written).toContain('secretFile: webhook-fleet.secret');
+    const stack = parseStack(file, written);
+    expect(stack.gitops.sources).toEqual([{ name: 'fleet', url: 'git@github.com:acme/fleet.git', ref: { branch: 'prod' }, webhook: { secretFile: join(dir, 'webhook-fleet.secret') } }]);
     expect(stack.gitops.apps.map((a) => [a.name, a.path, a.targets.clusters])).toEqual([['fleet', 'deploy/prod', ['a', 'b']]]);
     const secretFile = join(dir, 'webhook-fleet.secret');
     expect((await stat(secretFile)).mode & 0o777).toBe(0o600);
@@ -116,8 +119,10 @@ describe('infra init', () => {
     expect(r.stdout).toContain('webhook URL: http://127.0.0.1:7979/webhooks/generic/fleet-it-s');
     const line = r.stdout.split('\n').find((l) => l.trim().startsWith('infra hook install '));
     expect(line).toBeDefined();
-    const stack = parseStack(file, await readFile(file, 'utf8'));
-    expect(stack.gitops.sources[0]).toMatchObject({ name: 'fleet-it-s', url: bare, webhook: { secretFile: 'webhook-fleet-it-s.secret' } });
+    const text = await readFile(file, 'utf8');
+    expect(text).toContain('secretFile: webhook-fleet-it-s.secret');
+    const stack = parseStack(file, text);
+    expect(stack.gitops.sources[0]).toMatchObject({ name: 'fleet-it-s', url: bare, webhook: { secretFile: join(dir, 'webhook-fleet-it-s.secret') } });
     // The printed line runs as it is (infra = this checkout's CLI) and installs a hook naming the generated secret file.
     const ran = spawnSync('sh', ['-c', `infra() { '${process.execPath}' '${INFRA_BIN}' "$@"; }; ${line}`], { encoding: 'utf8' });
     expect(ran.status, ran.stderr).toBe(0);
