@@ -97,8 +97,10 @@ describe('infra serve', () => {
   it('picks up a push by polling and applies it on all three clusters', async () => {
     const sha = await repo.commit({ 'app/cm.yaml': cm('two') });
     expect(await everywhere('value', 'two'), serve.raw).toBe(true);
-    const applied = serve.lines.filter((l) => l['app'] === 'served' && l['revision'] === sha && String(l['msg']).startsWith('Synced'));
-    expect(applied.map((l) => l['cluster']).sort()).toEqual(clusters.map((c) => c.name).sort());
+    // The status line of each cluster comes after the round recorded it, which is after the object is visible: awaited, not read at once.
+    const synced = (l: Record<string, unknown>) => l['app'] === 'served' && l['revision'] === sha && String(l['msg']).startsWith('Synced');
+    const applied = await Promise.all(clusters.map((c) => serve.waitForLog((l) => synced(l) && l['cluster'] === c.name)));
+    expect(serve.lines.filter(synced).map((l) => l['cluster']).sort()).toEqual(clusters.map((c) => c.name).sort());
     expect(typeof applied[0]?.['durationMs']).toBe('number');
   });
 

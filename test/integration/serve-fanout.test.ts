@@ -164,7 +164,8 @@ describe('infra serve replicas: push fan-out and removal per shard', () => {
       expect(shared, `${r.identity} saw the shared push`).toBeDefined();
       expect(r.serve.lines.some((l) => String(l['msg']).startsWith('reconciling (shared by replica-c'))).toBe(true);
     }
-    expect(lines.some((l) => l.includes('"msg":"push shared with the replicas"'))).toBe(true);
+    // Logged when replica-c's Lease write returns, which can be after the others saw it: awaited.
+    expect(await waitFor(async () => (lines.some((l) => l.includes('"msg":"push shared with the replicas"')) ? true : undefined), { timeoutMs: 30_000, intervalMs: 50 })).toBe(true);
   });
 
   it('apps removed from the stack (a push of the stack file) are pruned on every cluster by the replica holding their shard, once per cluster', async () => {
@@ -187,10 +188,15 @@ describe('infra serve replicas: push fan-out and removal per shard', () => {
     expect(await allAt(targets, keep, 'r1'), 'the others untouched').toBeDefined();
     process.stderr.write(`[fanout] ${gone.length} departed apps pruned on ${targets.length} clusters by 2 replicas in ${Date.now() - removedAt} ms\n`);
 
-    // Exactly one prune per departed app and cluster, by the replica that held the app's shard.
-    const pruned = [a, b].flatMap((r) => r.serve.lines.filter((l) => l['msg'] === 'pruned: the app left the stack').map((l) => ({ by: r, app: String(l['app']), cluster: String(l['cluster']) })));
+    // Exactly one prune per departed app and cluster, by the replica that held the app's shard. A
+    // prune's line is written after its deletes, so the objects can be gone before the last line:
+    // wait for as many lines as expected, then check there are no more and who wrote them.
+    const expected = gone.flatMap((app) => targets.map((c) => `${app}@${c.name}`)).sort();
+    const prunedLines = () => [a, b].flatMap((r) => r.serve.lines.filter((l) => l['msg'] === 'pruned: the app left the stack').map((l) => ({ by: r, app: String(l['app']), cluster: String(l['cluster']) })));
+    await waitFor(async () => (prunedLines().length >= expected.length ? true : undefined), { timeoutMs: 30_000, intervalMs: 50 });
+    const pruned = prunedLines();
     const keys = pruned.map((p) => `${p.app}@${p.cluster}`).sort();
-    expect(keys).toEqual(gone.flatMap((app) => targets.map((c) => `${app}@${c.name}`)).sort());
+    expect(keys).toEqual(expected);
     for (const p of pruned) expect(p.by.held().has(shardOf(p.app, SHARDS)), `${p.app} pruned by ${p.by.identity}, holder of its shard`).toBe(true);
     expect(a.held().size + b.held().size).toBe(SHARDS);
     expect(a.held().size).toBeLessThan(SHARDS);
