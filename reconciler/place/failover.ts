@@ -77,40 +77,38 @@ export function failover(ctx: Context): FailoverResult {
     }
   }
 
-  // 2. Back home: home clusters not active (failback), or new ones the policy now chooses (placement).
+  // 2. Back home: home clusters not active — failback if the app was moved off them, else placement (a cluster that
+  // was unhealthy at first placement, or one the policy newly chooses). Both wait for stabilizationSeconds of Ready.
   for (const n of ctx.home.filter((x) => !r.active.includes(x))) {
     if (!ctx.isReady(n)) continue;
-    const wasHome = history.some((m) => m.reason === 'failover' && m.from === n);
+    const isFailback = history.some((m) => m.reason === 'failover' && m.from === n);
     const standIn = r.active.find((x) => !ctx.home.includes(x));
-    if (!wasHome) {
-      r.active.push(n);
-      r.moves.push({ to: n, reason: 'placement', at: now, detail: `placed on ${n} by policy` });
-      continue;
-    }
-    if (!f.failback.enabled) {
+    if (isFailback && !f.failback.enabled) {
       r.notes.set(n, `${ctx.healthRule(n)}; home, but failback is disabled`);
       continue;
     }
     const h = input.health.get(n);
     const readySince = h ? (h.readySince ?? h.since) : -Infinity;
     const dueAt = readySince + f.failback.stabilizationSeconds * 1000;
+    const kind = isFailback ? 'failback' : 'placement';
     if (now < dueAt) {
-      r.pending.push({ from: standIn ?? n, to: n, reason: `failback: ${n} Ready since ${iso(readySince)}`, dueAt });
-      r.notes.set(n, `${ctx.healthRule(n)}; failback at ${iso(dueAt)} (stabilizationSeconds ${f.failback.stabilizationSeconds})`);
+      r.pending.push({ from: standIn ?? n, to: n, reason: `${kind}: ${n} Ready since ${iso(readySince)}`, dueAt });
+      r.notes.set(n, `${ctx.healthRule(n)}; ${kind} at ${iso(dueAt)} (stabilizationSeconds ${f.failback.stabilizationSeconds})`);
       continue;
     }
-    const why = pvcBlock ?? (!capLeft() ? capText() : undefined);
+    const why = isFailback ? (pvcBlock ?? (!capLeft() ? capText() : undefined)) : undefined;
     if (why) {
       r.blocked.push(`failback to ${n}: ${why}`);
       r.pending.push({ from: standIn ?? n, to: n, reason: 'failback', waitingFor: why });
       r.notes.set(n, `${ctx.healthRule(n)}; failback waits: ${why}`);
       continue;
     }
-    used += 1;
+    if (isFailback) used += 1;
     r.active.push(n);
     if (r.leftBehind.includes(n)) r.leftBehind.splice(r.leftBehind.indexOf(n), 1);
-    r.moves.push({ ...(standIn ? { from: standIn } : {}), to: n, reason: 'failback', at: now, detail: `${n} Ready since ${iso(readySince)}, longer than stabilizationSeconds ${f.failback.stabilizationSeconds}` });
-    r.notes.set(n, `failback: home, Ready since ${iso(readySince)}`);
+    const stable = Number.isFinite(readySince) ? `${n} Ready since ${iso(readySince)}, longer than stabilizationSeconds ${f.failback.stabilizationSeconds}` : `${n} Ready`;
+    r.moves.push({ ...(standIn ? { from: standIn } : {}), to: n, reason: kind, at: now, detail: stable });
+    r.notes.set(n, `${kind}: home, ${stable}`);
   }
 
   // Clusters no longer candidates leave, as long as something else stays.
