@@ -37,8 +37,9 @@ export function failover(ctx: Context): FailoverResult {
   const capLeft = () => used < f.maxMovesPerHour;
   const capText = () => {
     const inWindow = [...history, ...r.moves].filter((m) => (m.reason === 'failover' || m.reason === 'failback') && m.at > now - HOUR);
-    const oldest = inWindow[0]?.at ?? now;
-    return `maxMovesPerHour ${f.maxMovesPerHour} reached (${inWindow.length} in the last hour; next move possible at ${iso(oldest + HOUR)})`;
+    // The window frees a slot when the move that keeps the count at the cap turns an hour old.
+    const freeing = inWindow[Math.max(0, inWindow.length - f.maxMovesPerHour)]?.at ?? now;
+    return `maxMovesPerHour ${f.maxMovesPerHour} reached (${inWindow.length} in the last hour; next move possible at ${iso(freeing + HOUR)})`;
   };
   const pvcBlock = demand.ownsPvc && !f.data ? 'owns PersistentVolumeClaims and failover.data is not set: not moved (set data: abandon or replicated)' : undefined;
   const reachable = (n: string) => input.health.get(n)?.reachable ?? true;

@@ -87,6 +87,11 @@ describe('failover: move cap', () => {
     expect(chosen(d)).toEqual(['edge-1']);
     expect(d.blocked).toBe('edge-1: maxMovesPerHour 4 reached (4 in the last hour; next move possible at 2026-01-01T12:30:00.000Z)');
   });
+  it('more moves than the cap in the window (the cap was lowered): the next move waits for enough of them to age out', () => {
+    const state = { ...onEdge, moves: moves(5, s(-1800)) };
+    const d = run({ app: policy({ maxMovesPerHour: 2 }), clusters: ALL, state, health: [down('edge-1', s(0))], now: s(60) });
+    expect(d.blocked).toBe('edge-1: maxMovesPerHour 2 reached (5 in the last hour; next move possible at 2026-01-01T12:33:00.000Z)');
+  });
   it('moves older than an hour and purge/placement records do not count', () => {
     const state = { ...onEdge, moves: [...moves(4, s(-3700)), { from: 'x', reason: 'purge' as const, at: s(-10), detail: '' }, { to: 'x', reason: 'placement' as const, at: s(-10), detail: '' }] };
     const d = run({ app: policy(), clusters: ALL, state, health: [down('edge-1', s(0))], now: s(60) });
