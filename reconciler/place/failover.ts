@@ -1,4 +1,4 @@
-import type { FailoverSpec } from '../../stacks/gitops.ts';
+import type { ClusterSpec, FailoverSpec } from '../../stacks/gitops.ts';
 import type { Context } from './context.ts';
 import { iso } from './context.ts';
 import { pick } from './select.ts';
@@ -161,11 +161,17 @@ export function failover(ctx: Context): FailoverResult {
   return r;
 }
 
-/** First Ready candidate with room that is not active, respecting spreadBy against the clusters that stay. */
+/**
+ * First Ready candidate with room that is not active, respecting spreadBy against the clusters that stay. Divided: a
+ * cluster with room for the leaving cluster's whole share first, so evicted replicas do not pile onto a nearly full
+ * cluster; failing that, one with room for at least one replica.
+ */
 function replacement(ctx: Context, active: readonly string[], leaving: string): string | undefined {
   const staying = active.filter((n) => n !== leaving).map((n) => ctx.byName.get(n)).filter((c) => c !== undefined);
-  const pool = ctx.ranked.filter((c) => !active.includes(c.name) && ctx.isReady(c.name) && !ctx.capacityRule(c.name));
-  return pick(pool, ctx.policy, staying, staying.length + 1).chosen[0];
+  const open = (replicas?: number) => ctx.ranked.filter((c) => !active.includes(c.name) && ctx.isReady(c.name) && !ctx.capacityRule(c.name, replicas));
+  const share = ctx.policy.replicas === 'Divided' ? ctx.input.state?.replicas?.[leaving] : undefined;
+  const first = (pool: readonly ClusterSpec[]) => pick(pool, ctx.policy, staying, staying.length + 1).chosen[0];
+  return (share !== undefined && share > 1 ? first(open(share)) : undefined) ?? first(open());
 }
 
 /** No state yet: the policy's choice among Ready clusters with room; the home choice if none is Ready. */

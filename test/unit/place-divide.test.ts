@@ -86,6 +86,26 @@ describe('decide: Divided', () => {
     const d = run({ app: divided, clusters: fallbacks, demand, state, health: [down('edge-1', s(-60))], capacity: [capacity('core-1', 3200), capacity('core-2', 50), capacity('core-3', 3200)], now: s(0) });
     expect(d.desired).toEqual([{ cluster: 'core-1', replicas: 4 }, { cluster: 'core-2', replicas: 1 }, { cluster: 'core-3', replicas: 4 }]);
   });
+  it('after a failover the replicas are divided again over the clusters that remain, the nearly full one capped', () => {
+    const state: PlacementState = { app: 'web', clusters: ['core-1', 'edge-1'], home: ['edge-1', 'core-1', 'core-2'], active: ['edge-1', 'core-1'], replicas: { 'edge-1': 5, 'core-1': 4 }, moves: [], pending: [] };
+    const two = app({ replicas: 'Divided', maxClusters: 2, preference: ['edge-1', 'core-1', 'core-2', 'core-3'], failover: FAILOVER }, ['edge-1', 'core-1', 'core-2', 'core-3']);
+    const d = run({ app: two, clusters: fallbacks, demand, state, health: [down('edge-1', s(-60))], capacity: [capacity('core-1', 100), capacity('core-2', 1000), capacity('core-3', 4000)], now: s(0) });
+    // core-1: its own 4 replicas (800m) + 100m free → room for 4 (its even share would be 5); the 5th goes to core-2 (room 5).
+    expect(d.moves.map((m) => `${m.from}→${m.to}`)).toEqual(['edge-1→core-2']);
+    expect(d.desired).toEqual([{ cluster: 'core-1', replicas: 4 }, { cluster: 'core-2', replicas: 5 }]);
+    expect(d.explain.find((e) => e.cluster === 'core-2')?.rule).toBe('failover: replaces edge-1');
+  });
+  it('Divided failover prefers a replacement with room for the failed cluster\'s whole share over a nearly full preferred one', () => {
+    const state: PlacementState = { app: 'web', clusters: ['core-1', 'edge-1'], home: ['edge-1', 'core-1'], active: ['edge-1', 'core-1'], replicas: { 'edge-1': 5, 'core-1': 4 }, moves: [], pending: [] };
+    const two = app({ replicas: 'Divided', maxClusters: 2, preference: ['edge-1', 'core-1', 'core-2', 'core-3'], failover: FAILOVER }, ['edge-1', 'core-1', 'core-2', 'core-3']);
+    const world = { app: two, clusters: fallbacks, demand, state, health: [down('edge-1', s(-60))], now: s(0) };
+    const d = run({ ...world, capacity: [capacity('core-1', 0), capacity('core-2', 450), capacity('core-3', 4000)] });
+    expect(d.moves.map((m) => `${m.from}→${m.to}`)).toEqual(['edge-1→core-3']);
+    expect(d.desired).toEqual([{ cluster: 'core-1', replicas: 4 }, { cluster: 'core-3', replicas: 5 }]);
+    // Nowhere holds the whole share: the preferred cluster with room for one is taken.
+    const tight = run({ ...world, capacity: [capacity('core-1', 0), capacity('core-2', 450), capacity('core-3', 250)] });
+    expect(tight.moves.map((m) => `${m.from}→${m.to}`)).toEqual(['edge-1→core-2']);
+  });
   it('weights steer the split', () => {
     const w = app({ replicas: 'Divided', weights: { 'core-1': 2, 'core-2': 1 } }, ['core-1', 'core-2']);
     const d = run({ app: w, clusters: fallbacks, demand, now: s(0) });
