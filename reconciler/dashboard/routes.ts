@@ -1,6 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { ServeLog } from '../serve/log.ts';
-import { authenticate, CsrfTokens, writeRefusal, type AuthConfig, type Principal } from './auth.ts';
+import { authenticate, CsrfTokens, ownOrigin, writeRefusal, type AuthConfig, type Principal } from './auth.ts';
 import type { DashboardEvent, DashboardState } from './state.ts';
 import { serveStatic } from './static-files.ts';
 
@@ -148,7 +148,7 @@ export class Dashboard {
   }
 
   private ownOrigin(req: IncomingMessage): string {
-    return `${this.opts.secure ? 'https' : 'http'}://${req.headers.host ?? ''}`;
+    return ownOrigin(this.opts.auth, req.headers, req.socket.remoteAddress, this.opts.secure);
   }
 }
 
