@@ -192,6 +192,7 @@ describe('infra serve --ui', () => {
       expect(c.lastError?.message).toBeTruthy();
       expect(c.lastError?.file, JSON.stringify(c)).toBe('app/cm.yaml');
       expect(c.lastError?.line, JSON.stringify(c)).toBeGreaterThanOrEqual(1);
+      expect(c.lastError?.object, JSON.stringify(c)).toBe('ConfigMap default/dashboard');
     }
     await repo.commit({ 'app/cm.yaml': cm('three') });
     await cellsBecome('board', (c) => c.sync === 'Synced' && c.health === 'Healthy');
