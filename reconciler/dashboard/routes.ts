@@ -64,7 +64,7 @@ export class Dashboard {
     const principal = authenticate(this.opts.auth, req.headers, req.socket.remoteAddress);
     if (!principal) {
       drain(req);
-      return json(res, 401, { error: 'authentication required' }, { 'WWW-Authenticate': 'Basic realm="infra", charset="UTF-8"' });
+      return json(res, 401, { error: 'authentication required' }, { 'WWW-Authenticate': 'Basic realm="infra"' });
     }
     if (path === '/ui') {
       res.writeHead(308, { Location: '/ui/', 'Cache-Control': 'no-store' });
