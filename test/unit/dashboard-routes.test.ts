@@ -1,5 +1,5 @@
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { createServer, type Server } from 'node:http';
+import { createServer, get, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -17,7 +17,7 @@ const alice = { authorization: 'Bearer t-alice' };
 let dir: string;
 let servers: Server[] = [];
 
-async function serveDashboard(dist: string, opts: { requestTimeout?: number; pingMs?: number } = {}): Promise<{ base: string; dashboard: Dashboard; state: DashboardState; log: string[] }> {
+async function serveDashboard(dist: string, opts: { requestTimeout?: number; pingMs?: number; maxBufferedBytes?: number } = {}): Promise<{ base: string; dashboard: Dashboard; state: DashboardState; log: string[] }> {
   const state = new DashboardState(() => 0);
   const log: string[] = [];
   const backend: DashboardBackend = {
@@ -27,7 +27,7 @@ async function serveDashboard(dist: string, opts: { requestTimeout?: number; pin
     syncNow: () => true,
     setSuspended: async (app, s) => void state.setSuspended(app, s),
   };
-  const dashboard = new Dashboard({ state, auth, backend, log: new ServeLog('json', (l) => log.push(l)), dist, secure: false, ...(opts.pingMs ? { pingMs: opts.pingMs } : {}) });
+  const dashboard = new Dashboard({ state, auth, backend, log: new ServeLog('json', (l) => log.push(l)), dist, secure: false, ...(opts.pingMs ? { pingMs: opts.pingMs } : {}), ...(opts.maxBufferedBytes ? { maxBufferedBytes: opts.maxBufferedBytes } : {}) });
   const server = createServer({ connectionsCheckingInterval: 50 }, (req, res) => void dashboard.handle(req, res, (req.url ?? '/').split('?')[0] as string));
   if (opts.requestTimeout) {
     server.requestTimeout = opts.requestTimeout;
@@ -98,5 +98,22 @@ describe('dashboard event stream', () => {
     dashboard.close();
     expect(await readUntil(() => false)).toBe(false); // the stream ended
     expect(state.subscribers).toBe(0);
+  });
+
+  it('drops a client that stopped reading instead of buffering without end', async () => {
+    const { base, dashboard, state } = await serveDashboard(join(dir, 'dist'), { maxBufferedBytes: 64 * 1024 });
+    const res = await new Promise<IncomingMessage>((resolve) => get(`${base}/ui/api/events`, { headers: alice }, resolve));
+    expect(res.statusCode).toBe(200);
+    res.pause(); // never reads
+    const closed = new Promise<void>((resolve) => res.on('close', () => resolve()));
+    const long = 'x'.repeat(1000);
+    for (let i = 0; i < 20_000 && dashboard.streamCount > 0; i++) {
+      state.setSuspended(`${long}-${i}`, true);
+      if (i % 500 === 0) await new Promise((r) => setImmediate(r));
+    }
+    expect(dashboard.streamCount).toBe(0);
+    expect(state.subscribers).toBe(0);
+    res.resume();
+    await closed;
   });
 });
