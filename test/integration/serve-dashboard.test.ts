@@ -257,6 +257,10 @@ describe('infra serve --ui', () => {
     expect(detail.history.length).toBeGreaterThanOrEqual(3);
     expect(detail.history.length).toBeLessThanOrEqual(20);
     expect(detail.history.some((h) => h.result === 'Failed')).toBe(true);
+    const cluster = JSON.parse((await call(`/ui/api/clusters/${clusters[0]?.name}`, { headers: bob })).body) as { name: string; siteKind: string; apps: string[] };
+    expect(cluster).toMatchObject({ name: clusters[0]?.name, siteKind: 'dc', apps: ['board'] });
+    expect((await call('/ui/api/clusters/no-such-cluster', { headers: bob })).status).toBe(404);
+    expect((await call('/ui/api/apps/no-such-app', { headers: bob })).status).toBe(404);
 
     const drifted = clusters[0] as (typeof clusters)[number];
     await clients(drifted).core.patchNamespacedConfigMap({ name: 'dashboard', namespace: 'default', body: [{ op: 'replace', path: '/data/value', value: 'by-hand' }] });
