@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { rename, writeFile, chmod } from 'node:fs/promises';
-import { dirname } from 'node:path';
+import { dirname, join } from 'node:path';
+import { infraHome } from '../host/paths.ts';
 import { KubeApiError } from '../errors.ts';
 import { privateDir, readOptional } from '../fs.ts';
 import type { ProbeClient } from './probe.ts';
@@ -31,6 +32,11 @@ interface ConfigMap {
   apiVersion: 'v1';
   kind: 'ConfigMap';
   metadata: { name: string; namespace: string; resourceVersion?: string; labels?: Record<string, string>; annotations?: Record<string, string> };
+}
+
+/** Where `infra serve` keeps health without a management cluster (and `infra clusters` reads it). */
+export function defaultHealthFile(env: NodeJS.ProcessEnv = process.env): string {
+  return join(infraHome(env), 'serve', 'health.json');
 }
 
 export function healthObjectName(cluster: string): string {
