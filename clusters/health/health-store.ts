@@ -10,7 +10,7 @@ import type { ClusterHealth, HealthState } from './types.ts';
 
 /**
  * Where cluster health and its clocks survive a restart of `infra serve`: one ConfigMap per
- * cluster in the management cluster (`infra-system/infra-health-<cluster>`, the clocks as
+ * cluster in the management cluster (`infra-system/infra-health-<cluster>` by default, the clocks as
  * annotations, every write a compare-and-swap on resourceVersion), or a 0600 JSON file when
  * there is no management cluster. Only the clocks are kept (state, since, unhealthySince,
  * readySince); reachability and latency are for the moment they were observed.
@@ -58,11 +58,14 @@ export function mergeHealth(stored: ClusterHealth | undefined, mine: ClusterHeal
 
 export class ConfigMapHealthStore implements HealthStore {
   private readonly client: ProbeClient;
+  readonly namespace: string;
   private readonly base: string;
 
-  constructor(management: ProbeClient) {
+  /** `namespace`: where serve keeps its state in the management cluster (default infra-system; a deployed serve passes its own). */
+  constructor(management: ProbeClient, namespace = HEALTH_NAMESPACE) {
     this.client = management;
-    this.base = `/api/v1/namespaces/${HEALTH_NAMESPACE}/configmaps`;
+    this.namespace = namespace;
+    this.base = `/api/v1/namespaces/${encodeURIComponent(namespace)}/configmaps`;
   }
 
   async load(signal?: AbortSignal): Promise<Map<string, ClusterHealth>> {
@@ -88,7 +91,7 @@ export class ConfigMapHealthStore implements HealthStore {
         kind: 'ConfigMap',
         metadata: {
           name,
-          namespace: HEALTH_NAMESPACE,
+          namespace: this.namespace,
           labels: { ...(current?.metadata.labels ?? {}), [HEALTH_LABEL]: health.cluster, 'app.kubernetes.io/managed-by': 'infra' },
           annotations: { ...withoutOurs(current?.metadata.annotations), ...toAnnotations(merged) },
           ...(current?.metadata.resourceVersion ? { resourceVersion: current.metadata.resourceVersion } : {}),
@@ -103,7 +106,7 @@ export class ConfigMapHealthStore implements HealthStore {
         const conflict = err instanceof KubeApiError && (err.status === 409 || err.apiReason === 'AlreadyExists');
         if (!conflict) throw err;
         if (attempt >= MAX_CONFLICT_RETRIES) {
-          throw new HealthStoreError(`ConfigMap ${HEALTH_NAMESPACE}/${name}: still conflicting after ${attempt + 1} writes`, { where: `cluster ${this.client.cluster}`, hint: 'several replicas write health at once; it is written again on the next change', cause: err });
+          throw new HealthStoreError(`ConfigMap ${this.namespace}/${name}: still conflicting after ${attempt + 1} writes`, { where: `cluster ${this.client.cluster}`, hint: 'several replicas write health at once; it is written again on the next change', cause: err });
         }
       }
     }
@@ -123,8 +126,8 @@ export class ConfigMapHealthStore implements HealthStore {
       await this.client.request('POST', this.base, { body, ...(signal ? { signal } : {}) });
     } catch (err) {
       if (!(err instanceof KubeApiError && err.status === 404)) throw err;
-      // No infra-system namespace yet in the management cluster.
-      await this.client.request('POST', '/api/v1/namespaces', { body: { apiVersion: 'v1', kind: 'Namespace', metadata: { name: HEALTH_NAMESPACE } }, ...(signal ? { signal } : {}) }).catch((e: unknown) => {
+      // No such namespace yet in the management cluster.
+      await this.client.request('POST', '/api/v1/namespaces', { body: { apiVersion: 'v1', kind: 'Namespace', metadata: { name: this.namespace } }, ...(signal ? { signal } : {}) }).catch((e: unknown) => {
         if (!(e instanceof KubeApiError && e.status === 409)) throw e;
       });
       await this.client.request('POST', this.base, { body, ...(signal ? { signal } : {}) });

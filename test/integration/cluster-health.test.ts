@@ -1,3 +1,6 @@
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { KubeClient } from '../../clusters/kube-client.ts';
 import { KubeApiError } from '../../clusters/errors.ts';
@@ -6,6 +9,7 @@ import { HealthMonitor } from '../../clusters/health/monitor.ts';
 import { ConfigMapHealthStore, healthObjectName, HEALTH_NAMESPACE } from '../../clusters/health/health-store.ts';
 import { PROBE_LEASE, PROBE_NAMESPACE, probeCluster } from '../../clusters/health/probe.ts';
 import type { ClusterHealth, HealthState } from '../../clusters/health/types.ts';
+import { CLI_TEST_TIMEOUT_MS, runInfra } from '../harness/cli.ts';
 import { killApiserver, restartCluster, stopEtcd, testClusters } from '../harness/environment.ts';
 
 /**
@@ -175,5 +179,33 @@ describe('the health store in the management cluster', () => {
     const saved = await Promise.all(writers.map((w, i) => w.save({ cluster: name, state: 'NotReady', since: 20_000 + i, unhealthySince: 20_000 + i, reachable: true })));
     expect(saved).toHaveLength(4);
     expect((await store.load()).get(name)).toMatchObject({ state: 'NotReady', since: 20_000, unhealthySince: 20_000 });
+
+    // A deployed serve keeps its state in its own namespace (made when missing); the stores do not see each other.
+    const own = new ConfigMapHealthStore(client(management), `infra-own-${Date.now()}`);
+    await own.save({ cluster: name, state: 'Ready', since: 7, readySince: 7, reachable: true });
+    expect((await own.load()).get(name)).toMatchObject({ state: 'Ready', since: 7, readySince: 7 });
+    expect((await store.load()).get(name)?.state).toBe('NotReady');
+    await client(management).request('DELETE', `/api/v1/namespaces/${own.namespace}`);
+  });
+
+  it('infra clusters --management-kubeconfig prints what the store holds', { timeout: CLI_TEST_TIMEOUT_MS }, async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'infra-clusters-cli-'));
+    try {
+      const stack = ['apiVersion: infra.dev/v1alpha1', 'kind: Stack', 'metadata: {name: health}', 'clusters:', `  - {name: ${sick.name}, kubeconfig: ${sick.kubeconfig}}`, `  - {name: ${victim.name}, kubeconfig: ${victim.kubeconfig}}`, ''];
+      await writeFile(join(dir, 'stack.yaml'), stack.join('\n'));
+      const stored = await new ConfigMapHealthStore(client(management)).load();
+      const r = await runInfra(['clusters', '-f', join(dir, 'stack.yaml'), '--management-kubeconfig', management.kubeconfig, '--json'], { ...process.env, INFRA_HOME: dir });
+      expect(r.stderr).toBe('');
+      expect(r.code).toBe(0);
+      const rows = JSON.parse(r.stdout) as { cluster: string; state: string; since?: string }[];
+      expect(rows.map((row) => row.cluster)).toEqual([victim.name, sick.name].sort());
+      for (const row of rows) {
+        const h = stored.get(row.cluster);
+        expect(h, row.cluster).toBeDefined();
+        expect(row).toMatchObject({ state: h!.state, since: new Date(h!.since).toISOString() });
+      }
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });
