@@ -23,14 +23,14 @@ export function registerClusters(program: Command, ctx: RunContext): void {
     .option('-f, --file <stack>', 'stack file (default: ./stack.yaml from infra init, ./stacks/local.yaml, or the embedded local stack)')
     .option('--management-kubeconfig <file>', 'read health from this management cluster (as infra serve --management-kubeconfig writes it)')
     .option('--health-namespace <ns>', 'namespace of the health ConfigMaps in the management cluster', HEALTH_NAMESPACE)
-    .option('--health-file <file>', 'read health from this file (default: $INFRA_HOME/serve/health.json, where infra serve writes it without a management cluster)')
+    .option('--health-file <file>', 'read health from this file (default: $INFRA_HOME/serve/health-<stack>.json, where infra serve writes it without a management cluster)')
     .option('--json', 'print as JSON')
     .description("the stack's clusters, their labels and health (Ready/NotReady/Unknown) since when, as infra serve recorded it")
     .action(async (opts: ClustersOpts) => {
       const out = createOutput(opts.json === true);
       const stack = await loadStackFile(await stackFileFrom(opts));
       const client = opts.managementKubeconfig ? new KubeClient('management', opts.managementKubeconfig) : undefined;
-      const store: HealthStore = client ? new ConfigMapHealthStore(client, opts.healthNamespace) : new FileHealthStore(opts.healthFile ?? defaultHealthFile());
+      const store: HealthStore = client ? new ConfigMapHealthStore(client, opts.healthNamespace) : new FileHealthStore(opts.healthFile ?? defaultHealthFile(stack.name));
       try {
         const rows = healthRows(stack.clusters, await store.load(ctx.signal));
         out.result(rows, () => table(HEALTH_TABLE_HEADER, rows.map(healthTableCells)));

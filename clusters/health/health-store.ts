@@ -34,9 +34,9 @@ interface ConfigMap {
   metadata: { name: string; namespace: string; resourceVersion?: string; labels?: Record<string, string>; annotations?: Record<string, string> };
 }
 
-/** Where `infra serve` keeps health without a management cluster (and `infra clusters` reads it). */
-export function defaultHealthFile(env: NodeJS.ProcessEnv = process.env): string {
-  return join(infraHome(env), 'serve', 'health.json');
+/** Where `infra serve` keeps a stack's health without a management cluster (and `infra clusters` reads it). */
+export function defaultHealthFile(stackName: string, env: NodeJS.ProcessEnv = process.env): string {
+  return join(infraHome(env), 'serve', `health-${stackName}.json`);
 }
 
 export function healthObjectName(cluster: string): string {

@@ -14,7 +14,7 @@ describe('infra clusters', { timeout: CLI_TEST_TIMEOUT_MS }, () => {
       join(dir, 'stack.yaml'),
       'apiVersion: infra.dev/v1alpha1\nkind: Stack\nmetadata: {name: h}\nclusters:\n  - {name: edge-1, kubeconfig: ./e.kubeconfig, labels: {site-kind: edge, region: r1}}\n  - {name: core-1, kubeconfig: ./c.kubeconfig}\n  - {name: dc-1, kubeconfig: ./d.kubeconfig}\n',
     );
-    const store = new FileHealthStore(defaultHealthFile({ INFRA_HOME: dir }));
+    const store = new FileHealthStore(defaultHealthFile('h', { INFRA_HOME: dir }));
     await store.save({ cluster: 'edge-1', state: 'Unknown', since: Date.parse('2026-11-26T07:00:05Z'), unhealthySince: Date.parse('2026-11-26T07:00:00Z'), reachable: false });
     await store.save({ cluster: 'core-1', state: 'Ready', since: Date.parse('2026-11-26T06:00:00Z'), readySince: Date.parse('2026-11-26T06:00:00Z'), reachable: true });
   });
