@@ -62,14 +62,18 @@ export class ConfigMapHealthStore implements HealthStore {
   private readonly base: string;
 
   /** `namespace`: where serve keeps its state in the management cluster (default infra-system; a deployed serve passes its own). */
-  constructor(management: ProbeClient, namespace = HEALTH_NAMESPACE) {
+  private readonly timeoutMs: number;
+
+  /** `timeoutMs` per request: a management cluster that hangs must not hold the probe rounds for the client's default 30 s. */
+  constructor(management: ProbeClient, namespace = HEALTH_NAMESPACE, options: { timeoutMs?: number } = {}) {
     this.client = management;
     this.namespace = namespace;
+    this.timeoutMs = options.timeoutMs ?? 3_000;
     this.base = `/api/v1/namespaces/${encodeURIComponent(namespace)}/configmaps`;
   }
 
   async load(signal?: AbortSignal): Promise<Map<string, ClusterHealth>> {
-    const list = await this.client.request<{ items?: ConfigMap[] }>('GET', this.base, { query: { labelSelector: HEALTH_LABEL }, ...(signal ? { signal } : {}) }).catch((err: unknown) => {
+    const list = await this.client.request<{ items?: ConfigMap[] }>('GET', this.base, { query: { labelSelector: HEALTH_LABEL }, timeoutMs: this.timeoutMs, ...(signal ? { signal } : {}) }).catch((err: unknown) => {
       if (err instanceof KubeApiError && err.status === 404) return { items: [] };
       throw err;
     });
@@ -98,7 +102,7 @@ export class ConfigMapHealthStore implements HealthStore {
         },
       };
       try {
-        if (current) await this.client.request('PUT', `${this.base}/${name}`, { body, ...(signal ? { signal } : {}) });
+        if (current) await this.client.request('PUT', `${this.base}/${name}`, { body, timeoutMs: this.timeoutMs, ...(signal ? { signal } : {}) });
         else await this.create(body, signal);
         return merged;
       } catch (err) {
@@ -114,7 +118,7 @@ export class ConfigMapHealthStore implements HealthStore {
 
   private async read(name: string, signal?: AbortSignal): Promise<ConfigMap | undefined> {
     try {
-      return await this.client.request<ConfigMap>('GET', `${this.base}/${name}`, { ...(signal ? { signal } : {}) });
+      return await this.client.request<ConfigMap>('GET', `${this.base}/${name}`, { timeoutMs: this.timeoutMs, ...(signal ? { signal } : {}) });
     } catch (err) {
       if (err instanceof KubeApiError && err.status === 404) return undefined;
       throw err;
@@ -123,14 +127,14 @@ export class ConfigMapHealthStore implements HealthStore {
 
   private async create(body: ConfigMap, signal?: AbortSignal): Promise<void> {
     try {
-      await this.client.request('POST', this.base, { body, ...(signal ? { signal } : {}) });
+      await this.client.request('POST', this.base, { body, timeoutMs: this.timeoutMs, ...(signal ? { signal } : {}) });
     } catch (err) {
       if (!(err instanceof KubeApiError && err.status === 404)) throw err;
       // No such namespace yet in the management cluster.
-      await this.client.request('POST', '/api/v1/namespaces', { body: { apiVersion: 'v1', kind: 'Namespace', metadata: { name: this.namespace } }, ...(signal ? { signal } : {}) }).catch((e: unknown) => {
+      await this.client.request('POST', '/api/v1/namespaces', { body: { apiVersion: 'v1', kind: 'Namespace', metadata: { name: this.namespace } }, timeoutMs: this.timeoutMs, ...(signal ? { signal } : {}) }).catch((e: unknown) => {
         if (!(e instanceof KubeApiError && e.status === 409)) throw e;
       });
-      await this.client.request('POST', this.base, { body, ...(signal ? { signal } : {}) });
+      await this.client.request('POST', this.base, { body, timeoutMs: this.timeoutMs, ...(signal ? { signal } : {}) });
     }
   }
 }

@@ -158,6 +158,34 @@ describe('the health store in the management cluster', () => {
     }
   });
 
+  it('a management cluster that hangs does not hold detection; the clock is stored once it is back', async () => {
+    const m = startMonitor();
+    try {
+      expect(await until(m.monitor, victim.name, 'Ready', 20_000)).toBeDefined();
+      await stopEtcd(management); // its apiserver takes requests and never answers them
+      await killApiserver(victim);
+      const killedAt = Date.now();
+      const down = await until(m.monitor, victim.name, 'Unknown', 15_000);
+      expect(down).toBeDefined();
+      // Two probes plus store writes that give up after 3 s, not the client's 30 s.
+      expect(Date.now() - killedAt).toBeLessThan(12_000);
+      await restartCluster(management);
+      const path = `/api/v1/namespaces/${HEALTH_NAMESPACE}/configmaps/${healthObjectName(victim.name)}`;
+      const stored = await waitFor(
+        async () => {
+          const cm = await client(management).request<{ metadata: { annotations: Record<string, string> } }>('GET', path);
+          return cm.metadata.annotations['infra.dev/health-state'] === 'Unknown' ? cm.metadata.annotations : undefined;
+        },
+        { timeoutMs: 20_000, intervalMs: 200 },
+      );
+      expect(Date.parse(stored!['infra.dev/health-unhealthy-since']!)).toBe(down!.unhealthySince);
+    } finally {
+      await m.stop();
+      await restartCluster(management);
+      await restartCluster(victim);
+    }
+  });
+
   it('a stale write loses the CAS race and is merged, not overwritten', async () => {
     const store = new ConfigMapHealthStore(client(management));
     const name = 'cas-probe';
