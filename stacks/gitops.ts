@@ -47,8 +47,45 @@ export interface IgnoreRule {
   readonly pointers: readonly string[];
 }
 
+export type SelectorOperator = 'In' | 'NotIn' | 'Exists' | 'DoesNotExist';
+
+export interface SelectorRequirement {
+  readonly key: string;
+  readonly operator: SelectorOperator;
+  /** For In/NotIn (non-empty); empty for Exists/DoesNotExist. */
+  readonly values: readonly string[];
+}
+
 export interface LabelSelector {
   readonly matchLabels: Readonly<Record<string, string>>;
+  readonly matchExpressions?: readonly SelectorRequirement[];
+}
+
+export type ReplicaMode = 'Duplicated' | 'Divided';
+export type PurgeMode = 'Graciously' | 'Immediately' | 'Never';
+export type DataPolicy = 'abandon' | 'replicated';
+
+/** Opt-in: move the app off an unhealthy cluster, and back once home is healthy again. */
+export interface FailoverSpec {
+  readonly tolerationSeconds: number;
+  readonly purgeMode: PurgeMode;
+  readonly failback: { readonly enabled: boolean; readonly stabilizationSeconds: number };
+  readonly maxMovesPerHour: number;
+  /** What happens to the app's PersistentVolumeClaims' data on a move; absent: an app with PVCs is never moved. */
+  readonly data?: DataPolicy;
+}
+
+/** Which of the candidate clusters (targets) an app runs on. Absent on an app: every candidate, no failover. */
+export interface PlacementSpec {
+  /** Absent: all candidates. */
+  readonly maxClusters?: number;
+  /** At most one chosen cluster per value of this cluster label. */
+  readonly spreadBy?: string;
+  /** Earlier wins. Exclusive with `weights`. */
+  readonly preference?: readonly string[];
+  readonly weights?: Readonly<Record<string, number>>;
+  readonly replicas: ReplicaMode;
+  readonly failover?: FailoverSpec;
 }
 
 export interface AppTargets {
@@ -67,6 +104,7 @@ export interface AppSpec {
   /** Create namespaces the objects use but the manifests do not contain (create-only, never pruned). */
   readonly createNamespace: boolean;
   readonly targets: AppTargets;
+  readonly placement?: PlacementSpec;
   readonly prune: boolean;
   /** Allow a render with no objects to prune everything (off: an empty render is refused). */
   readonly allowEmpty: boolean;

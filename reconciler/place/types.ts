@@ -1,0 +1,111 @@
+/** The shapes the pure placement/failover engine talks through (contract: failover-API.md). No I/O here. */
+import type { AppSpec, ClusterSpec } from '../../stacks/gitops.ts';
+
+// Structurally identical to clusters/health/types.ts (branch `health`); switch to importing from there once merged.
+export type HealthState = 'Ready' | 'NotReady' | 'Unknown';
+
+export interface Resources {
+  readonly cpuMilli: number;
+  readonly memoryBytes: number;
+  readonly pods: number;
+}
+
+export interface ClusterHealth {
+  readonly cluster: string;
+  readonly state: HealthState;
+  /** ms, start of this state. */
+  readonly since: number;
+  /** Start of the current non-Ready stretch; NOT reset by NotReady<->Unknown wobble. */
+  readonly unhealthySince?: number;
+  readonly readySince?: number;
+  /** The last probe got an answer. */
+  readonly reachable: boolean;
+  readonly latencyMs?: number;
+}
+
+export interface ClusterCapacity {
+  readonly cluster: string;
+  readonly allocatable: Resources;
+  readonly requested: Resources;
+}
+
+/** What one copy of the app needs, from its rendered manifests. */
+export interface AppDemand {
+  readonly perReplica: Resources;
+  readonly replicas: number;
+  readonly ownsPvc: boolean;
+}
+
+export type AppHealthState = 'Healthy' | 'Progressing' | 'Degraded' | 'Unknown';
+
+export type MoveReason = 'failover' | 'failback' | 'placement' | 'purge';
+
+export interface MoveRecord {
+  readonly from?: string;
+  readonly to?: string;
+  readonly reason: MoveReason;
+  readonly at: number;
+  readonly detail: string;
+}
+
+export interface PendingMove {
+  readonly from: string;
+  readonly to?: string;
+  readonly reason: string;
+  /** When the toleration clock expires (ms). */
+  readonly dueAt?: number;
+  readonly waitingFor?: string;
+}
+
+/** Per app, persisted by `failover` (CAS) before anything is acted on. */
+export interface PlacementState {
+  readonly app: string;
+  /** Where the app is applied now. */
+  readonly clusters: readonly string[];
+  /** Where policy wants it when every cluster is Ready. */
+  readonly home: readonly string[];
+  /** History, newest last, capped. */
+  readonly moves: readonly MoveRecord[];
+  readonly pending: readonly PendingMove[];
+  readonly revision?: number;
+}
+
+export interface DesiredCluster {
+  readonly cluster: string;
+  /** Divided only: this cluster's share of the workload replicas. */
+  readonly replicas?: number;
+}
+
+export interface Explanation {
+  readonly cluster: string;
+  readonly chosen: boolean;
+  /** The rule that chose or filtered it, e.g. `health: NotReady since ...`, `capacity: ...`, `maxClusters: 1`. */
+  readonly rule: string;
+}
+
+export interface Decision {
+  readonly desired: readonly DesiredCluster[];
+  readonly explain: readonly Explanation[];
+  /** Moves made by this decision (also appended to next.moves). */
+  readonly moves: readonly MoveRecord[];
+  /** Remove the app from these clusters now. */
+  readonly purge: readonly string[];
+  readonly pending: readonly PendingMove[];
+  /** Why the app cannot be moved where policy would move it (it stays where it is). */
+  readonly blocked?: string;
+  readonly next: PlacementState;
+}
+
+export interface DecideInput {
+  readonly app: AppSpec;
+  readonly clusters: readonly ClusterSpec[];
+  /** Missing entry: the cluster is assumed Ready (e.g. `infra reconcile` without serve). */
+  readonly health: ReadonlyMap<string, ClusterHealth>;
+  /** Missing entry: capacity unknown, not a filter. */
+  readonly capacity: ReadonlyMap<string, ClusterCapacity>;
+  readonly demand: AppDemand;
+  readonly state?: PlacementState;
+  /** The app's health per cluster it is applied on. */
+  readonly appHealth: ReadonlyMap<string, AppHealthState>;
+  readonly now: number;
+}
