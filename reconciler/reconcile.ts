@@ -6,7 +6,8 @@ import { InfraError } from '../stacks/errors.ts';
 import { expandAppsFolder } from './app-of-apps.ts';
 import { RenderError } from './errors.ts';
 import { backoffDelay, DEFAULT_BACKOFF, type Backoff } from './backoff.ts';
-import { placeApp } from './place/placement.ts';
+import { applyTargets, desiredOf, keptTargets, type PlacementView } from './failover/targets.ts';
+import { divideWorkloads } from './place/divide-workloads.ts';
 import { renderApp, type AppRender } from './render/render.ts';
 import { substituteManifests } from './render/variables.ts';
 import { SourceFetcher } from './source/git-source.ts';
@@ -41,6 +42,8 @@ export interface ReconcileRequest {
   readonly backoff?: Backoff;
   readonly progress?: (line: string) => void;
   readonly signal?: AbortSignal;
+  /** Apps with `placement`: where each is applied now (serve's failover controller); absent: the initial placement. */
+  readonly placement?: PlacementView;
 }
 
 export type { PlannedChange, SyncResult } from './sync/result.ts';
@@ -94,7 +97,7 @@ export async function reconcileRound(req: ReconcileRequest, mode: Mode): Promise
       } finally {
         // What the round read for the app is of no more use where it was placed (the removal of
         // departed apps reads the records of apps not placed on a cluster, so those stay).
-        for (const c of placeApp(app, req.stack.clusters)) {
+        for (const c of applyTargets(app, req.stack.clusters, req.placement)) {
           const t = targets.get(c.name);
           if (t && !(t instanceof Error)) t.round.release(app.name);
         }
@@ -107,7 +110,7 @@ export async function reconcileRound(req: ReconcileRequest, mode: Mode): Promise
     }
     if (!req.apps || req.apps.length === 0) {
       const placed = new Map<string, Set<string>>();
-      for (const app of apps) for (const c of placeApp(app, req.stack.clusters)) placed.set(c.name, (placed.get(c.name) ?? new Set()).add(app.name));
+      for (const app of apps) for (const c of keptTargets(app, req.stack.clusters)) placed.set(c.name, (placed.get(c.name) ?? new Set()).add(app.name));
       const connected = [...targets.values()].filter((t): t is ClusterTarget => !(t instanceof Error));
       results.push(...(await removeDeparted(connected, { stack: req.stack.name, orphan: new Set(req.stack.gitops.orphan), placed, writes: mode === 'sync', ...(req.signal ? { signal: req.signal } : {}) })));
     }
@@ -129,7 +132,7 @@ export async function removeDepartedApps(req: ReconcileRequest & { readonly owne
   try {
     const apps = await expandApps({ ...req, apps: [] }, fetcher);
     const placed = new Map<string, Set<string>>();
-    for (const app of apps) for (const c of placeApp(app, req.stack.clusters)) placed.set(c.name, (placed.get(c.name) ?? new Set()).add(app.name));
+    for (const app of apps) for (const c of keptTargets(app, req.stack.clusters)) placed.set(c.name, (placed.get(c.name) ?? new Set()).add(app.name));
     const results = await removeDeparted(targets, { stack: req.stack.name, orphan: new Set(req.stack.gitops.orphan), placed, writes: true, owner: req.owner, ...(req.signal ? { signal: req.signal } : {}) });
     await closeJournals(req, targets);
     return results.map((r) => (r.kind === 'planned' ? unexpectedPlan(r) : r.status));
@@ -226,7 +229,7 @@ async function reconcileApp(
   done: ReadonlyMap<string, ReadonlyMap<string, SyncResult>>,
 ): Promise<SyncResult[]> {
   const writes = mode === 'sync';
-  const placedSpecs = placeApp(app, req.stack.clusters);
+  const placedSpecs = applyTargets(app, req.stack.clusters, req.placement);
   // A cluster with no usable kubeconfig fails on its own; the others go on.
   const unconnected = placedSpecs.flatMap((c) => {
     const t = connections.get(c.name);
@@ -259,11 +262,15 @@ async function reconcileApp(
       throw err;
     }
     renderedOn.add(t.spec.name);
-    return substituteManifests(
+    const substituted = substituteManifests(
       manifests,
       { cluster: { name: t.spec.name, labels: t.spec.labels }, vars: { ...app.variables, ...app.clusterVariables[t.spec.name] } },
       { enabled: app.substitute },
     );
+    if (app.placement?.replicas !== 'Divided') return substituted;
+    // Divided: each cluster runs its share of the workloads' replicas.
+    const objects = divideWorkloads(substituted.map((m) => m.object), t.spec.name, desiredOf(app, req.stack.clusters, req.placement));
+    return substituted.map((m, i) => ({ ...m, object: objects[i] ?? m.object }));
   };
   const blocked = (t: ClusterTarget) => app.dependsOn.find((d) => {
     const r = done.get(d)?.get(t.spec.name);

@@ -13,6 +13,7 @@ import { loadStackFile } from '../../stacks/load.ts';
 import { durationMs, wholeNumber } from '../options.ts';
 import type { RunContext } from '../run-context.ts';
 import { stackFileFrom } from '../stack-file.ts';
+import { failoverOptions, hasFailover, serveFailover } from './serve-failover.ts';
 import { leaseOptions, serveLeases, type LeaseOpts } from './serve-leases.ts';
 
 /** `infra serve`: the long-running reconciler with its HTTP server (probes, metrics, webhooks). */
@@ -29,10 +30,11 @@ interface ServeOpts extends LeaseOpts {
   logFormat: LogFormat;
   concurrency: number;
   retryFor: number;
+  probeInterval: number;
 }
 
 export function registerServe(program: Command, ctx: RunContext): void {
-  leaseOptions(program.command('serve'))
+  failoverOptions(leaseOptions(program.command('serve')))
     .option('-f, --file <stack>', 'stack file (default: ./stack.yaml from infra init, ./stacks/local.yaml, or the embedded local stack)')
     .option('--stack-from <source:path>', 'serve the stack file at <path> of Git source <source> (defined in -f), reloaded on every push')
     .option('--listen <host:port>', `address of the HTTP server (default ${DEFAULT_LISTEN})`, listenAddress, listenAddress(DEFAULT_LISTEN))
@@ -53,7 +55,20 @@ export function registerServe(program: Command, ctx: RunContext): void {
       // Secrets are read once, here: a missing one stops the start (exit 2) before anything listens.
       const hooked = await watchedSources(stack.gitops.sources);
       const leases = serveLeases(opts, metrics, log, () => loop.stack.gitops.apps.map((a) => a.name));
-      const loop = new ServeLoop({ stack, ...(stackFrom ? { stackFrom } : {}), cacheRoot: cacheDir(), metrics, log, concurrency: opts.concurrency, retryForMs: opts.retryFor, ...(leases ? { ownership: leases.ownership, relay: (t) => leases.relay(t) } : {}) });
+      // Apps with a failover policy: placement decided from cluster health (reconciler/failover/).
+      const failover = hasFailover(stack)
+        ? serveFailover({
+            stack: () => loop.stack,
+            ...(opts.managementKubeconfig ? { managementKubeconfig: opts.managementKubeconfig } : {}),
+            loop: () => loop,
+            owns: (app) => leases?.ownership.owns(app) ?? true,
+            signalOf: (app) => leases?.ownership.signal(app),
+            health: () => new Map(),
+            metrics,
+            log,
+          })
+        : undefined;
+      const loop = new ServeLoop({ stack, ...(stackFrom ? { stackFrom } : {}), cacheRoot: cacheDir(), metrics, log, concurrency: opts.concurrency, retryForMs: opts.retryFor, ...(leases ? { ownership: leases.ownership, relay: (t) => leases.relay(t) } : {}), ...(failover ? { placement: failover.controller } : {}) });
       const server = await startHttpServer({
         host: opts.listen.host,
         port: opts.listen.port,
@@ -68,10 +83,14 @@ export function registerServe(program: Command, ctx: RunContext): void {
       if (!ctx.signal.aborted) {
         await leases?.start();
         await leases?.watchTriggers((t) => loop.watches(t.source) && loop.trigger(t));
+        // Stored placements first: a replica taking over applies where its predecessor decided.
+        await failover?.controller.load(ctx.signal);
         await loop.start();
+        failover?.controller.start();
         await new Promise<void>((resolve) => (ctx.signal.aborted ? resolve() : ctx.signal.addEventListener('abort', () => resolve(), { once: true })));
       }
       log.info(`stopping: finishing ${loop.running} running reconcile(s)`);
+      await failover?.controller.stop();
       await loop.stop();
       await server.close();
       leases?.close();

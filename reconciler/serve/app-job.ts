@@ -4,6 +4,7 @@ import { expandAppsFolder } from '../app-of-apps.ts';
 import type { Backoff } from '../backoff.ts';
 import { reconcile, removeDepartedApps } from '../reconcile.ts';
 import { GitSource } from '../source/git-source.ts';
+import type { PlacementView } from '../failover/targets.ts';
 import type { AppStatus } from '../types.ts';
 import type { ServeLog } from './log.ts';
 import type { ServeMetrics } from './metrics.ts';
@@ -30,6 +31,8 @@ export interface JobContext {
   readonly retryForMs: number;
   /** Last applied revision per `app/cluster`, to drop the old metric series. */
   readonly lastApplied: Map<string, string>;
+  /** Where apps with `placement` go now (the failover controller's stored decisions). */
+  readonly placement?: PlacementView;
 }
 
 /**
@@ -78,6 +81,7 @@ export async function runReconcile(ctx: JobContext, labels: readonly string[], a
     ...(ctx.env ? { env: ctx.env } : {}),
     retryForMs: ctx.retryForMs,
     backoff: ctx.clusterBackoff,
+    ...(ctx.placement ? { placement: ctx.placement } : {}),
     // The pipeline's lines name their app; the field only when the round is one app's.
     progress: (line) => ctx.log.info(line, apps?.length === 1 ? { app: apps[0] } : {}),
     ...(signal ? { signal } : {}),

@@ -5,6 +5,7 @@ import { InfraError } from '../../stacks/errors.ts';
 import { DEFAULT_BACKOFF, type Backoff } from '../backoff.ts';
 import { GitSource } from '../source/git-source.ts';
 import { appNamesOf, commitAvailable, drainingBackoff, outcomeOf, runReconcile, runRemovals, type JobContext } from './app-job.ts';
+import type { PlacementView } from '../failover/targets.ts';
 import type { Readiness } from './http-server.ts';
 import type { ServeLog } from './log.ts';
 import type { ServeMetrics } from './metrics.ts';
@@ -44,6 +45,8 @@ export interface ServeLoopOptions {
   readonly retryForMs?: number;
   /** Replicas: shares a push this process received (webhook, hook) with the others (reconciler/leases/trigger-board.ts). */
   readonly relay?: (t: Trigger) => void;
+  /** Where apps with `placement` go now (reconciler/failover/). */
+  readonly placement?: PlacementView;
 }
 
 /** The queue key of the whole-stack job (a stack reload, the first round); app names cannot contain spaces. */
@@ -136,6 +139,11 @@ export class ServeLoop {
     return apps;
   }
 
+  /** Queues a reconcile of one owned app (the failover controller moved it). */
+  enqueue(app: string, reason: string): void {
+    if (!this.stopping && this.ownership.owns(app)) this.queue.add(app, { reason });
+  }
+
   /** Stops taking work, lets running reconciles finish, then releases the leases. */
   stop(): Promise<void> {
     this.stopped ??= this.stopNow();
@@ -215,6 +223,7 @@ export class ServeLoop {
       retryForMs: this.opts.retryForMs ?? 30_000,
       clusterBackoff: drainingBackoff({ ...DEFAULT_BACKOFF, now: this.clock.now, random: this.clock.random, sleep: this.clock.sleep }, this.drain.signal),
       lastApplied: this.lastApplied,
+      ...(this.opts.placement ? { placement: this.opts.placement } : {}),
     };
   }
 
