@@ -5,7 +5,7 @@ import { isTransient, KubeClient } from '../../clusters/kube-client.ts';
 import { FailoverController } from '../../reconciler/failover/controller.ts';
 import { recordMoveEvent } from '../../reconciler/failover/events.ts';
 import { ConfigMapPlacementStore, FilePlacementStore, PLACEMENT_NAMESPACE, type PlacementStore } from '../../reconciler/failover/store.ts';
-import type { ClusterHealth } from '../../reconciler/place/types.ts';
+import { ConfigMapHealthStore, FileHealthStore, HEALTH_STATES, HealthMonitor } from '../../clusters/health/index.ts';
 import { removeDeparted } from '../../reconciler/removal.ts';
 import { readRecord } from '../../reconciler/status/app-record.ts';
 import type { ServeLog } from '../../reconciler/serve/log.ts';
@@ -30,6 +30,10 @@ export function placementStore(stack: string, managementKubeconfig: string | und
 export interface FailoverWiring {
   readonly controller: FailoverController;
   readonly store: PlacementStore;
+  readonly monitor: HealthMonitor;
+  /** Loads the stored placements and clocks (before the first round), then probes until `signal` aborts. */
+  start(signal: AbortSignal): Promise<void>;
+  stop(): Promise<void>;
 }
 
 export function hasFailover(stack: StackSpec): boolean {
@@ -42,24 +46,39 @@ export function serveFailover(opts: {
   loop: () => ServeLoop;
   owns: (app: string) => boolean;
   signalOf: (app: string) => AbortSignal | undefined;
-  health: () => ReadonlyMap<string, ClusterHealth>;
+  probeIntervalMs: number;
   metrics: ServeMetrics;
   log: ServeLog;
 }): FailoverWiring {
   const store = placementStore(opts.stack().name, opts.managementKubeconfig);
   const management = opts.managementKubeconfig ? new KubeClient('management-events', opts.managementKubeconfig) : undefined;
   const clients = new Map<string, KubeClient>();
-  const controller = new FailoverController({
+  const clientOf = (spec: StackSpec['clusters'][number]) => {
+    let c = clients.get(spec.name);
+    if (!c) clients.set(spec.name, (c = new KubeClient(spec.name, kubeconfigOf(spec))));
+    return c;
+  };
+  let controller: FailoverController | undefined;
+  const monitor = new HealthMonitor({
+    clusters: () => opts.stack().clusters.map(clientOf),
+    store: management ? new ConfigMapHealthStore(management) : new FileHealthStore(join(infraHome(), 'serve', `health-${opts.stack().name}.json`)),
+    intervalMs: opts.probeIntervalMs,
+    onChange: (cluster, h, prev) => {
+      if (prev?.state !== h.state) opts.log.info(`cluster health: ${h.state}`, { cluster });
+      controller?.poke();
+    },
+    onMetric: (cluster, state) => {
+      for (const s of HEALTH_STATES) opts.metrics.clusterHealth.set({ cluster, state: s }, s === state ? 1 : 0);
+    },
+    onError: (err, cluster) => opts.log.warn(`health store: ${(err as Error).message}`, cluster ? { cluster } : {}),
+  });
+  controller = new FailoverController({
     stack: opts.stack,
     store,
     owns: opts.owns,
     signalOf: opts.signalOf,
-    health: opts.health,
-    clientOf: (spec) => {
-      let c = clients.get(spec.name);
-      if (!c) clients.set(spec.name, (c = new KubeClient(spec.name, kubeconfigOf(spec))));
-      return c;
-    },
+    health: () => monitor.snapshot(),
+    clientOf,
     reconcile: (app, reason) => opts.loop().enqueue(app, reason),
     purge: async (app, cluster, signal) => {
       const spec = opts.stack().clusters.find((c) => c.name === cluster);
@@ -86,5 +105,24 @@ export function serveFailover(opts: {
     },
     log: (level, msg, fields) => opts.log[level](msg, fields),
   });
-  return { controller, store };
+  const stopProbes = new AbortController();
+  let probing: Promise<void> = Promise.resolve();
+  const ctl = controller;
+  return {
+    controller: ctl,
+    store,
+    monitor,
+    start: async (signal) => {
+      await monitor.load(signal);
+      await ctl.load(signal);
+      probing = monitor.run(AbortSignal.any([signal, stopProbes.signal]));
+    },
+    stop: async () => {
+      stopProbes.abort();
+      await ctl.stop();
+      await probing;
+      for (const c of clients.values()) c.close();
+      management?.close();
+    },
+  };
 }

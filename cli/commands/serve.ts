@@ -13,7 +13,7 @@ import { loadStackFile } from '../../stacks/load.ts';
 import { durationMs, wholeNumber } from '../options.ts';
 import type { RunContext } from '../run-context.ts';
 import { stackFileFrom } from '../stack-file.ts';
-import { failoverOptions, hasFailover, serveFailover } from './serve-failover.ts';
+import { failoverOptions, hasFailover, serveFailover, type FailoverWiring } from './serve-failover.ts';
 import { leaseOptions, serveLeases, type LeaseOpts } from './serve-leases.ts';
 
 /** `infra serve`: the long-running reconciler with its HTTP server (probes, metrics, webhooks). */
@@ -56,19 +56,19 @@ export function registerServe(program: Command, ctx: RunContext): void {
       const hooked = await watchedSources(stack.gitops.sources);
       const leases = serveLeases(opts, metrics, log, () => loop.stack.gitops.apps.map((a) => a.name));
       // Apps with a failover policy: placement decided from cluster health (reconciler/failover/).
-      const failover = hasFailover(stack)
+      const failover: FailoverWiring | undefined = hasFailover(stack)
         ? serveFailover({
             stack: () => loop.stack,
             ...(opts.managementKubeconfig ? { managementKubeconfig: opts.managementKubeconfig } : {}),
             loop: () => loop,
             owns: (app) => leases?.ownership.owns(app) ?? true,
             signalOf: (app) => leases?.ownership.signal(app),
-            health: () => new Map(),
+            probeIntervalMs: opts.probeInterval,
             metrics,
             log,
           })
         : undefined;
-      const loop = new ServeLoop({ stack, ...(stackFrom ? { stackFrom } : {}), cacheRoot: cacheDir(), metrics, log, concurrency: opts.concurrency, retryForMs: opts.retryFor, ...(leases ? { ownership: leases.ownership, relay: (t) => leases.relay(t) } : {}), ...(failover ? { placement: failover.controller } : {}) });
+      const loop: ServeLoop = new ServeLoop({ stack, ...(stackFrom ? { stackFrom } : {}), cacheRoot: cacheDir(), metrics, log, concurrency: opts.concurrency, retryForMs: opts.retryFor, ...(leases ? { ownership: leases.ownership, relay: (t) => leases.relay(t) } : {}), ...(failover ? { placement: failover.controller } : {}) });
       const server = await startHttpServer({
         host: opts.listen.host,
         port: opts.listen.port,
@@ -84,13 +84,13 @@ export function registerServe(program: Command, ctx: RunContext): void {
         await leases?.start();
         await leases?.watchTriggers((t) => loop.watches(t.source) && loop.trigger(t));
         // Stored placements first: a replica taking over applies where its predecessor decided.
-        await failover?.controller.load(ctx.signal);
+        await failover?.start(ctx.signal);
         await loop.start();
         failover?.controller.start();
         await new Promise<void>((resolve) => (ctx.signal.aborted ? resolve() : ctx.signal.addEventListener('abort', () => resolve(), { once: true })));
       }
       log.info(`stopping: finishing ${loop.running} running reconcile(s)`);
-      await failover?.controller.stop();
+      await failover?.stop();
       await loop.stop();
       await server.close();
       leases?.close();
