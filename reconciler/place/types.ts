@@ -68,6 +68,10 @@ export interface PlacementState {
   readonly moves: readonly MoveRecord[];
   readonly pending: readonly PendingMove[];
   readonly revision?: number;
+  /** Where the app is reconciled (the last `desired`); `clusters` minus these are left behind, waiting to be purged. Absent: all of `clusters`. */
+  readonly active?: readonly string[];
+  /** Divided: the replicas last given to each cluster (their requests are already in that cluster's capacity). */
+  readonly replicas?: Readonly<Record<string, number>>;
 }
 
 export interface DesiredCluster {
