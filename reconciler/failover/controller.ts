@@ -5,6 +5,7 @@ import type { StackSpec } from '../../stacks/load.ts';
 import { decide } from '../place/decide.ts';
 import type { AppDemand, AppHealthState, ClusterCapacity, ClusterHealth, DesiredCluster, MoveRecord } from '../place/types.ts';
 import { readRecord } from '../status/app-record.ts';
+import { parseKey } from '../types.ts';
 import { PlacementConflictError } from './errors.ts';
 import type { PlacementState } from './state.ts';
 import type { PlacementStore } from './store.ts';
@@ -120,20 +121,22 @@ export class FailoverController implements PlacementView {
     const stored = await this.deps.store.read(app.name, signal);
     const prev = stored?.state;
     const candidates = new Set([...(prev?.clusters ?? []), ...(prev?.purging ?? []), ...stack.clusters.map((c) => c.name)]);
-    const appHealth = await this.appHealth(app.name, stack.clusters.filter((c) => candidates.has(c.name)), signal);
+    const { health: appHealth, ownsPvc: seenPvc } = await this.appHealth(app.name, stack.clusters.filter((c) => candidates.has(c.name)), signal);
+    // Remembered in the state: while the app's only cluster is down, its PVCs are still known.
+    const ownsPvc = seenPvc ?? prev?.ownsPvc ?? false;
     const d = decide({
       app,
       clusters: stack.clusters,
       health: this.deps.health(),
       capacity: this.deps.capacity?.() ?? new Map(),
-      demand: this.deps.demand?.(app.name) ?? { perReplica: ZERO, replicas: 0, ownsPvc: false },
+      demand: withPvc(this.deps.demand?.(app.name) ?? { perReplica: ZERO, replicas: 0, ownsPvc: false }, ownsPvc),
       ...(prev ? { state: prev } : {}),
       appHealth,
       now,
     });
     const desired = d.desired.map((x) => x.cluster);
     const purging = [...new Set([...(prev?.purging ?? []), ...d.purge])].filter((c) => !desired.includes(c)).sort();
-    let next: PlacementState = { ...d.next, desired: d.desired, ...(d.blocked ? { blocked: d.blocked } : {}), ...(purging.length > 0 ? { purging } : {}) };
+    let next: PlacementState = { ...d.next, desired: d.desired, ...(ownsPvc ? { ownsPvc } : {}), ...(d.blocked ? { blocked: d.blocked } : {}), ...(purging.length > 0 ? { purging } : {}) };
     let version = stored?.version;
     if (!prev || !sameState(prev, next)) {
       // Persisted before anything is acted on: a replica killed after this line leaves the move to its successor.
@@ -164,28 +167,38 @@ export class FailoverController implements PlacementView {
     }
   }
 
-  /** The app's health per cluster from its records; an unreachable cluster's is Unknown. */
-  private async appHealth(app: string, clusters: readonly ClusterSpec[], signal?: AbortSignal): Promise<Map<string, AppHealthState>> {
+  /**
+   * The app's health per cluster from its records (an unreachable cluster's is Unknown), and
+   * whether its inventory holds PersistentVolumeClaims (undefined: no record could be read).
+   */
+  private async appHealth(app: string, clusters: readonly ClusterSpec[], signal?: AbortSignal): Promise<{ health: Map<string, AppHealthState>; ownsPvc?: boolean }> {
     const out = new Map<string, AppHealthState>();
     const live = this.deps.health();
+    let ownsPvc: boolean | undefined;
     await Promise.all(
       clusters.map(async (c) => {
         if (live.get(c.name)?.state === 'Unknown') return out.set(c.name, 'Unknown');
         try {
-          const status = (await readRecord(this.deps.clientOf(c), app, signal)).status;
+          const record = await readRecord(this.deps.clientOf(c), app, signal);
+          const status = record.status;
+          if (record.inventory.entries.length > 0) ownsPvc = (ownsPvc ?? false) || record.inventory.entries.some((e) => parseKey(e.key).kind === 'PersistentVolumeClaim');
           out.set(c.name, status === undefined ? 'Unknown' : status.sync === 'Failed' ? 'Degraded' : status.health);
         } catch {
           out.set(c.name, 'Unknown');
         }
       }),
     );
-    return out;
+    return { health: out, ...(ownsPvc !== undefined ? { ownsPvc } : {}) };
   }
 }
 
 /** The decided clusters of a stored state (the engine's `desired`, else where it is applied now). */
 export function desiredFromState(s: PlacementState): readonly DesiredCluster[] {
   return s.desired ?? s.clusters.map((cluster) => ({ cluster }));
+}
+
+function withPvc(d: AppDemand, ownsPvc: boolean): AppDemand {
+  return d.ownsPvc || !ownsPvc ? d : { ...d, ownsPvc };
 }
 
 function sameState(a: PlacementState, b: PlacementState): boolean {

@@ -11,4 +11,6 @@ export interface PlacementState extends EngineState {
   readonly blocked?: string;
   /** Clusters the app still has to be removed from (a purge decided but not yet done). */
   readonly purging?: readonly string[];
+  /** The app's inventory held PersistentVolumeClaims when last read (kept while its cluster is down). */
+  readonly ownsPvc?: boolean;
 }
