@@ -78,7 +78,7 @@ export function serveFailover(opts: {
     owns: opts.owns,
     signalOf: opts.signalOf,
     health: () => monitor.snapshot(),
-    clientOf,
+    recordOf: (spec, app, signal) => readRecord(clientOf(spec), app, signal),
     reconcile: (app, reason) => opts.loop().enqueue(app, reason),
     purge: async (app, cluster, signal) => {
       const spec = opts.stack().clusters.find((c) => c.name === cluster);

@@ -1,10 +1,9 @@
-import type { KubeClient } from '../../clusters/kube-client.ts';
 import { InfraError } from '../../stacks/errors.ts';
 import type { AppSpec, ClusterSpec } from '../../stacks/gitops.ts';
 import type { StackSpec } from '../../stacks/load.ts';
 import { decide } from '../place/decide.ts';
 import type { AppDemand, AppHealthState, ClusterCapacity, ClusterHealth, DesiredCluster, MoveRecord } from '../place/types.ts';
-import { readRecord } from '../status/app-record.ts';
+import type { AppRecord } from '../status/app-record.ts';
 import { parseKey } from '../types.ts';
 import { PlacementConflictError } from './errors.ts';
 import type { PlacementState } from './state.ts';
@@ -31,8 +30,8 @@ export interface FailoverDeps {
   readonly health: () => ReadonlyMap<string, ClusterHealth>;
   readonly capacity?: () => ReadonlyMap<string, ClusterCapacity>;
   readonly demand?: (app: string) => AppDemand | undefined;
-  /** A client per cluster (reused); the app's health there is read from its record. */
-  readonly clientOf: (cluster: ClusterSpec) => KubeClient;
+  /** The app's record on a cluster (its health and inventory there); throws when the cluster cannot be read. */
+  readonly recordOf: (cluster: ClusterSpec, app: string, signal?: AbortSignal) => Promise<AppRecord>;
   /** Queues a reconcile of the app (the serve loop's queue). */
   readonly reconcile: (app: string, reason: string) => void;
   /** Removes the app from one cluster; true when nothing of it is left there. */
@@ -179,7 +178,7 @@ export class FailoverController implements PlacementView {
       clusters.map(async (c) => {
         if (live.get(c.name)?.state === 'Unknown') return out.set(c.name, 'Unknown');
         try {
-          const record = await readRecord(this.deps.clientOf(c), app, signal);
+          const record = await this.deps.recordOf(c, app, signal);
           const status = record.status;
           if (record.inventory.entries.length > 0) ownsPvc = (ownsPvc ?? false) || record.inventory.entries.some((e) => parseKey(e.key).kind === 'PersistentVolumeClaim');
           out.set(c.name, status === undefined ? 'Unknown' : status.sync === 'Failed' ? 'Degraded' : status.health);
