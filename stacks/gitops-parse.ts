@@ -1,7 +1,7 @@
-import type { AppSpec, GitopsSpec, GitRef, GitSourceSpec, IgnoreRule, RendererKind, WebhookSecretRef } from './gitops.ts';
+import type { AppSpec, FailoverSpec, GitopsSpec, GitRef, GitSourceSpec, IgnoreRule, LabelSelector, PlacementSpec, RendererKind, SelectorRequirement, WebhookSecretRef } from './gitops.ts';
 import type { PathSegment } from './issues.ts';
 import type { FieldReader } from './reader.ts';
-import { API_VERSION_PATTERN, APP, ENUMS, fieldNames, HELM, KUBE_VERSION_PATTERN, SOURCE } from './schema.ts';
+import { API_VERSION_PATTERN, APP, ENUMS, FAILOVER, fieldNames, HELM, KUBE_VERSION_PATTERN, PLACEMENT, SOURCE } from './schema.ts';
 
 /** Reads the `gitops` section and `App` documents, reporting every problem through the reader. */
 
@@ -24,6 +24,12 @@ export function readGitops(r: FieldReader, base: readonly PathSegment[], cluster
     if (!sourceNames.has(app.source)) r.source.report([...p, 'source'], `no source named "${app.source}" (sources: ${[...sourceNames].join(', ') || 'none'})`);
     app.targets.clusters.forEach((c, j) => {
       if (!clusterNames.has(c)) r.source.report([...p, 'targets', 'clusters', j], `no cluster named "${c}"`);
+    });
+    app.placement?.preference?.forEach((c, j) => {
+      if (!clusterNames.has(c)) r.source.report([...p, 'placement', 'preference', j], `no cluster named "${c}"`);
+    });
+    Object.keys(app.placement?.weights ?? {}).forEach((c) => {
+      if (!clusterNames.has(c)) r.source.report([...p, 'placement', 'weights', c], `no cluster named "${c}"`);
     });
     app.dependsOn.forEach((d, j) => {
       if (!appNames.has(d)) r.source.report([...p, 'dependsOn', j], `no app named "${d}"`);
@@ -119,6 +125,7 @@ export function readApp(r: FieldReader, p: readonly PathSegment[], defaults: { s
   const render = r.oneOf<RendererKind>([...p, 'render'], ENUMS.render, 'auto');
   const kind = r.oneOf([...p, 'kind'], ENUMS.appKind, 'manifests');
   const targets = readTargets(r, [...p, 'targets']);
+  const placement = readPlacement(r, [...p, 'placement']);
   const clusterVariables: Record<string, Record<string, string>> = {};
   for (const cluster of Object.keys(r.object([...p, 'clusterVariables']) ?? {})) {
     clusterVariables[cluster] = r.stringMap([...p, 'clusterVariables', cluster]);
@@ -135,6 +142,7 @@ export function readApp(r: FieldReader, p: readonly PathSegment[], defaults: { s
     ...(namespace ? { namespace } : {}),
     createNamespace: r.boolean([...p, 'createNamespace'], false),
     targets,
+    ...(placement ? { placement } : {}),
     prune: r.boolean([...p, 'prune'], true),
     allowEmpty: r.boolean([...p, 'allowEmpty'], false),
     wait: r.boolean([...p, 'wait'], true),
@@ -176,11 +184,74 @@ function readHelm(r: FieldReader, p: readonly PathSegment[]): AppSpec['helm'] {
 function readTargets(r: FieldReader, p: readonly PathSegment[]): AppSpec['targets'] {
   r.knownKeys(p, ['clusters', 'selector']);
   const clusters = (r.list([...p, 'clusters']) ?? []).map((_, i) => r.string([...p, 'clusters', i], { required: true })).filter((c): c is string => !!c);
-  const selectorObj = r.object([...p, 'selector']);
-  if (selectorObj) r.knownKeys([...p, 'selector'], ['matchLabels']);
-  const selector = selectorObj ? { matchLabels: r.stringMap([...p, 'selector', 'matchLabels']) } : undefined;
+  const selector = readSelector(r, [...p, 'selector']);
   if (clusters.length === 0 && !selector && r.at(p) !== undefined) r.source.report(p, 'name clusters or a selector');
   return { clusters, ...(selector ? { selector } : {}) };
+}
+
+function readSelector(r: FieldReader, p: readonly PathSegment[]): LabelSelector | undefined {
+  if (!r.object(p)) return undefined;
+  r.knownKeys(p, ['matchLabels', 'matchExpressions']);
+  const list = r.list([...p, 'matchExpressions']);
+  const matchExpressions = (list ?? []).map((_, i) => readRequirement(r, [...p, 'matchExpressions', i])).filter((e): e is SelectorRequirement => !!e);
+  return { matchLabels: r.stringMap([...p, 'matchLabels']), ...(list ? { matchExpressions } : {}) };
+}
+
+function readRequirement(r: FieldReader, p: readonly PathSegment[]): SelectorRequirement | undefined {
+  r.knownKeys(p, ['key', 'operator', 'values']);
+  const key = r.string([...p, 'key'], { required: true });
+  const operator = r.oneOf([...p, 'operator'], ENUMS.selectorOperator);
+  if (r.at([...p, 'operator']) === undefined) r.source.report([...p, 'operator'], `required: one of ${ENUMS.selectorOperator.join(', ')}`);
+  const values = (r.list([...p, 'values']) ?? []).map((_, i) => r.string([...p, 'values', i], { required: true })).filter((v): v is string => v !== undefined);
+  const withValues = operator === 'In' || operator === 'NotIn';
+  if (operator && withValues && values.length === 0) r.source.report([...p, 'values'], `${operator} needs at least one value`);
+  if (operator && !withValues && r.at([...p, 'values']) !== undefined) r.source.report([...p, 'values'], `${operator} takes no values`);
+  return key && operator ? { key, operator, values } : undefined;
+}
+
+function readPlacement(r: FieldReader, p: readonly PathSegment[]): PlacementSpec | undefined {
+  if (!r.object(p)) return undefined;
+  r.knownKeys(p, fieldNames(PLACEMENT));
+  const maxClusters = r.integer([...p, 'maxClusters'], { min: 1 });
+  const spreadBy = r.string([...p, 'spreadBy']);
+  const prefList = r.list([...p, 'preference']);
+  const preference = (prefList ?? []).map((_, i) => r.string([...p, 'preference', i], { required: true })).filter((c): c is string => !!c);
+  const weightsObj = r.object([...p, 'weights']);
+  const weights: Record<string, number> = {};
+  for (const c of Object.keys(weightsObj ?? {})) {
+    const w = r.integer([...p, 'weights', c], { min: 1 });
+    if (w !== undefined) weights[c] = w;
+  }
+  if (prefList && weightsObj) r.source.report([...p, 'weights'], 'set either preference or weights, not both');
+  const replicas = r.oneOf([...p, 'replicas'], ENUMS.replicaMode, 'Duplicated') ?? 'Duplicated';
+  const failover = readFailover(r, [...p, 'failover']);
+  return {
+    ...(maxClusters !== undefined ? { maxClusters } : {}),
+    ...(spreadBy ? { spreadBy } : {}),
+    ...(prefList ? { preference } : {}),
+    ...(weightsObj ? { weights } : {}),
+    replicas,
+    ...(failover ? { failover } : {}),
+  };
+}
+
+/** Defaults: tolerationSeconds 30, purgeMode Graciously, failback enabled after 60 s, 4 moves per hour. */
+function readFailover(r: FieldReader, p: readonly PathSegment[]): FailoverSpec | undefined {
+  if (!r.object(p)) return undefined;
+  r.knownKeys(p, fieldNames(FAILOVER));
+  r.object([...p, 'failback']);
+  r.knownKeys([...p, 'failback'], ['enabled', 'stabilizationSeconds']);
+  const data = r.oneOf([...p, 'data'], ENUMS.dataPolicy);
+  return {
+    tolerationSeconds: r.integer([...p, 'tolerationSeconds'], { min: 0, fallback: 30 }) ?? 30,
+    purgeMode: r.oneOf([...p, 'purgeMode'], ENUMS.purgeMode, 'Graciously') ?? 'Graciously',
+    failback: {
+      enabled: r.boolean([...p, 'failback', 'enabled'], true),
+      stabilizationSeconds: r.integer([...p, 'failback', 'stabilizationSeconds'], { min: 0, fallback: 60 }) ?? 60,
+    },
+    maxMovesPerHour: r.integer([...p, 'maxMovesPerHour'], { min: 1, fallback: 4 }) ?? 4,
+    ...(data ? { data } : {}),
+  };
 }
 
 function readIgnore(r: FieldReader, p: readonly PathSegment[]): IgnoreRule[] {

@@ -20,6 +20,7 @@ export function readSites(r: FieldReader): SiteSpec[] {
     const uri = r.string([...p, 'uri']);
     if (kind === 'kvm' && !uri) r.source.report([...p, 'uri'], 'a kvm site needs its libvirt URI, e.g. qemu:///system or qemu+ssh://root@host/system');
     const network = r.oneOf([...p, 'network'], ENUMS.network, 'reliable');
+    if (r.at([...p, 'labels', 'site-kind']) !== undefined) r.oneOf([...p, 'labels', 'site-kind'], ENUMS.siteKindLabel);
     if (name && kind) out.push({ name, kind, ...(uri ? { uri } : {}), edge: r.boolean([...p, 'edge'], false), network: network ?? 'reliable', labels: r.stringMap([...p, 'labels']) });
   });
   return out;
@@ -106,7 +107,7 @@ export function readClusters(r: FieldReader, sites: ReadonlyMap<string, SiteSpec
     const csi = pick('csi', ENUMS.csi, () => chooseCsi(facts, distribution));
     const runtimes = (r.list([...p, 'runtimes']) ?? []).map((_, j) => r.oneOf([...p, 'runtimes', j], ENUMS.runtime)).filter((x): x is Runtime => !!x);
     const version = r.string([...p, 'version']) ?? defaultVersion(distribution);
-    const labels = { ...(site?.labels ?? {}), ...(site ? { site: site.name } : {}), ...r.stringMap([...p, 'labels']) };
+    const labels = { [SITE_KIND_LABEL]: siteKindOf(site), ...(site?.labels ?? {}), ...(site ? { site: site.name } : {}), ...r.stringMap([...p, 'labels']) };
     if (name && datastore && cni && csi) {
       out.push({
         name,
@@ -129,4 +130,12 @@ export function readClusters(r: FieldReader, sites: ReadonlyMap<string, SiteSpec
     }
   });
   return out;
+}
+
+/** Every cluster's `infra.dev/site-kind`, for placement selectors. The cluster's own labels may override it. */
+export const SITE_KIND_LABEL = 'infra.dev/site-kind';
+
+/** The site's `site-kind` label if it sets one (cloud, edge, dc), else edge for edge sites, else dc. */
+function siteKindOf(site: { readonly edge: boolean; readonly labels: Readonly<Record<string, string>> } | undefined): string {
+  return site?.labels['site-kind'] ?? (site?.edge ? 'edge' : 'dc');
 }

@@ -20,6 +20,11 @@ export const ENUMS = {
   appKind: ['manifests', 'apps'],
   drift: ['correct', 'detect'],
   conflicts: ['force', 'report'],
+  selectorOperator: ['In', 'NotIn', 'Exists', 'DoesNotExist'],
+  replicaMode: ['Duplicated', 'Divided'],
+  purgeMode: ['Graciously', 'Immediately', 'Never'],
+  dataPolicy: ['abandon', 'replicated'],
+  siteKindLabel: ['cloud', 'edge', 'dc'],
 } as const;
 
 export type Field =
@@ -96,6 +101,35 @@ export const HELM = obj('Helm options.', {
   apiVersions: list('Pins --api-versions (default: each target cluster\'s API groups and kinds).', { type: 'string', description: 'group/version or group/version/Kind.', pattern: API_VERSION_PATTERN }),
 });
 
+export const SELECTOR = obj('Clusters by label: every matchLabels entry and every matchExpressions requirement must hold.', {
+  matchLabels: { type: 'labels', description: 'All must match.' },
+  matchExpressions: list('Requirements on cluster labels.', obj('A requirement.', {
+    key: { type: 'string', description: 'Label key.' },
+    operator: oneOf(ENUMS.selectorOperator, 'In / NotIn (values required), Exists / DoesNotExist (no values).'),
+    values: list('Label values.', { type: 'string', description: 'A value.' }),
+  }, ['key', 'operator'])),
+});
+
+export const FAILOVER = obj('Opt-in failover: move the app off a cluster unhealthy for tolerationSeconds, and back home once it is stable.', {
+  tolerationSeconds: { type: 'integer', description: 'Seconds a cluster may be NotReady/Unknown before the app moves (default 30).', minimum: 0 },
+  purgeMode: oneOf(ENUMS.purgeMode, 'Graciously (default): remove from the failed cluster once the replacement is Healthy and it is reachable; Immediately: as soon as it is reachable; Never.'),
+  failback: obj('Moving back to the preferred cluster.', {
+    enabled: { type: 'boolean', description: 'Default true.' },
+    stabilizationSeconds: { type: 'integer', description: 'Seconds home must be Ready before moving back (default 60).', minimum: 0 },
+  }),
+  maxMovesPerHour: { type: 'integer', description: 'Failover + failback moves allowed in any hour (default 4).', minimum: 1 },
+  data: oneOf(ENUMS.dataPolicy, 'What happens to PersistentVolumeClaims\' data on a move; absent: an app with PVCs is never moved.'),
+});
+
+export const PLACEMENT = obj('Which of the candidate clusters (targets) the app runs on; absent: all of them, no failover.', {
+  maxClusters: { type: 'integer', description: 'At most this many clusters (default: all candidates).', minimum: 1 },
+  spreadBy: { type: 'string', description: 'Cluster label: at most one chosen cluster per value (e.g. region).' },
+  preference: list('Cluster order, earlier wins (exclusive with weights).', name('Cluster name.')),
+  weights: { type: 'any', description: 'Cluster name → positive whole number: heavier wins, and Divided replicas follow the weights (exclusive with preference).' },
+  replicas: oneOf(ENUMS.replicaMode, 'Duplicated (default): every chosen cluster runs all replicas; Divided: Deployment/StatefulSet replicas split by weight and free capacity.'),
+  failover: FAILOVER,
+});
+
 export const APP = obj('An app: manifests from a folder of a Git source, placed on clusters.', {
   name: name('App name.'),
   kind: oneOf(ENUMS.appKind, 'manifests (default), or apps: the folder holds App files (app-of-apps).'),
@@ -107,8 +141,9 @@ export const APP = obj('An app: manifests from a folder of a Git source, placed 
   createNamespace: { type: 'boolean', description: 'Create the namespaces its objects use but its manifests do not contain (default false); never deleted by prune.' },
   targets: obj('Where it goes.', {
     clusters: list('Cluster names.', name('Cluster name.')),
-    selector: obj('Clusters by label.', { matchLabels: { type: 'labels', description: 'All must match.' } }),
+    selector: SELECTOR,
   }),
+  placement: PLACEMENT,
   prune: { type: 'boolean', description: 'Delete what leaves Git (default true).' },
   allowEmpty: { type: 'boolean', description: 'Allow an empty render to prune everything (default false).' },
   wait: { type: 'boolean', description: 'Wait for health (default true).' },
