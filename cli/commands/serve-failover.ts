@@ -41,6 +41,8 @@ export function hasFailover(stack: StackSpec): boolean {
 }
 
 export function serveFailover(opts: {
+  /** The stack's name (fixed for the process: it names the local state files). */
+  stackName: string;
   stack: () => StackSpec;
   managementKubeconfig?: string;
   loop: () => ServeLoop;
@@ -50,7 +52,7 @@ export function serveFailover(opts: {
   metrics: ServeMetrics;
   log: ServeLog;
 }): FailoverWiring {
-  const store = placementStore(opts.stack().name, opts.managementKubeconfig);
+  const store = placementStore(opts.stackName, opts.managementKubeconfig);
   const management = opts.managementKubeconfig ? new KubeClient('management-events', opts.managementKubeconfig) : undefined;
   const clients = new Map<string, KubeClient>();
   const clientOf = (spec: StackSpec['clusters'][number]) => {
@@ -61,7 +63,7 @@ export function serveFailover(opts: {
   let controller: FailoverController | undefined;
   const monitor = new HealthMonitor({
     clusters: () => opts.stack().clusters.map(clientOf),
-    store: management ? new ConfigMapHealthStore(management) : new FileHealthStore(join(infraHome(), 'serve', `health-${opts.stack().name}.json`)),
+    store: management ? new ConfigMapHealthStore(management) : new FileHealthStore(join(infraHome(), 'serve', `health-${opts.stackName}.json`)),
     intervalMs: opts.probeIntervalMs,
     onChange: (cluster, h, prev) => {
       if (prev?.state !== h.state) opts.log.info(`cluster health: ${h.state}`, { cluster });
@@ -70,7 +72,7 @@ export function serveFailover(opts: {
     onMetric: (cluster, state) => {
       for (const s of HEALTH_STATES) opts.metrics.clusterHealth.set({ cluster, state: s }, s === state ? 1 : 0);
     },
-    onError: (err, cluster) => opts.log.warn(`health store: ${(err as Error).message}`, cluster ? { cluster } : {}),
+    onError: (err, cluster) => opts.log.warn(`cluster health: ${(err as Error).message}`, cluster ? { cluster } : {}),
   });
   controller = new FailoverController({
     stack: opts.stack,

@@ -58,6 +58,7 @@ export function registerServe(program: Command, ctx: RunContext): void {
       // Apps with a failover policy: placement decided from cluster health (reconciler/failover/).
       const failover: FailoverWiring | undefined = hasFailover(stack)
         ? serveFailover({
+            stackName: stack.name,
             stack: () => loop.stack,
             ...(opts.managementKubeconfig ? { managementKubeconfig: opts.managementKubeconfig } : {}),
             loop: () => loop,

@@ -123,12 +123,12 @@ describe('failover in infra serve', () => {
   it('moves the app to core-1 after tolerationSeconds and back after stabilizationSeconds, purging core-1 only once Healthy on edge-1', async () => {
     const { stackFile, ns } = await setup({ name: 'web' });
     const s = serve(stackFile);
-    expect(await until(() => present(edge, 'web', ns), 60_000)).toBe(true);
+    expect(await until(() => present(edge, 'web', ns), 60_000), s.raw).toBe(true);
     expect(await present(core, 'web', ns)).toBe(false);
 
     await killApiserver(edge);
     const killedAt = Date.now();
-    expect(await until(() => present(core, 'web', ns), 60_000)).toBe(true);
+    expect(await until(() => present(core, 'web', ns), 60_000), s.raw).toBe(true);
     const recovered = Date.now() - killedAt;
     expect(recovered).toBeGreaterThanOrEqual(TOLERATION_S * 1000);
     const failedOver = await stored('web');
@@ -144,7 +144,7 @@ describe('failover in infra serve', () => {
       if (!e && !c) sawZero = true;
       return e && !c;
     }, 90_000);
-    expect(gone).toBe(true);
+    expect(gone, s.raw).toBe(true);
     expect(sawZero).toBe(false);
     expect(Date.now() - restartedAt).toBeGreaterThanOrEqual(STABILIZATION_S * 1000);
     const back = await stored('web');
@@ -172,7 +172,7 @@ describe('failover in infra serve', () => {
   it('finishes a failover when the replica that decided it is SIGKILLed; the app never ends on zero clusters', async () => {
     const { stackFile, ns } = await setup({ name: 'api' });
     const first = serve(stackFile);
-    expect(await until(() => present(edge, 'api', ns), 60_000)).toBe(true);
+    expect(await until(() => present(edge, 'api', ns), 60_000), first.raw).toBe(true);
     await killApiserver(edge);
     // Killed right after it persisted the move, before (or while) it applies to core-1.
     await first.waitForLog((l) => String(l['msg']).startsWith('placement: failover'), 60_000);
@@ -180,8 +180,8 @@ describe('failover in infra serve', () => {
     const mid = await stored('api');
     expect(mid?.clusters.length).toBeGreaterThan(0);
     expect(mid?.desired?.map((d) => d.cluster)).toEqual(['core-1']);
-    serve(stackFile);
-    expect(await until(() => present(core, 'api', ns), 60_000)).toBe(true);
+    const second = serve(stackFile);
+    expect(await until(() => present(core, 'api', ns), 60_000), second.raw).toBe(true);
     const after = await stored('api');
     expect(after?.clusters).toContain('core-1');
     expect(after?.moves.filter((m) => m.reason === 'failover')).toHaveLength(1);
@@ -190,10 +190,10 @@ describe('failover in infra serve', () => {
 
   it('keeps an app that owns a PVC and has no data policy where it is, and status says why', async () => {
     const { stackFile, ns } = await setup({ name: 'db', pvc: true });
-    serve(stackFile);
-    expect(await until(() => present(edge, 'db', ns), 60_000)).toBe(true);
+    const s = serve(stackFile);
+    expect(await until(() => present(edge, 'db', ns), 60_000), s.raw).toBe(true);
     await killApiserver(edge);
-    expect(await until(async () => (await stored('db'))?.blocked !== undefined, 60_000)).toBe(true);
+    expect(await until(async () => (await stored('db'))?.blocked !== undefined, 60_000), s.raw).toBe(true);
     expect(await present(core, 'db', ns)).toBe(false);
     expect((await stored('db'))?.clusters).toEqual(['edge-1']);
     const text = await infra(['status', '-f', stackFile, '--management-kubeconfig', core.kubeconfig]);
