@@ -18,7 +18,7 @@ import { prepareSync } from './sync/prepare.ts';
 import { failed, failedStatus, type PlannedChange, type SyncResult } from './sync/result.ts';
 import { ClusterError, ContentError, type ClusterTarget, type PreparedSync } from './sync/target.ts';
 import { connect } from './targets.ts';
-import type { AppStatus, Manifest, Revision, StatusError } from './types.ts';
+import type { AppStatus, KubeObject, Manifest, Revision, StatusError } from './types.ts';
 import { mapLimit } from './pool.ts';
 
 /**
@@ -44,6 +44,8 @@ export interface ReconcileRequest {
   readonly signal?: AbortSignal;
   /** Apps with `placement`: where each is applied now (serve's failover controller); absent: the initial placement. */
   readonly placement?: PlacementView;
+  /** Each app's rendered objects (once per round; per cluster when its render depends on the cluster). */
+  readonly onRendered?: (app: string, objects: readonly KubeObject[]) => void;
 }
 
 export type { PlannedChange, SyncResult } from './sync/result.ts';
@@ -249,6 +251,7 @@ async function reconcileApp(
   }
   const commit = revision.commit;
   const count = rendered.shared ? `${rendered.shared.length} object(s)` : 'rendered per cluster';
+  if (rendered.shared) req.onRendered?.(app.name, rendered.shared.map((m) => m.object));
   req.progress?.(`${app.name}: ${commit.slice(0, 12)}, ${count} → ${placedSpecs.map((c) => c.name).join(', ') || 'no cluster'}`);
 
   // Clusters whose render succeeded: a render error elsewhere then depends on that cluster's capabilities.
@@ -257,6 +260,7 @@ async function reconcileApp(
     let manifests: readonly Manifest[];
     try {
       manifests = await rendered.forCluster(() => t.applier.discovery.capabilities(req.signal));
+      if (!rendered.shared) req.onRendered?.(app.name, manifests.map((m) => m.object));
     } catch (err) {
       if (err instanceof RenderError) throw new CapabilityRenderError(err, t.spec.name);
       throw err;

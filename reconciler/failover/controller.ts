@@ -2,9 +2,10 @@ import { InfraError } from '../../stacks/errors.ts';
 import type { AppSpec, ClusterSpec } from '../../stacks/gitops.ts';
 import type { StackSpec } from '../../stacks/load.ts';
 import { decide } from '../place/decide.ts';
+import { demandOf } from '../place/demand.ts';
 import type { AppDemand, AppHealthState, ClusterCapacity, ClusterHealth, DesiredCluster, MoveRecord } from '../place/types.ts';
 import type { AppRecord } from '../status/app-record.ts';
-import { parseKey } from '../types.ts';
+import { parseKey, type KubeObject } from '../types.ts';
 import { PlacementConflictError } from './errors.ts';
 import type { PlacementState } from './state.ts';
 import type { PlacementStore } from './store.ts';
@@ -48,6 +49,8 @@ export class FailoverController implements PlacementView {
   /** The decided clusters last queued per app: a reconcile is queued when they change. */
   private readonly queued = new Map<string, string>();
   private readonly busy = new Set<string>();
+  /** What each app's last render asks of a cluster (this process's rounds). */
+  private readonly demands = new Map<string, AppDemand>();
   private timer: NodeJS.Timeout | undefined;
   private stopped = false;
   private running: Promise<void> = Promise.resolve();
@@ -64,6 +67,14 @@ export class FailoverController implements PlacementView {
   desired(app: string): readonly DesiredCluster[] | undefined {
     const s = this.states.get(app);
     return s ? desiredFromState(s) : undefined;
+  }
+
+  /** A round rendered the app: its demand (workload requests, PVCs) for the next decisions. */
+  rendered(app: string, objects: readonly KubeObject[]): void {
+    const d = demandOf(objects);
+    const prev = this.demands.get(app);
+    // Per-cluster renders: an app owns PVCs if any cluster's render has one.
+    this.demands.set(app, prev ? { ...d, ownsPvc: d.ownsPvc || prev.ownsPvc } : d);
   }
 
   /** Loads the stored states (before the first round: a replica taking over never re-places from scratch). */
@@ -121,21 +132,24 @@ export class FailoverController implements PlacementView {
     const prev = stored?.state;
     const candidates = new Set([...(prev?.clusters ?? []), ...(prev?.purging ?? []), ...stack.clusters.map((c) => c.name)]);
     const { health: appHealth, ownsPvc: seenPvc } = await this.appHealth(app.name, stack.clusters.filter((c) => candidates.has(c.name)), signal);
+    const rendered = this.deps.demand?.(app.name) ?? this.demands.get(app.name);
     // Remembered in the state: while the app's only cluster is down, its PVCs are still known.
-    const ownsPvc = seenPvc ?? prev?.ownsPvc ?? false;
+    const ownsPvc = rendered?.ownsPvc || seenPvc || prev?.ownsPvc;
+    // Never moved before it is known whether it owns PVCs (a first render, a record, or the stored state says).
+    if (ownsPvc === undefined && rendered === undefined && seenPvc === undefined && app.placement?.failover?.data === undefined) return;
     const d = decide({
       app,
       clusters: stack.clusters,
       health: this.deps.health(),
       capacity: this.deps.capacity?.() ?? new Map(),
-      demand: withPvc(this.deps.demand?.(app.name) ?? { perReplica: ZERO, replicas: 0, ownsPvc: false }, ownsPvc),
+      demand: withPvc(rendered ?? { perReplica: ZERO, replicas: 0, ownsPvc: false }, ownsPvc === true),
       ...(prev ? { state: prev } : {}),
       appHealth,
       now,
     });
     const desired = d.desired.map((x) => x.cluster);
     const purging = [...new Set([...(prev?.purging ?? []), ...d.purge])].filter((c) => !desired.includes(c)).sort();
-    let next: PlacementState = { ...d.next, desired: d.desired, ...(ownsPvc ? { ownsPvc } : {}), ...(d.blocked ? { blocked: d.blocked } : {}), ...(purging.length > 0 ? { purging } : {}) };
+    let next: PlacementState = { ...d.next, desired: d.desired, ownsPvc: ownsPvc === true, ...(d.blocked ? { blocked: d.blocked } : {}), ...(purging.length > 0 ? { purging } : {}) };
     let version = stored?.version;
     if (!prev || !sameState(prev, next)) {
       // Persisted before anything is acted on: a replica killed after this line leaves the move to its successor.

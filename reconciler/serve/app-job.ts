@@ -5,7 +5,7 @@ import type { Backoff } from '../backoff.ts';
 import { reconcile, removeDepartedApps } from '../reconcile.ts';
 import { GitSource } from '../source/git-source.ts';
 import type { PlacementView } from '../failover/targets.ts';
-import type { AppStatus } from '../types.ts';
+import type { AppStatus, KubeObject } from '../types.ts';
 import type { ServeLog } from './log.ts';
 import type { ServeMetrics } from './metrics.ts';
 import type { JobOutcome } from './work-queue.ts';
@@ -32,7 +32,7 @@ export interface JobContext {
   /** Last applied revision per `app/cluster`, to drop the old metric series. */
   readonly lastApplied: Map<string, string>;
   /** Where apps with `placement` go now (the failover controller's stored decisions). */
-  readonly placement?: PlacementView;
+  readonly placement?: PlacementView & { rendered?(app: string, objects: readonly KubeObject[]): void };
 }
 
 /**
@@ -81,7 +81,7 @@ export async function runReconcile(ctx: JobContext, labels: readonly string[], a
     ...(ctx.env ? { env: ctx.env } : {}),
     retryForMs: ctx.retryForMs,
     backoff: ctx.clusterBackoff,
-    ...(ctx.placement ? { placement: ctx.placement } : {}),
+    ...(ctx.placement ? { placement: ctx.placement, onRendered: (app: string, objects: readonly KubeObject[]) => ctx.placement?.rendered?.(app, objects) } : {}),
     // The pipeline's lines name their app; the field only when the round is one app's.
     progress: (line) => ctx.log.info(line, apps?.length === 1 ? { app: apps[0] } : {}),
     ...(signal ? { signal } : {}),

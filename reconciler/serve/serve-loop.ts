@@ -6,6 +6,7 @@ import { DEFAULT_BACKOFF, type Backoff } from '../backoff.ts';
 import { GitSource } from '../source/git-source.ts';
 import { appNamesOf, commitAvailable, drainingBackoff, outcomeOf, runReconcile, runRemovals, type JobContext } from './app-job.ts';
 import type { PlacementView } from '../failover/targets.ts';
+import type { KubeObject } from '../types.ts';
 import type { Readiness } from './http-server.ts';
 import type { ServeLog } from './log.ts';
 import type { ServeMetrics } from './metrics.ts';
@@ -46,7 +47,7 @@ export interface ServeLoopOptions {
   /** Replicas: shares a push this process received (webhook, hook) with the others (reconciler/leases/trigger-board.ts). */
   readonly relay?: (t: Trigger) => void;
   /** Where apps with `placement` go now (reconciler/failover/). */
-  readonly placement?: PlacementView;
+  readonly placement?: PlacementView & { rendered?(app: string, objects: readonly KubeObject[]): void };
 }
 
 /** The queue key of the whole-stack job (a stack reload, the first round); app names cannot contain spaces. */

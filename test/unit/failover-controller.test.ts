@@ -73,7 +73,7 @@ class MemoryStore implements PlacementStore {
   }
 }
 
-function rig(opts: { extra?: Partial<FailoverSpec> } = {}) {
+function rig(opts: { extra?: Partial<FailoverSpec>; rendered?: boolean } = {}) {
   const log: string[] = [];
   const store = new MemoryStore(log);
   let now = 1_000_000;
@@ -102,6 +102,7 @@ function rig(opts: { extra?: Partial<FailoverSpec> } = {}) {
     log: () => undefined,
     now: () => now,
   });
+  if (opts.rendered !== false) c.rendered('web', [{ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'web' } }]);
   const healthy = (cluster: string, pvc = false): AppRecord => ({
     inventory: { revision: 'r', entries: [{ key: pvc ? '/PersistentVolumeClaim/ns/data' : '/ConfigMap/ns/web', apiVersion: 'v1', digest: 'd' }] },
     status: { app: 'web', cluster, revision: 'r', sync: 'Synced', health: 'Healthy', drifted: [], unhealthy: [], objects: 1 },
@@ -176,6 +177,22 @@ describe('FailoverController', () => {
     expect((await r.store.read('web'))?.state.moves.length).toBe(moves);
   });
 
+  it('decides nothing for an app not yet rendered nor recorded (whether it owns PVCs is unknown), then blocks it once its render shows a PVC', async () => {
+    const r = rig({ rendered: false });
+    r.health.set('edge-1', ready('edge-1', 0)).set('core-1', ready('core-1', 0));
+    r.records.set('edge-1', 'unreachable');
+    await r.c.tick();
+    expect(r.log).toEqual([]);
+    r.c.rendered('web', [{ apiVersion: 'v1', kind: 'PersistentVolumeClaim', metadata: { name: 'data' } }]);
+    await r.c.tick();
+    expect(r.c.desired('web')).toEqual([{ cluster: 'edge-1' }]);
+    r.health.set('edge-1', down('edge-1', r.now));
+    r.advance(60_000);
+    await r.c.tick();
+    expect((await r.store.read('web'))?.state).toMatchObject({ ownsPvc: true, blocked: expect.any(String) });
+    expect(r.c.desired('web')).toEqual([{ cluster: 'edge-1' }]);
+  });
+
   it('acts on nothing when another writer stored a state first', async () => {
     const r = rig();
     r.store.conflictNext = true;
@@ -185,7 +202,7 @@ describe('FailoverController', () => {
   });
 
   it('keeps an app whose inventory holds a PVC where it is when its policy has no data rule, remembering the PVC while the cluster is down', async () => {
-    const r = rig();
+    const r = rig({ rendered: false });
     r.health.set('edge-1', ready('edge-1', 0)).set('core-1', ready('core-1', 0));
     r.records.set('edge-1', r.healthy('edge-1', true));
     await r.c.tick();
