@@ -13,7 +13,7 @@ export interface Context {
   readonly home: readonly string[];
   isReady(cluster: string): boolean;
   /** `capacity: ...` when the cluster cannot hold the app (clusters the app is on already always fit). */
-  capacityRule(cluster: string): string | undefined;
+  capacityRule(cluster: string, replicas?: number): string | undefined;
   healthRule(cluster: string): string;
 }
 
@@ -22,10 +22,10 @@ export function context(input: DecideInput, policy: PlacementSpec, candidates: r
   const ranked = rank(candidates, policy);
   const onNow = new Set([...(input.state?.clusters ?? []), ...(input.state?.home ?? [])]);
   const { demand } = input;
-  const capacityRule = (n: string): string | undefined => {
+  const capacityRule = (n: string, replicas?: number): string | undefined => {
     const cap = input.capacity.get(n);
     if (!cap || demand.replicas === 0 || onNow.has(n)) return undefined;
-    const need = policy.replicas === 'Divided' ? 1 : demand.replicas;
+    const need = replicas ?? (policy.replicas === 'Divided' ? 1 : demand.replicas);
     const free = freeOf(cap);
     return replicasThatFit(free, demand.perReplica) >= need ? undefined : `capacity: ${shortage(free, demand.perReplica, need)}`;
   };

@@ -49,13 +49,14 @@ export function decide(input: DecideInput): Decision {
     revision: (input.state?.revision ?? 0) + (moves.length > 0 ? 1 : 0),
     ...(policy.replicas === 'Divided' && input.demand.replicas > 0 ? { replicas: Object.fromEntries(desired.map((d) => [d.cluster, d.replicas ?? 0])) } : {}),
   };
-  const rejected = pick(ctx.ranked.filter((c) => !r.active.includes(c.name) && ctx.isReady(c.name) && !ctx.capacityRule(c.name)), policy, r.active.map((n) => ctx.byName.get(n)!)).rejected;
+  const open = ctx.ranked.filter((c) => !r.active.includes(c.name) && (!policy.failover || ctx.isReady(c.name)) && !ctx.capacityRule(c.name));
+  const rejected = pick(open, policy, r.active.map((n) => ctx.byName.get(n)).filter((c) => c !== undefined)).rejected;
   const explain = explainAll(r.active, (n) => {
     const note = r.notes.get(n);
     if (r.active.includes(n)) return note ?? rankRule(ctx.byName.get(n)!, policy);
     if (note) return note;
-    if (!ctx.isReady(n)) return ctx.healthRule(n);
-    return ctx.capacityRule(n) ?? rejected.get(n) ?? `maxClusters ${policy.maxClusters ?? 'all'}: not needed`;
+    if (policy.failover && !ctx.isReady(n)) return ctx.healthRule(n);
+    return ctx.capacityRule(n) ?? rejected.get(n) ?? 'standby: the chosen clusters are enough';
   });
   return { desired, explain, moves, purge: [...r.purge].sort(), pending, ...(r.blocked.length > 0 ? { blocked: r.blocked.join('; ') } : {}), next };
 }

@@ -1,4 +1,4 @@
-import type { FailoverSpec } from '../../stacks/gitops.ts';
+import type { ClusterSpec, FailoverSpec } from '../../stacks/gitops.ts';
 import type { Context } from './context.ts';
 import { iso } from './context.ts';
 import { pick } from './select.ts';
@@ -37,8 +37,9 @@ export function failover(ctx: Context): FailoverResult {
   const capLeft = () => used < f.maxMovesPerHour;
   const capText = () => {
     const inWindow = [...history, ...r.moves].filter((m) => (m.reason === 'failover' || m.reason === 'failback') && m.at > now - HOUR);
-    const oldest = inWindow[0]?.at ?? now;
-    return `maxMovesPerHour ${f.maxMovesPerHour} reached (${inWindow.length} in the last hour; next move possible at ${iso(oldest + HOUR)})`;
+    // The window frees a slot when the move that keeps the count at the cap turns an hour old.
+    const freeing = inWindow[Math.max(0, inWindow.length - f.maxMovesPerHour)]?.at ?? now;
+    return `maxMovesPerHour ${f.maxMovesPerHour} reached (${inWindow.length} in the last hour; next move possible at ${iso(freeing + HOUR)})`;
   };
   const pvcBlock = demand.ownsPvc && !f.data ? 'owns PersistentVolumeClaims and failover.data is not set: not moved (set data: abandon or replicated)' : undefined;
   const reachable = (n: string) => input.health.get(n)?.reachable ?? true;
@@ -77,40 +78,38 @@ export function failover(ctx: Context): FailoverResult {
     }
   }
 
-  // 2. Back home: home clusters not active (failback), or new ones the policy now chooses (placement).
+  // 2. Back home: home clusters not active — failback if the app was moved off them, else placement (a cluster that
+  // was unhealthy at first placement, or one the policy newly chooses). Both wait for stabilizationSeconds of Ready.
   for (const n of ctx.home.filter((x) => !r.active.includes(x))) {
     if (!ctx.isReady(n)) continue;
-    const wasHome = history.some((m) => m.reason === 'failover' && m.from === n);
+    const isFailback = history.some((m) => m.reason === 'failover' && m.from === n);
     const standIn = r.active.find((x) => !ctx.home.includes(x));
-    if (!wasHome) {
-      r.active.push(n);
-      r.moves.push({ to: n, reason: 'placement', at: now, detail: `placed on ${n} by policy` });
-      continue;
-    }
-    if (!f.failback.enabled) {
+    if (isFailback && !f.failback.enabled) {
       r.notes.set(n, `${ctx.healthRule(n)}; home, but failback is disabled`);
       continue;
     }
     const h = input.health.get(n);
     const readySince = h ? (h.readySince ?? h.since) : -Infinity;
     const dueAt = readySince + f.failback.stabilizationSeconds * 1000;
+    const kind = isFailback ? 'failback' : 'placement';
     if (now < dueAt) {
-      r.pending.push({ from: standIn ?? n, to: n, reason: `failback: ${n} Ready since ${iso(readySince)}`, dueAt });
-      r.notes.set(n, `${ctx.healthRule(n)}; failback at ${iso(dueAt)} (stabilizationSeconds ${f.failback.stabilizationSeconds})`);
+      r.pending.push({ from: standIn ?? n, to: n, reason: `${kind}: ${n} Ready since ${iso(readySince)}`, dueAt });
+      r.notes.set(n, `${ctx.healthRule(n)}; ${kind} at ${iso(dueAt)} (stabilizationSeconds ${f.failback.stabilizationSeconds})`);
       continue;
     }
-    const why = pvcBlock ?? (!capLeft() ? capText() : undefined);
+    const why = isFailback ? (pvcBlock ?? (!capLeft() ? capText() : undefined)) : undefined;
     if (why) {
       r.blocked.push(`failback to ${n}: ${why}`);
       r.pending.push({ from: standIn ?? n, to: n, reason: 'failback', waitingFor: why });
       r.notes.set(n, `${ctx.healthRule(n)}; failback waits: ${why}`);
       continue;
     }
-    used += 1;
+    if (isFailback) used += 1;
     r.active.push(n);
     if (r.leftBehind.includes(n)) r.leftBehind.splice(r.leftBehind.indexOf(n), 1);
-    r.moves.push({ ...(standIn ? { from: standIn } : {}), to: n, reason: 'failback', at: now, detail: `${n} Ready since ${iso(readySince)}, longer than stabilizationSeconds ${f.failback.stabilizationSeconds}` });
-    r.notes.set(n, `failback: home, Ready since ${iso(readySince)}`);
+    const stable = Number.isFinite(readySince) ? `${n} Ready since ${iso(readySince)}, longer than stabilizationSeconds ${f.failback.stabilizationSeconds}` : `${n} Ready`;
+    r.moves.push({ ...(standIn ? { from: standIn } : {}), to: n, reason: kind, at: now, detail: stable });
+    r.notes.set(n, `${kind}: home, ${stable}`);
   }
 
   // Clusters no longer candidates leave, as long as something else stays.
@@ -162,11 +161,17 @@ export function failover(ctx: Context): FailoverResult {
   return r;
 }
 
-/** First Ready candidate with room that is not active, respecting spreadBy against the clusters that stay. */
+/**
+ * First Ready candidate with room that is not active, respecting spreadBy against the clusters that stay. Divided: a
+ * cluster with room for the leaving cluster's whole share first, so evicted replicas do not pile onto a nearly full
+ * cluster; failing that, one with room for at least one replica.
+ */
 function replacement(ctx: Context, active: readonly string[], leaving: string): string | undefined {
   const staying = active.filter((n) => n !== leaving).map((n) => ctx.byName.get(n)).filter((c) => c !== undefined);
-  const pool = ctx.ranked.filter((c) => !active.includes(c.name) && ctx.isReady(c.name) && !ctx.capacityRule(c.name));
-  return pick(pool, ctx.policy, staying, staying.length + 1).chosen[0];
+  const open = (replicas?: number) => ctx.ranked.filter((c) => !active.includes(c.name) && ctx.isReady(c.name) && !ctx.capacityRule(c.name, replicas));
+  const share = ctx.policy.replicas === 'Divided' ? ctx.input.state?.replicas?.[leaving] : undefined;
+  const first = (pool: readonly ClusterSpec[]) => pick(pool, ctx.policy, staying, staying.length + 1).chosen[0];
+  return (share !== undefined && share > 1 ? first(open(share)) : undefined) ?? first(open());
 }
 
 /** No state yet: the policy's choice among Ready clusters with room; the home choice if none is Ready. */

@@ -75,3 +75,16 @@ describe('decide: initial placement with failover', () => {
     expect(d.blocked).toBe('no Ready candidate with room: placed on edge-1 anyway');
   });
 });
+
+describe('decide: health only matters with a failover policy', () => {
+  it('placement without failover ignores health (no moves ever), and explains by the placement rules', () => {
+    const d = run({ app: app({ maxClusters: 1, preference: ['edge-1', 'core-1'] }), clusters: ALL, health: [down('edge-1', s(-600)), down('core-1', s(-600))], now: s(0) });
+    expect(chosen(d)).toEqual(['edge-1']);
+    expect(ruleOf(d, 'core-1')).toBe('maxClusters 1: reached by higher-ranked clusters');
+  });
+  it('a cluster of the stack whose state names a cluster that no longer exists does not break the explanation', () => {
+    const d = run({ app: app({ maxClusters: 1, preference: ['edge-1', 'core-1'], failover: FAILOVER }), clusters: ALL, state: { app: 'web', clusters: ['gone'], home: ['gone'], active: ['gone'], moves: [], pending: [] }, now: s(0) });
+    expect(chosen(d)).toEqual(['edge-1']);
+    expect(d.explain.map((e) => e.cluster)).toEqual(['core-1', 'core-2', 'edge-1']);
+  });
+});

@@ -87,6 +87,11 @@ describe('failover: move cap', () => {
     expect(chosen(d)).toEqual(['edge-1']);
     expect(d.blocked).toBe('edge-1: maxMovesPerHour 4 reached (4 in the last hour; next move possible at 2026-01-01T12:30:00.000Z)');
   });
+  it('more moves than the cap in the window (the cap was lowered): the next move waits for enough of them to age out', () => {
+    const state = { ...onEdge, moves: moves(5, s(-1800)) };
+    const d = run({ app: policy({ maxMovesPerHour: 2 }), clusters: ALL, state, health: [down('edge-1', s(0))], now: s(60) });
+    expect(d.blocked).toBe('edge-1: maxMovesPerHour 2 reached (5 in the last hour; next move possible at 2026-01-01T12:33:00.000Z)');
+  });
   it('moves older than an hour and purge/placement records do not count', () => {
     const state = { ...onEdge, moves: [...moves(4, s(-3700)), { from: 'x', reason: 'purge' as const, at: s(-10), detail: '' }, { to: 'x', reason: 'placement' as const, at: s(-10), detail: '' }] };
     const d = run({ app: policy(), clusters: ALL, state, health: [down('edge-1', s(0))], now: s(60) });
@@ -195,5 +200,37 @@ describe('failback', () => {
     expect(chosen(d)).toEqual(['core-2']);
     expect(d.next.moves.at(-1)).toMatchObject({ from: 'core-1', to: 'core-2', reason: 'failover' });
     expect(d.next.moves[0]?.at).toBe(T0 - 7_200_000);
+  });
+});
+
+describe('back to a home that was unhealthy at first placement', () => {
+  const started: PlacementState = { app: 'web', clusters: ['core-1'], home: ['edge-1'], active: ['core-1'], moves: [{ to: 'core-1', reason: 'placement', at: s(-100), detail: '' }], pending: [] };
+  it('is a placement move after stabilizationSeconds, not counted against the cap, stand-in dropped once Healthy at home', () => {
+    const early = run({ app: policy({ maxMovesPerHour: 1 }), clusters: ALL, state: { ...started, moves: [...started.moves, { from: 'x', to: 'y', reason: 'failover', at: s(-10), detail: '' }] }, health: [ready('edge-1', s(0))], now: s(29) });
+    expect(chosen(early)).toEqual(['core-1']);
+    expect(early.pending).toContainEqual({ from: 'core-1', to: 'edge-1', reason: 'placement: edge-1 Ready since 2026-01-01T12:00:00.000Z', dueAt: s(30) });
+    const d = run({ app: policy({ maxMovesPerHour: 1 }), clusters: ALL, state: early.next, health: [ready('edge-1', s(0))], now: s(30) });
+    expect(chosen(d)).toEqual(['edge-1', 'core-1']);
+    expect(d.moves).toEqual([{ from: 'core-1', to: 'edge-1', reason: 'placement', at: s(30), detail: 'edge-1 Ready since 2026-01-01T12:00:00.000Z, longer than stabilizationSeconds 30' }]);
+    const done = run({ app: policy(), clusters: ALL, state: d.next, health: [ready('edge-1', s(0))], appHealth: { 'edge-1': 'Healthy', 'core-1': 'Healthy' }, now: s(31) });
+    expect(chosen(done)).toEqual(['edge-1']);
+    expect(done.purge).toEqual(['core-1']);
+  });
+});
+
+describe('idempotence (a new serve replica re-deciding from the stored state)', () => {
+  it('deciding again from `next` with the same world makes no further moves', () => {
+    const world = { app: policy(), clusters: ALL, health: [down('edge-1', s(0))], appHealth: { 'core-1': 'Progressing' as const }, now: s(10) };
+    const first = run({ ...world, state: onEdge });
+    expect(first.moves).toHaveLength(1);
+    const again = run({ ...world, state: first.next, now: s(11) });
+    expect(again.moves).toEqual([]);
+    expect(chosen(again)).toEqual(chosen(first));
+    expect(again.next.clusters).toEqual(first.next.clusters);
+  });
+  it('a cluster removed from targets leaves (placement), as long as another stays', () => {
+    const d = run({ app: policy(), clusters: ALL, state: { ...onEdge, clusters: ['core-1', 'gone'], active: ['core-1', 'gone'] }, appHealth: { 'core-1': 'Healthy' }, now: s(0) });
+    expect(chosen(d)).toEqual(['edge-1', 'core-1']); // home edge-1 (no probe yet: Ready) comes back too
+    expect(d.moves).toContainEqual({ from: 'gone', reason: 'placement', at: s(0), detail: 'gone is no longer a target' });
   });
 });
