@@ -55,6 +55,7 @@ afterEach(async () => {
 interface AppOpts {
   readonly name: string;
   readonly pvc?: boolean;
+  readonly maxMovesPerHour?: number;
 }
 
 async function setup(app: AppOpts): Promise<{ stackFile: string; ns: string }> {
@@ -81,7 +82,7 @@ async function setup(app: AppOpts): Promise<{ stackFile: string; ns: string }> {
           createNamespace: true,
           timeout: '30s',
           targets: { clusters: ['edge-1', 'core-1'] },
-          placement: { maxClusters: 1, preference: ['edge-1', 'core-1'], failover: { tolerationSeconds: TOLERATION_S, failback: { enabled: true, stabilizationSeconds: STABILIZATION_S } } },
+          placement: { maxClusters: 1, preference: ['edge-1', 'core-1'], failover: { tolerationSeconds: TOLERATION_S, failback: { enabled: true, stabilizationSeconds: STABILIZATION_S }, ...(app.maxMovesPerHour ? { maxMovesPerHour: app.maxMovesPerHour } : {}) } },
         },
       ],
     },
@@ -200,4 +201,31 @@ describe('failover in infra serve', () => {
     expect(text).toMatch(/db: on edge-1 .*stays put: .*PersistentVolumeClaim|db: on edge-1 .*stays put: .*data/);
     await deleteIfPresent(core, '/api/v1/namespaces/infra-system/configmaps/infra-placement-db');
   }, 240_000);
+
+  it('a flapping cluster causes no move storm: after maxMovesPerHour moves the app stays where it is and the state says why', async () => {
+    const { stackFile, ns } = await setup({ name: 'flap', maxMovesPerHour: 2 });
+    const s = serve(stackFile);
+    const moves = async () => ((await stored('flap'))?.moves ?? []).filter((m) => m.reason === 'failover' || m.reason === 'failback').length;
+    let sawZero = false;
+    const watch = async () => {
+      const st = await stored('flap');
+      if (st && st.clusters.length === 0) sawZero = true;
+      return st;
+    };
+    expect(await until(() => present(edge, 'flap', ns), 60_000), s.raw).toBe(true);
+    // Outage 1: failover (move 1); back: failback (move 2).
+    await killApiserver(edge);
+    expect(await until(async () => (await watch())?.desired?.[0]?.cluster === 'core-1', 60_000), s.raw).toBe(true);
+    await restartCluster(edge);
+    expect(await until(async () => (await watch())?.desired?.[0]?.cluster === 'edge-1' && (await moves()) === 2 && !(await present(core, 'flap', ns)), 90_000), s.raw).toBe(true);
+    // Outage 2: the cap is reached; the app is not moved again, and the state says why.
+    await killApiserver(edge);
+    expect(await until(async () => /maxMovesPerHour 2 reached/.test((await watch())?.blocked ?? ''), 60_000), s.raw).toBe(true);
+    expect((await stored('flap'))?.desired?.map((d) => d.cluster)).toEqual(['edge-1']);
+    expect(await moves()).toBe(2);
+    expect(await present(core, 'flap', ns)).toBe(false);
+    expect(sawZero).toBe(false);
+    await restartCluster(edge);
+    await deleteIfPresent(core, '/api/v1/namespaces/infra-system/configmaps/infra-placement-flap');
+  }, 300_000);
 });
