@@ -35,7 +35,7 @@ const TOLERATION_S = 10;
 
 export async function benchFailover(options: { runs: number }): Promise<FailoverFigures> {
   const home = await mkdtemp(join(tmpdir(), 'infra-bench-failover-'));
-  const env = { ...process.env, INFRA_HOME: home, INFRA_CACHE_DIR: join(home, 'cache') };
+  const env = { ...process.env, INFRA_HOME: home };
   const [edge, core] = await Promise.all(['fo-edge', 'fo-core'].map((n) => upLocalCluster(n, { nodes: 1, unsafeNoFsync: true, env })));
   if (!edge || !core) throw new Error('clusters did not start');
   const repo = await GitFixture.create();
