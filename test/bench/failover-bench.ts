@@ -19,7 +19,8 @@ import { r2 } from './reconcile-fixture.ts';
  * 2 failures). Each run SIGKILLs edge's kube-apiserver and measures until the app's record on core
  * says Synced + Healthy; then edge is restarted and the app fails back (not timed) before the next
  * run. The baseline, same run: a bare `infra reconcile -f` of the same app onto core (its best case:
- * nothing to detect, nothing to wait for).
+ * nothing to detect, nothing to wait for). `maxMovesPerHour` is raised to 60: each run is two moves
+ * (failover, failback) and the default cap of 4 would stop the third run, as it should.
  */
 
 export interface FailoverFigures {
@@ -51,7 +52,7 @@ export async function benchFailover(options: { runs: number }): Promise<Failover
       namespace: ns,
       createNamespace: true,
       targets: { clusters: targets },
-      ...(placement ? { placement: { maxClusters: 1, preference: ['edge', 'core'], failover: { tolerationSeconds: TOLERATION_S, failback: { enabled: true, stabilizationSeconds: 5 } } } } : {}),
+      ...(placement ? { placement: { maxClusters: 1, preference: ['edge', 'core'], failover: { tolerationSeconds: TOLERATION_S, maxMovesPerHour: 60, failback: { enabled: true, stabilizationSeconds: 5 } } } } : {}),
     });
     const stackOf = async (file: string, apps: unknown[]) => {
       const clusters = [
