@@ -375,18 +375,29 @@ async function withRetry(
       t.round.invalidate();
       t.applier.discovery.invalidate();
       const status = transientStatus(err, t);
-      if (backoff.now() >= deadline) return status.reason === 'ClusterUnreachable' ? failed(failedStatus(app.name, t.spec.name, revision, status)) : recordFailure(t, app, revision, status, writes, req.signal);
+      if (backoff.now() >= deadline || movedOff(req, app, t)) return status.reason === 'ClusterUnreachable' ? failed(failedStatus(app.name, t.spec.name, revision, status)) : recordFailure(t, app, revision, status, writes, req.signal);
       // The cluster answers, so the app's record can say at once why it is being retried.
       if (status.reason !== 'ClusterUnreachable' && writes && recorded !== status.message) {
         recorded = status.message;
         await recordFailure(t, app, revision, status, writes, req.signal);
       }
-      const wait = backoffDelay(backoff, attempt++);
+      // A placed app: its decided clusters are re-read at least every second, so a move off this
+      // cluster ends the retries at once (the reconcile onto the new cluster waits for this one).
+      const wait = Math.min(backoffDelay(backoff, attempt++), placedByFailover(req, app) ? 1_000 : Number.POSITIVE_INFINITY);
       req.progress?.(`${app.name} on ${t.spec.name}: ${(err as Error).message}; retrying in ${(wait / 1000).toFixed(1)}s`);
       await backoff.sleep(wait, req.signal);
       next = undefined;
     }
   }
+}
+
+function placedByFailover(req: ReconcileRequest, app: AppSpec): boolean {
+  return req.placement !== undefined && app.placement?.failover !== undefined;
+}
+
+/** The failover controller moved the app off this cluster while the round retried it. */
+function movedOff(req: ReconcileRequest, app: AppSpec, t: ClusterTarget): boolean {
+  return placedByFailover(req, app) && !desiredOf(app, req.stack.clusters, req.placement).some((d) => d.cluster === t.spec.name);
 }
 
 /** How a transient failure is named: a webhook with no backend, or the cluster's API itself. */
