@@ -131,7 +131,7 @@ export class FailoverController implements PlacementView {
     const stored = await this.deps.store.read(app.name, signal);
     const prev = stored?.state;
     const candidates = new Set([...(prev?.clusters ?? []), ...(prev?.purging ?? []), ...stack.clusters.map((c) => c.name)]);
-    const { health: appHealth, ownsPvc: seenPvc } = await this.appHealth(app.name, stack.clusters.filter((c) => candidates.has(c.name)), signal);
+    const { health: appHealth, ownsPvc: seenPvc, recorded } = await this.appHealth(app.name, stack.clusters.filter((c) => candidates.has(c.name)), signal);
     const rendered = this.deps.demand?.(app.name) ?? this.demands.get(app.name);
     // Remembered in the state: while the app's only cluster is down, its PVCs are still known.
     const ownsPvc = rendered?.ownsPvc || seenPvc || prev?.ownsPvc;
@@ -147,9 +147,13 @@ export class FailoverController implements PlacementView {
       appHealth,
       now,
     });
-    const desired = d.desired.map((x) => x.cluster);
-    const purging = [...new Set([...(prev?.purging ?? []), ...d.purge])].filter((c) => !desired.includes(c)).sort();
-    let next: PlacementState = { ...d.next, desired: d.desired, ownsPvc: ownsPvc === true, ...(d.blocked ? { blocked: d.blocked } : {}), ...(purging.length > 0 ? { purging } : {}) };
+    // A copy on a cluster the app is neither decided for nor left behind on (a reconcile that raced a
+    // purge re-created it) is purged too; a decided purge wins over the same cluster in `desired`.
+    const strays = [...recorded].filter((c) => !d.next.clusters.includes(c) && !d.desired.some((x) => x.cluster === c) && prev !== undefined);
+    const purging = [...new Set([...(prev?.purging ?? []), ...d.purge, ...strays])].sort();
+    const kept = d.desired.filter((x) => !purging.includes(x.cluster));
+    const desired = kept.map((x) => x.cluster);
+    let next: PlacementState = { ...d.next, desired: kept, ownsPvc: ownsPvc === true, ...(d.blocked ? { blocked: d.blocked } : {}), ...(purging.length > 0 ? { purging } : {}) };
     let version = stored?.version;
     if (!prev || !sameState(prev, next)) {
       // Persisted before anything is acted on: a replica killed after this line leaves the move to its successor.
@@ -167,7 +171,7 @@ export class FailoverController implements PlacementView {
       this.deps.reconcile(app.name, 'placement');
     }
     // Purges wait until the app is Healthy on every decided cluster.
-    if (purging.length === 0 || !desired.every((c) => appHealth.get(c) === 'Healthy')) return;
+    if (purging.length === 0 || desired.length === 0 || !desired.every((c) => appHealth.get(c) === 'Healthy')) return;
     for (const cluster of purging) {
       if (signal?.aborted) return;
       if (!(await this.deps.purge(app.name, cluster, signal))) continue;
@@ -184,8 +188,9 @@ export class FailoverController implements PlacementView {
    * The app's health per cluster from its records (an unreachable cluster's is Unknown), and
    * whether its inventory holds PersistentVolumeClaims (undefined: no record could be read).
    */
-  private async appHealth(app: string, clusters: readonly ClusterSpec[], signal?: AbortSignal): Promise<{ health: Map<string, AppHealthState>; ownsPvc?: boolean }> {
+  private async appHealth(app: string, clusters: readonly ClusterSpec[], signal?: AbortSignal): Promise<{ health: Map<string, AppHealthState>; ownsPvc?: boolean; recorded: Set<string> }> {
     const out = new Map<string, AppHealthState>();
+    const recorded = new Set<string>();
     const live = this.deps.health();
     let ownsPvc: boolean | undefined;
     await Promise.all(
@@ -194,6 +199,7 @@ export class FailoverController implements PlacementView {
         try {
           const record = await this.deps.recordOf(c, app, signal);
           const status = record.status;
+          if (record.inventory.entries.length > 0 || record.status) recorded.add(c.name);
           if (record.inventory.entries.length > 0) ownsPvc = (ownsPvc ?? false) || record.inventory.entries.some((e) => parseKey(e.key).kind === 'PersistentVolumeClaim');
           out.set(c.name, status === undefined ? 'Unknown' : status.sync === 'Failed' ? 'Degraded' : status.health);
         } catch {
@@ -201,7 +207,7 @@ export class FailoverController implements PlacementView {
         }
       }),
     );
-    return { health: out, ...(ownsPvc !== undefined ? { ownsPvc } : {}) };
+    return { health: out, recorded, ...(ownsPvc !== undefined ? { ownsPvc } : {}) };
   }
 }
 

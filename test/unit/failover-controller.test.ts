@@ -193,6 +193,27 @@ describe('FailoverController', () => {
     expect(r.c.desired('web')).toEqual([{ cluster: 'edge-1' }]);
   });
 
+  it('purges again a copy a reconcile re-created on a cluster the app was just removed from (a reconcile raced the purge)', async () => {
+    const r = rig({ extra: { purgeMode: 'Immediately' } });
+    r.health.set('edge-1', ready('edge-1', 0)).set('core-1', ready('core-1', 0));
+    r.records.set('edge-1', r.healthy('edge-1'));
+    await r.c.tick();
+    r.health.set('edge-1', down('edge-1', r.now));
+    r.advance(11_000);
+    await r.c.tick();
+    expect(r.c.desired('web')).toEqual([{ cluster: 'core-1' }]);
+    r.records.set('core-1', r.healthy('core-1'));
+    r.health.set('edge-1', { cluster: 'edge-1', state: 'NotReady', since: r.now, unhealthySince: r.now - 11_000, reachable: true });
+    await r.c.tick();
+    await r.c.tick();
+    expect(r.purged).toEqual(['edge-1']);
+    // The racing reconcile wrote edge-1's copy back after the purge.
+    r.records.set('edge-1', r.healthy('edge-1'));
+    await r.c.tick();
+    expect(r.purged).toEqual(['edge-1', 'edge-1']);
+    expect((await r.store.read('web'))?.state.clusters).toEqual(['core-1']);
+  });
+
   it('acts on nothing when another writer stored a state first', async () => {
     const r = rig();
     r.store.conflictNext = true;
