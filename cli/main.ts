@@ -1,5 +1,6 @@
 import { Command, CommanderError } from 'commander';
 import { AbortError, InfraError, isAbort } from '../stacks/errors.ts';
+import { registerClusters } from './commands/clusters.ts';
 import { registerEngine } from './commands/engine.ts';
 import { registerEtcd } from './commands/etcd.ts';
 import { registerGitops } from './commands/gitops.ts';
@@ -46,6 +47,7 @@ export async function main(argv: readonly string[]): Promise<number> {
   registerGitops(program, ctx);
   registerHook(program, ctx);
   registerServe(program, ctx);
+  registerClusters(program, ctx);
   registerSchema(program);
   registerInit(program);
   for (const cmd of program.commands) cmd.exitOverride();

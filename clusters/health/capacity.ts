@@ -1,5 +1,5 @@
 import type { ProbeClient } from './probe.ts';
-import { bytes, cpuMilli } from './quantity.ts';
+import { bytes, cpuMilli, parseQuantity } from './quantity.ts';
 import type { ClusterCapacity, Resources } from './types.ts';
 
 /**
@@ -62,7 +62,7 @@ function podRequests(p: Pod): Resources {
 }
 
 function fromMap(m: ResourceMap | undefined): Resources {
-  return { cpuMilli: cpuMilli(m?.['cpu']), memoryBytes: bytes(m?.['memory']), pods: m?.['pods'] ? Math.floor(Number(m['pods'])) : 0 };
+  return { cpuMilli: cpuMilli(m?.['cpu']), memoryBytes: bytes(m?.['memory']), pods: m?.['pods'] ? Math.floor(parseQuantity(m['pods'])) : 0 };
 }
 
 function add(a: Resources, b: Resources): Resources {

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { rename, writeFile, chmod } from 'node:fs/promises';
-import { dirname } from 'node:path';
+import { dirname, join } from 'node:path';
+import { infraHome } from '../host/paths.ts';
 import { KubeApiError } from '../errors.ts';
 import { privateDir, readOptional } from '../fs.ts';
 import type { ProbeClient } from './probe.ts';
@@ -9,7 +10,7 @@ import type { ClusterHealth, HealthState } from './types.ts';
 
 /**
  * Where cluster health and its clocks survive a restart of `infra serve`: one ConfigMap per
- * cluster in the management cluster (`infra-system/infra-health-<cluster>`, the clocks as
+ * cluster in the management cluster (`infra-system/infra-health-<cluster>` by default, the clocks as
  * annotations, every write a compare-and-swap on resourceVersion), or a 0600 JSON file when
  * there is no management cluster. Only the clocks are kept (state, since, unhealthySince,
  * readySince); reachability and latency are for the moment they were observed.
@@ -33,6 +34,11 @@ interface ConfigMap {
   metadata: { name: string; namespace: string; resourceVersion?: string; labels?: Record<string, string>; annotations?: Record<string, string> };
 }
 
+/** Where `infra serve` keeps a stack's health without a management cluster (and `infra clusters` reads it). */
+export function defaultHealthFile(stackName: string, env: NodeJS.ProcessEnv = process.env): string {
+  return join(infraHome(env), 'serve', `health-${stackName}.json`);
+}
+
 export function healthObjectName(cluster: string): string {
   return `infra-health-${cluster}`;
 }
@@ -52,15 +58,22 @@ export function mergeHealth(stored: ClusterHealth | undefined, mine: ClusterHeal
 
 export class ConfigMapHealthStore implements HealthStore {
   private readonly client: ProbeClient;
+  readonly namespace: string;
   private readonly base: string;
 
-  constructor(management: ProbeClient) {
+  /** `namespace`: where serve keeps its state in the management cluster (default infra-system; a deployed serve passes its own). */
+  private readonly timeoutMs: number;
+
+  /** `timeoutMs` per request: a management cluster that hangs must not hold the probe rounds for the client's default 30 s. */
+  constructor(management: ProbeClient, namespace = HEALTH_NAMESPACE, options: { timeoutMs?: number } = {}) {
     this.client = management;
-    this.base = `/api/v1/namespaces/${HEALTH_NAMESPACE}/configmaps`;
+    this.namespace = namespace;
+    this.timeoutMs = options.timeoutMs ?? 3_000;
+    this.base = `/api/v1/namespaces/${encodeURIComponent(namespace)}/configmaps`;
   }
 
   async load(signal?: AbortSignal): Promise<Map<string, ClusterHealth>> {
-    const list = await this.client.request<{ items?: ConfigMap[] }>('GET', this.base, { query: { labelSelector: HEALTH_LABEL }, ...(signal ? { signal } : {}) }).catch((err: unknown) => {
+    const list = await this.client.request<{ items?: ConfigMap[] }>('GET', this.base, { query: { labelSelector: HEALTH_LABEL }, timeoutMs: this.timeoutMs, ...(signal ? { signal } : {}) }).catch((err: unknown) => {
       if (err instanceof KubeApiError && err.status === 404) return { items: [] };
       throw err;
     });
@@ -82,14 +95,14 @@ export class ConfigMapHealthStore implements HealthStore {
         kind: 'ConfigMap',
         metadata: {
           name,
-          namespace: HEALTH_NAMESPACE,
+          namespace: this.namespace,
           labels: { ...(current?.metadata.labels ?? {}), [HEALTH_LABEL]: health.cluster, 'app.kubernetes.io/managed-by': 'infra' },
           annotations: { ...withoutOurs(current?.metadata.annotations), ...toAnnotations(merged) },
           ...(current?.metadata.resourceVersion ? { resourceVersion: current.metadata.resourceVersion } : {}),
         },
       };
       try {
-        if (current) await this.client.request('PUT', `${this.base}/${name}`, { body, ...(signal ? { signal } : {}) });
+        if (current) await this.client.request('PUT', `${this.base}/${name}`, { body, timeoutMs: this.timeoutMs, ...(signal ? { signal } : {}) });
         else await this.create(body, signal);
         return merged;
       } catch (err) {
@@ -97,7 +110,7 @@ export class ConfigMapHealthStore implements HealthStore {
         const conflict = err instanceof KubeApiError && (err.status === 409 || err.apiReason === 'AlreadyExists');
         if (!conflict) throw err;
         if (attempt >= MAX_CONFLICT_RETRIES) {
-          throw new HealthStoreError(`ConfigMap ${HEALTH_NAMESPACE}/${name}: still conflicting after ${attempt + 1} writes`, { where: `cluster ${this.client.cluster}`, hint: 'several replicas write health at once; it is written again on the next change', cause: err });
+          throw new HealthStoreError(`ConfigMap ${this.namespace}/${name}: still conflicting after ${attempt + 1} writes`, { where: `cluster ${this.client.cluster}`, hint: 'several replicas write health at once; it is written again on the next change', cause: err });
         }
       }
     }
@@ -105,7 +118,7 @@ export class ConfigMapHealthStore implements HealthStore {
 
   private async read(name: string, signal?: AbortSignal): Promise<ConfigMap | undefined> {
     try {
-      return await this.client.request<ConfigMap>('GET', `${this.base}/${name}`, { ...(signal ? { signal } : {}) });
+      return await this.client.request<ConfigMap>('GET', `${this.base}/${name}`, { timeoutMs: this.timeoutMs, ...(signal ? { signal } : {}) });
     } catch (err) {
       if (err instanceof KubeApiError && err.status === 404) return undefined;
       throw err;
@@ -114,14 +127,14 @@ export class ConfigMapHealthStore implements HealthStore {
 
   private async create(body: ConfigMap, signal?: AbortSignal): Promise<void> {
     try {
-      await this.client.request('POST', this.base, { body, ...(signal ? { signal } : {}) });
+      await this.client.request('POST', this.base, { body, timeoutMs: this.timeoutMs, ...(signal ? { signal } : {}) });
     } catch (err) {
       if (!(err instanceof KubeApiError && err.status === 404)) throw err;
-      // No infra-system namespace yet in the management cluster.
-      await this.client.request('POST', '/api/v1/namespaces', { body: { apiVersion: 'v1', kind: 'Namespace', metadata: { name: HEALTH_NAMESPACE } }, ...(signal ? { signal } : {}) }).catch((e: unknown) => {
+      // No such namespace yet in the management cluster.
+      await this.client.request('POST', '/api/v1/namespaces', { body: { apiVersion: 'v1', kind: 'Namespace', metadata: { name: this.namespace } }, timeoutMs: this.timeoutMs, ...(signal ? { signal } : {}) }).catch((e: unknown) => {
         if (!(e instanceof KubeApiError && e.status === 409)) throw e;
       });
-      await this.client.request('POST', this.base, { body, ...(signal ? { signal } : {}) });
+      await this.client.request('POST', this.base, { body, timeoutMs: this.timeoutMs, ...(signal ? { signal } : {}) });
     }
   }
 }

@@ -23,7 +23,7 @@ export interface HealthMonitorOptions {
   readonly onChange?: (cluster: string, health: ClusterHealth, previous: ClusterHealth | undefined) => void;
   /** After every probe: for the `infra_cluster_health{cluster,state}` gauge (1 for the current state, 0 for the others). */
   readonly onMetric?: (cluster: string, state: HealthState, all: readonly HealthState[]) => void;
-  /** A failed store write or load (the monitor keeps probing; the clock is written on the next change). */
+  /** A failed store write or load (the monitor keeps probing; a failed write is tried again every round until it succeeds). */
   readonly onError?: (err: unknown, cluster?: string) => void;
   readonly now?: () => number;
   /** Called after each round with its number (tests wait on rounds instead of sleeping). */
@@ -36,6 +36,8 @@ export class HealthMonitor {
   private readonly options: HealthMonitorOptions;
   private readonly records = new Map<string, HealthRecord>();
   private loaded = false;
+  /** Clusters whose last change could not be stored: written again next round. */
+  private readonly unsaved = new Set<string>();
   private round = 0;
 
   constructor(options: HealthMonitorOptions) {
@@ -105,12 +107,14 @@ export class HealthMonitor {
     const prev = this.records.get(cluster);
     const now = (this.options.now ?? Date.now)();
     let next = nextHealth(prev, probe, now, this.options.thresholds ?? DEFAULT_THRESHOLDS, cluster);
-    if (clocksChanged(prev, next) && this.options.store) {
+    if ((clocksChanged(prev, next) || this.unsaved.has(cluster)) && this.options.store) {
       try {
         const saved = await this.options.store.save(publicHealth(next), signal);
         next = { ...next, ...saved, reachable: next.reachable, ...(next.latencyMs !== undefined ? { latencyMs: next.latencyMs } : {}) };
+        this.unsaved.delete(cluster);
       } catch (err) {
         if (isAbort(err, signal)) throw err;
+        this.unsaved.add(cluster);
         this.options.onError?.(err, cluster);
       }
     }

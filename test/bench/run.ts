@@ -3,6 +3,7 @@ import { cpus, totalmem } from 'node:os';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { benchFailover } from './failover-bench.ts';
+import { benchHealth } from './health-bench.ts';
 import { benchLocalClusters } from './local-clusters.ts';
 import { benchReconcile } from './reconcile-bench.ts';
 import { benchScale } from './scale-bench.ts';
@@ -10,8 +11,8 @@ import { benchServe } from './serve-bench.ts';
 import { benchStack } from './stack-bench.ts';
 
 /**
- * `npm run bench [local|reconcile|scale|stack|serve|serve-idle|failover] [options]`: runs the benchmarks
- * (all but `scale` and `serve` when none is named; `serve-idle` is serve's idle part alone) and writes bench-results/<date>.json.
+ * `npm run bench [local|reconcile|scale|stack|serve|serve-idle|health|failover] [options]`: runs the benchmarks
+ * (all but `scale`, `serve`, `health` and `failover` when none is named; `serve-idle` is serve's idle part alone) and writes bench-results/<date>.json.
  *
  *   --apps N            apps per cluster in `reconcile` (default 1000; env BENCH_APPS)
  *   --one-cluster       `reconcile` measures only the one-cluster round (env BENCH_ONE_CLUSTER=1)
@@ -71,6 +72,7 @@ if (which.has('serve') || which.has('serve-idle')) {
   result['serve'] = await benchServe({ latency: which.has('serve'), pushes: count(values.pushes ?? '20', '--pushes'), idleSeconds: count(values['idle-seconds'] ?? '330', '--idle-seconds'), idleApps: count(values['idle-apps'] ?? '1000', '--idle-apps') });
 }
 if (which.has('failover')) result['failover'] = await benchFailover({ runs: count(values.failovers ?? '5', '--failovers') });
+if (which.has('health')) result['health'] = await benchHealth();
 await mkdir('bench-results', { recursive: true });
 const file = `bench-results/${started.slice(0, 19).replace(/:/g, '-')}.json`;
 await writeFile(file, `${JSON.stringify(result, null, 2)}\n`);

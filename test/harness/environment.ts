@@ -38,6 +38,11 @@ export async function stopApiserver(cluster: TestCluster): Promise<void> {
   await stopComponent(clusterLayout(cluster.name, env()), 'kube-apiserver');
 }
 
+/** Stops one cluster's etcd: its apiserver keeps answering, but /readyz fails and writes cannot be stored. */
+export async function stopEtcd(cluster: TestCluster): Promise<void> {
+  await stopComponent(clusterLayout(cluster.name, env()), 'etcd');
+}
+
 export function apiserverRunning(cluster: TestCluster): boolean {
   return runningProcess(clusterLayout(cluster.name, env()), 'kube-apiserver') !== undefined;
 }
