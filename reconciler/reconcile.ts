@@ -6,7 +6,8 @@ import { InfraError } from '../stacks/errors.ts';
 import { expandAppsFolder } from './app-of-apps.ts';
 import { RenderError } from './errors.ts';
 import { backoffDelay, DEFAULT_BACKOFF, type Backoff } from './backoff.ts';
-import { placeApp } from './place/placement.ts';
+import { applyTargets, desiredOf, keptTargets, type PlacementView } from './failover/targets.ts';
+import { divideWorkloads } from './place/divide-workloads.ts';
 import { renderApp, type AppRender } from './render/render.ts';
 import { substituteManifests } from './render/variables.ts';
 import { SourceFetcher } from './source/git-source.ts';
@@ -17,7 +18,7 @@ import { prepareSync } from './sync/prepare.ts';
 import { failed, failedStatus, type PlannedChange, type SyncResult } from './sync/result.ts';
 import { ClusterError, ContentError, type ClusterTarget, type PreparedSync } from './sync/target.ts';
 import { connect } from './targets.ts';
-import type { AppStatus, Manifest, Revision, StatusError } from './types.ts';
+import type { AppStatus, KubeObject, Manifest, Revision, StatusError } from './types.ts';
 import { mapLimit } from './pool.ts';
 
 /**
@@ -41,6 +42,10 @@ export interface ReconcileRequest {
   readonly backoff?: Backoff;
   readonly progress?: (line: string) => void;
   readonly signal?: AbortSignal;
+  /** Apps with `placement`: where each is applied now (serve's failover controller); absent: the initial placement. */
+  readonly placement?: PlacementView;
+  /** Each app's rendered objects (once per round; per cluster when its render depends on the cluster). */
+  readonly onRendered?: (app: string, objects: readonly KubeObject[]) => void;
 }
 
 export type { PlannedChange, SyncResult } from './sync/result.ts';
@@ -94,7 +99,7 @@ export async function reconcileRound(req: ReconcileRequest, mode: Mode): Promise
       } finally {
         // What the round read for the app is of no more use where it was placed (the removal of
         // departed apps reads the records of apps not placed on a cluster, so those stay).
-        for (const c of placeApp(app, req.stack.clusters)) {
+        for (const c of applyTargets(app, req.stack.clusters, req.placement)) {
           const t = targets.get(c.name);
           if (t && !(t instanceof Error)) t.round.release(app.name);
         }
@@ -107,7 +112,7 @@ export async function reconcileRound(req: ReconcileRequest, mode: Mode): Promise
     }
     if (!req.apps || req.apps.length === 0) {
       const placed = new Map<string, Set<string>>();
-      for (const app of apps) for (const c of placeApp(app, req.stack.clusters)) placed.set(c.name, (placed.get(c.name) ?? new Set()).add(app.name));
+      for (const app of apps) for (const c of keptTargets(app, req.stack.clusters)) placed.set(c.name, (placed.get(c.name) ?? new Set()).add(app.name));
       const connected = [...targets.values()].filter((t): t is ClusterTarget => !(t instanceof Error));
       results.push(...(await removeDeparted(connected, { stack: req.stack.name, orphan: new Set(req.stack.gitops.orphan), placed, writes: mode === 'sync', ...(req.signal ? { signal: req.signal } : {}) })));
     }
@@ -129,7 +134,7 @@ export async function removeDepartedApps(req: ReconcileRequest & { readonly owne
   try {
     const apps = await expandApps({ ...req, apps: [] }, fetcher);
     const placed = new Map<string, Set<string>>();
-    for (const app of apps) for (const c of placeApp(app, req.stack.clusters)) placed.set(c.name, (placed.get(c.name) ?? new Set()).add(app.name));
+    for (const app of apps) for (const c of keptTargets(app, req.stack.clusters)) placed.set(c.name, (placed.get(c.name) ?? new Set()).add(app.name));
     const results = await removeDeparted(targets, { stack: req.stack.name, orphan: new Set(req.stack.gitops.orphan), placed, writes: true, owner: req.owner, ...(req.signal ? { signal: req.signal } : {}) });
     await closeJournals(req, targets);
     return results.map((r) => (r.kind === 'planned' ? unexpectedPlan(r) : r.status));
@@ -226,7 +231,7 @@ async function reconcileApp(
   done: ReadonlyMap<string, ReadonlyMap<string, SyncResult>>,
 ): Promise<SyncResult[]> {
   const writes = mode === 'sync';
-  const placedSpecs = placeApp(app, req.stack.clusters);
+  const placedSpecs = applyTargets(app, req.stack.clusters, req.placement);
   // A cluster with no usable kubeconfig fails on its own; the others go on.
   const unconnected = placedSpecs.flatMap((c) => {
     const t = connections.get(c.name);
@@ -246,6 +251,7 @@ async function reconcileApp(
   }
   const commit = revision.commit;
   const count = rendered.shared ? `${rendered.shared.length} object(s)` : 'rendered per cluster';
+  if (rendered.shared) req.onRendered?.(app.name, rendered.shared.map((m) => m.object));
   req.progress?.(`${app.name}: ${commit.slice(0, 12)}, ${count} → ${placedSpecs.map((c) => c.name).join(', ') || 'no cluster'}`);
 
   // Clusters whose render succeeded: a render error elsewhere then depends on that cluster's capabilities.
@@ -254,16 +260,21 @@ async function reconcileApp(
     let manifests: readonly Manifest[];
     try {
       manifests = await rendered.forCluster(() => t.applier.discovery.capabilities(req.signal));
+      if (!rendered.shared) req.onRendered?.(app.name, manifests.map((m) => m.object));
     } catch (err) {
       if (err instanceof RenderError) throw new CapabilityRenderError(err, t.spec.name);
       throw err;
     }
     renderedOn.add(t.spec.name);
-    return substituteManifests(
+    const substituted = substituteManifests(
       manifests,
       { cluster: { name: t.spec.name, labels: t.spec.labels }, vars: { ...app.variables, ...app.clusterVariables[t.spec.name] } },
       { enabled: app.substitute },
     );
+    if (app.placement?.replicas !== 'Divided') return substituted;
+    // Divided: each cluster runs its share of the workloads' replicas.
+    const objects = divideWorkloads(substituted.map((m) => m.object), t.spec.name, desiredOf(app, req.stack.clusters, req.placement));
+    return substituted.map((m, i) => ({ ...m, object: objects[i] ?? m.object }));
   };
   const blocked = (t: ClusterTarget) => app.dependsOn.find((d) => {
     const r = done.get(d)?.get(t.spec.name);
@@ -364,18 +375,29 @@ async function withRetry(
       t.round.invalidate();
       t.applier.discovery.invalidate();
       const status = transientStatus(err, t);
-      if (backoff.now() >= deadline) return status.reason === 'ClusterUnreachable' ? failed(failedStatus(app.name, t.spec.name, revision, status)) : recordFailure(t, app, revision, status, writes, req.signal);
+      if (backoff.now() >= deadline || movedOff(req, app, t)) return status.reason === 'ClusterUnreachable' ? failed(failedStatus(app.name, t.spec.name, revision, status)) : recordFailure(t, app, revision, status, writes, req.signal);
       // The cluster answers, so the app's record can say at once why it is being retried.
       if (status.reason !== 'ClusterUnreachable' && writes && recorded !== status.message) {
         recorded = status.message;
         await recordFailure(t, app, revision, status, writes, req.signal);
       }
-      const wait = backoffDelay(backoff, attempt++);
+      // A placed app: its decided clusters are re-read at least every second, so a move off this
+      // cluster ends the retries at once (the reconcile onto the new cluster waits for this one).
+      const wait = Math.min(backoffDelay(backoff, attempt++), placedByFailover(req, app) ? 1_000 : Number.POSITIVE_INFINITY);
       req.progress?.(`${app.name} on ${t.spec.name}: ${(err as Error).message}; retrying in ${(wait / 1000).toFixed(1)}s`);
       await backoff.sleep(wait, req.signal);
       next = undefined;
     }
   }
+}
+
+function placedByFailover(req: ReconcileRequest, app: AppSpec): boolean {
+  return req.placement !== undefined && app.placement?.failover !== undefined;
+}
+
+/** The failover controller moved the app off this cluster while the round retried it. */
+function movedOff(req: ReconcileRequest, app: AppSpec, t: ClusterTarget): boolean {
+  return placedByFailover(req, app) && !desiredOf(app, req.stack.clusters, req.placement).some((d) => d.cluster === t.spec.name);
 }
 
 /** How a transient failure is named: a webhook with no backend, or the cluster's API itself. */

@@ -4,6 +4,9 @@ import { isTransient } from '../../clusters/kube-client.ts';
 import { diff, reconcile, type PlannedChange } from '../../reconciler/reconcile.ts';
 import { listRecords } from '../../reconciler/status/app-record.ts';
 import { diffText } from '../../reconciler/status/diff-text.ts';
+import { historyRows, placementLines, placementRows } from '../../reconciler/failover/report.ts';
+import { UsageError } from '../../stacks/errors.ts';
+import { placementStore } from './serve-failover.ts';
 import { connect } from '../../reconciler/targets.ts';
 import type { AppStatus } from '../../reconciler/types.ts';
 import { loadStackFile } from '../../stacks/load.ts';
@@ -41,10 +44,20 @@ export function registerGitops(program: Command, ctx: RunContext): void {
     .command('status')
     .option('-f, --file <stack>', 'stack file (default: ./stack.yaml from infra init, ./stacks/local.yaml, or the embedded local stack)')
     .option('--json', 'print statuses as JSON')
-    .description('apps × clusters: revision, sync, health, drift, last error (read from the clusters)')
-    .action(async (opts: StackOpts) => {
+    .option('--history <app>', "the app's placement moves (from, to, reason, time), oldest first")
+    .option('--management-kubeconfig <file>', 'read placements from this management cluster (as infra serve --management-kubeconfig)')
+    .description('apps × clusters: revision, sync, health, drift, last error (read from the clusters); placement of apps with a failover policy')
+    .action(async (opts: StackOpts & { history?: string; managementKubeconfig?: string }) => {
       const out = createOutput(opts.json === true);
       const stack = await loadStackFile(await stackFileFrom(opts));
+      const placements = stack.gitops.apps.some((a) => a.placement?.failover) || opts.history ? placementStore(stack.name, opts.managementKubeconfig) : undefined;
+      if (opts.history !== undefined) {
+        const stored = await placements?.read(opts.history, ctx.signal);
+        if (!stored) throw new UsageError(`no placement history for app "${opts.history}"`, { where: placements?.where, hint: 'only apps with placement.failover served by infra serve have one' });
+        const rows = historyRows(stored.state);
+        out.result(rows, () => (rows.length === 0 ? 'no moves' : table(['TIME', 'FROM', 'TO', 'REASON', 'DETAIL'], rows.map((r) => [r.at, r.from, r.to, r.reason, r.detail]))));
+        return;
+      }
       const statuses: AppStatus[] = [];
       for (const spec of stack.clusters) {
         const target = connect(spec);
@@ -58,7 +71,8 @@ export function registerGitops(program: Command, ctx: RunContext): void {
         }
       }
       statuses.sort((a, b) => a.app.localeCompare(b.app) || a.cluster.localeCompare(b.cluster));
-      out.result(statuses, () => statusTable(statuses));
+      const placed = placements ? placementLines(placementRows((await placements.list(ctx.signal)).map((p) => p.state), Date.now())) : [];
+      out.result(statuses, () => [statusTable(statuses), ...(placed.length > 0 ? ['', 'PLACEMENT', ...placed] : [])].join('\n'));
     });
 
   program

@@ -19,6 +19,7 @@ import { loadStackFile } from '../../stacks/load.ts';
 import { durationMs, wholeNumber } from '../options.ts';
 import type { RunContext } from '../run-context.ts';
 import { stackFileFrom } from '../stack-file.ts';
+import { failoverOptions, hasFailover, serveFailover, type FailoverWiring } from './serve-failover.ts';
 import { leaseOptions, serveLeases, type LeaseOpts } from './serve-leases.ts';
 
 /** `infra serve`: the long-running reconciler with its HTTP server (probes, metrics, webhooks). */
@@ -37,10 +38,11 @@ interface ServeOpts extends LeaseOpts {
   retryFor: number;
   ui?: boolean;
   uiAuthFile?: string;
+  probeInterval: number;
 }
 
 export function registerServe(program: Command, ctx: RunContext): void {
-  leaseOptions(program.command('serve'))
+  failoverOptions(leaseOptions(program.command('serve')))
     .option('-f, --file <stack>', 'stack file (default: ./stack.yaml from infra init, ./stacks/local.yaml, or the embedded local stack)')
     .option('--stack-from <source:path>', 'serve the stack file at <path> of Git source <source> (defined in -f), reloaded on every push')
     .option('--listen <host:port>', `address of the HTTP server (default ${DEFAULT_LISTEN})`, listenAddress, listenAddress(DEFAULT_LISTEN))
@@ -67,7 +69,21 @@ export function registerServe(program: Command, ctx: RunContext): void {
       const uiAuth = opts.uiAuthFile ? await loadAuthFile(opts.uiAuthFile) : undefined;
       const state = uiAuth ? new DashboardState() : undefined;
       const leases = serveLeases(opts, metrics, log, () => loop.stack.gitops.apps.map((a) => a.name));
-      const loop = new ServeLoop({ stack, ...(stackFrom ? { stackFrom } : {}), cacheRoot: cacheDir(), metrics, log, concurrency: opts.concurrency, retryForMs: opts.retryFor, ...(leases ? { ownership: leases.ownership, relay: (t) => leases.relay(t) } : {}), ...(state ? { observer: state, suspended: (app: string) => state.isSuspended(app) } : {}) });
+      // Apps with a failover policy: placement decided from cluster health (reconciler/failover/).
+      const failover: FailoverWiring | undefined = hasFailover(stack)
+        ? serveFailover({
+            stackName: stack.name,
+            stack: () => loop.stack,
+            ...(opts.managementKubeconfig ? { managementKubeconfig: opts.managementKubeconfig } : {}),
+            loop: () => loop,
+            owns: (app) => leases?.ownership.owns(app) ?? true,
+            signalOf: (app) => leases?.ownership.signal(app),
+            probeIntervalMs: opts.probeInterval,
+            metrics,
+            log,
+          })
+        : undefined;
+      const loop: ServeLoop = new ServeLoop({ stack, ...(stackFrom ? { stackFrom } : {}), cacheRoot: cacheDir(), metrics, log, concurrency: opts.concurrency, retryForMs: opts.retryFor, ...(leases ? { ownership: leases.ownership, relay: (t) => leases.relay(t) } : {}), ...(failover ? { placement: failover.controller } : {}), ...(state ? { observer: state, suspended: (app: string) => state.isSuspended(app) } : {}) });
       const dashboard = uiAuth && state ? await startDashboard(state, loop, uiAuth, log, opts.tlsCert !== undefined) : undefined;
       const server = await startHttpServer({
         host: opts.listen.host,
@@ -89,10 +105,14 @@ export function registerServe(program: Command, ctx: RunContext): void {
       if (!ctx.signal.aborted) {
         await leases?.start();
         await leases?.watchTriggers((t) => loop.watches(t.source) && loop.trigger(t));
+        // Stored placements first: a replica taking over applies where its predecessor decided.
+        await failover?.start(ctx.signal);
         await loop.start();
+        failover?.controller.start();
         await new Promise<void>((resolve) => (ctx.signal.aborted ? resolve() : ctx.signal.addEventListener('abort', () => resolve(), { once: true })));
       }
       log.info(`stopping: finishing ${loop.running} running reconcile(s)`);
+      await failover?.stop();
       await loop.stop();
       dashboard?.close();
       await server.close();

@@ -4,7 +4,8 @@ import { expandAppsFolder } from '../app-of-apps.ts';
 import type { Backoff } from '../backoff.ts';
 import { reconcile, removeDepartedApps } from '../reconcile.ts';
 import { GitSource } from '../source/git-source.ts';
-import type { AppStatus } from '../types.ts';
+import type { PlacementView } from '../failover/targets.ts';
+import type { AppStatus, KubeObject } from '../types.ts';
 import type { ServeLog } from './log.ts';
 import type { ServeMetrics } from './metrics.ts';
 import type { JobOutcome } from './work-queue.ts';
@@ -31,6 +32,8 @@ export interface JobContext {
   /** Last applied revision per `app/cluster`, to drop the old metric series. */
   readonly lastApplied: Map<string, string>;
   readonly observer?: RoundObserver;
+  /** Where apps with `placement` go now (the failover controller's stored decisions). */
+  readonly placement?: PlacementView & { rendered?(app: string, objects: readonly KubeObject[]): void };
 }
 
 /** Watches rounds (the dashboard): apps about to be reconciled, and what each round reported. */
@@ -89,6 +92,7 @@ export async function runReconcile(ctx: JobContext, labels: readonly string[], a
       ...(ctx.env ? { env: ctx.env } : {}),
       retryForMs: ctx.retryForMs,
       backoff: ctx.clusterBackoff,
+      ...(ctx.placement ? { placement: ctx.placement, onRendered: (app: string, objects: readonly KubeObject[]) => ctx.placement?.rendered?.(app, objects) } : {}),
       // The pipeline's lines name their app; the field only when the round is one app's.
       progress: (line) => ctx.log.info(line, apps?.length === 1 ? { app: apps[0] } : {}),
       ...(signal ? { signal } : {}),

@@ -61,6 +61,12 @@ export class ServeMetrics {
 
   readonly stackLoads = new Counter({ name: 'infra_stack_loads_total', help: 'Stack (re)loads from Git by result (loaded, invalid).', labelNames: ['result'] as const, registers: [this.registry] });
 
+  /** Incremented by the failover controller (reconciler/failover/) for each placement move. */
+  readonly placementMoves = new Counter({ name: 'infra_placement_moves_total', help: 'Placement moves per app, from, to and reason (failover, failback, placement, purge).', labelNames: ['app', 'from', 'to', 'reason'] as const, registers: [this.registry] });
+
+  /** Set by the cluster health monitor: 1 for the cluster's current state, 0 for the others. */
+  readonly clusterHealth = new Gauge({ name: 'infra_cluster_health', help: 'Cluster health from the probes of infra serve (1 for the current state).', labelNames: ['cluster', 'state'] as const, registers: [this.registry] });
+
   constructor(options: { processMetrics?: boolean } = {}) {
     if (options.processMetrics !== false) collectDefaultMetrics({ register: this.registry, prefix: 'infra_' });
   }

@@ -1,10 +1,11 @@
 import type { AppSpec, GitSourceSpec } from '../../stacks/gitops.ts';
 import type { StackSpec } from '../../stacks/load.ts';
-import type { AppStatus } from '../types.ts';
+import type { AppStatus, KubeObject } from '../types.ts';
 import { InfraError } from '../../stacks/errors.ts';
 import { DEFAULT_BACKOFF, type Backoff } from '../backoff.ts';
 import { GitSource } from '../source/git-source.ts';
 import { appNamesOf, commitAvailable, drainingBackoff, outcomeOf, runReconcile, runRemovals, type JobContext, type RoundObserver } from './app-job.ts';
+import type { PlacementView } from '../failover/targets.ts';
 import type { Readiness } from './http-server.ts';
 import type { ServeLog } from './log.ts';
 import type { ServeMetrics } from './metrics.ts';
@@ -48,6 +49,9 @@ export interface ServeLoopOptions {
   readonly observer?: RoundObserver;
   /** Apps suspended from the dashboard: not reconciled until resumed. */
   readonly suspended?: (app: string) => boolean;
+  /** Where apps with `placement` go now (reconciler/failover/). */
+  readonly placement?: PlacementView & { rendered?(app: string, objects: readonly KubeObject[]): void };
+
 }
 
 /** The queue key of the whole-stack job (a stack reload, the first round); app names cannot contain spaces. */
@@ -147,6 +151,11 @@ export class ServeLoop {
     return true;
   }
 
+  /** Queues a reconcile of one owned app (the failover controller moved it). */
+  enqueue(app: string, reason: string): void {
+    if (!this.stopping && this.ownership.owns(app)) this.queue.add(app, { reason });
+  }
+
   /** Stops taking work, lets running reconciles finish, then releases the leases. */
   stop(): Promise<void> {
     this.stopped ??= this.stopNow();
@@ -227,6 +236,8 @@ export class ServeLoop {
       clusterBackoff: drainingBackoff({ ...DEFAULT_BACKOFF, now: this.clock.now, random: this.clock.random, sleep: this.clock.sleep }, this.drain.signal),
       lastApplied: this.lastApplied,
       ...(this.opts.observer ? { observer: this.opts.observer } : {}),
+      ...(this.opts.placement ? { placement: this.opts.placement } : {}),
+
     };
   }
 

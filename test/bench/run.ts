@@ -2,6 +2,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { cpus, totalmem } from 'node:os';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
+import { benchFailover } from './failover-bench.ts';
 import { benchHealth } from './health-bench.ts';
 import { benchLocalClusters } from './local-clusters.ts';
 import { benchReconcile } from './reconcile-bench.ts';
@@ -10,8 +11,8 @@ import { benchServe } from './serve-bench.ts';
 import { benchStack } from './stack-bench.ts';
 
 /**
- * `npm run bench [local|reconcile|scale|stack|serve|serve-idle|health] [options]`: runs the benchmarks
- * (all but `scale`, `serve` and `health` when none is named; `serve-idle` is serve's idle part alone) and writes bench-results/<date>.json.
+ * `npm run bench [local|reconcile|scale|stack|serve|serve-idle|health|failover] [options]`: runs the benchmarks
+ * (all but `scale`, `serve`, `health` and `failover` when none is named; `serve-idle` is serve's idle part alone) and writes bench-results/<date>.json.
  *
  *   --apps N            apps per cluster in `reconcile` (default 1000; env BENCH_APPS)
  *   --one-cluster       `reconcile` measures only the one-cluster round (env BENCH_ONE_CLUSTER=1)
@@ -20,6 +21,7 @@ import { benchStack } from './stack-bench.ts';
  *   --pushes N          `serve`: pushes per path (webhook, hook, bare reconcile; default 20)
  *   --idle-seconds N    `serve`: the idle window of a 1,000-app serve (default 330: five polls and a drift re-check)
  *   --idle-apps N       `serve`: apps of the idle serve (default 1000)
+ *   --failovers N       `failover`: kill → Healthy elsewhere runs (default 5)
  *   --baseline DIR      a previous checkout of this repository whose CLI runs in the same rounds
  *                       (env BENCH_BASELINE), for an A/B under the same load
  */
@@ -35,6 +37,7 @@ const { values, positionals } = parseArgs({
     pushes: { type: 'string' },
     'idle-seconds': { type: 'string' },
     'idle-apps': { type: 'string' },
+    failovers: { type: 'string' },
   },
 });
 const count = (text: string, what: string): number => {
@@ -68,6 +71,7 @@ if (all || which.has('stack')) result['stack'] = await benchStack();
 if (which.has('serve') || which.has('serve-idle')) {
   result['serve'] = await benchServe({ latency: which.has('serve'), pushes: count(values.pushes ?? '20', '--pushes'), idleSeconds: count(values['idle-seconds'] ?? '330', '--idle-seconds'), idleApps: count(values['idle-apps'] ?? '1000', '--idle-apps') });
 }
+if (which.has('failover')) result['failover'] = await benchFailover({ runs: count(values.failovers ?? '5', '--failovers') });
 if (which.has('health')) result['health'] = await benchHealth();
 await mkdir('bench-results', { recursive: true });
 const file = `bench-results/${started.slice(0, 19).replace(/:/g, '-')}.json`;
