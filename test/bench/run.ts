@@ -2,6 +2,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { cpus, totalmem } from 'node:os';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
+import { benchDashboard } from './dashboard-bench.ts';
 import { benchLocalClusters } from './local-clusters.ts';
 import { benchReconcile } from './reconcile-bench.ts';
 import { benchScale } from './scale-bench.ts';
@@ -9,8 +10,8 @@ import { benchServe } from './serve-bench.ts';
 import { benchStack } from './stack-bench.ts';
 
 /**
- * `npm run bench [local|reconcile|scale|stack|serve|serve-idle] [options]`: runs the benchmarks
- * (all but `scale` and `serve` when none is named; `serve-idle` is serve's idle part alone) and writes bench-results/<date>.json.
+ * `npm run bench [local|reconcile|scale|stack|serve|serve-idle|dashboard] [options]`: runs the benchmarks
+ * (all but `scale`, `serve` and `dashboard` when none is named; `serve-idle` is serve's idle part alone) and writes bench-results/<date>.json.
  *
  *   --apps N            apps per cluster in `reconcile` (default 1000; env BENCH_APPS)
  *   --one-cluster       `reconcile` measures only the one-cluster round (env BENCH_ONE_CLUSTER=1)
@@ -19,6 +20,8 @@ import { benchStack } from './stack-bench.ts';
  *   --pushes N          `serve`: pushes per path (webhook, hook, bare reconcile; default 20)
  *   --idle-seconds N    `serve`: the idle window of a 1,000-app serve (default 330: five polls and a drift re-check)
  *   --idle-apps N       `serve`: apps of the idle serve (default 1000)
+ *   --dashboard-apps N  `dashboard`: apps of the served stack (default 1000), on 3 clusters
+ *   --event-seconds N   `dashboard`: how long the idle event stream is read (default 60)
  *   --baseline DIR      a previous checkout of this repository whose CLI runs in the same rounds
  *                       (env BENCH_BASELINE), for an A/B under the same load
  */
@@ -34,6 +37,8 @@ const { values, positionals } = parseArgs({
     pushes: { type: 'string' },
     'idle-seconds': { type: 'string' },
     'idle-apps': { type: 'string' },
+    'dashboard-apps': { type: 'string' },
+    'event-seconds': { type: 'string' },
   },
 });
 const count = (text: string, what: string): number => {
@@ -66,6 +71,9 @@ if (which.has('scale')) {
 if (all || which.has('stack')) result['stack'] = await benchStack();
 if (which.has('serve') || which.has('serve-idle')) {
   result['serve'] = await benchServe({ latency: which.has('serve'), pushes: count(values.pushes ?? '20', '--pushes'), idleSeconds: count(values['idle-seconds'] ?? '330', '--idle-seconds'), idleApps: count(values['idle-apps'] ?? '1000', '--idle-apps') });
+}
+if (which.has('dashboard')) {
+  result['dashboard'] = await benchDashboard({ apps: count(values['dashboard-apps'] ?? '1000', '--dashboard-apps'), runs: 5, eventSeconds: count(values['event-seconds'] ?? '60', '--event-seconds') });
 }
 await mkdir('bench-results', { recursive: true });
 const file = `bench-results/${started.slice(0, 19).replace(/:/g, '-')}.json`;
