@@ -3,6 +3,7 @@ import { cacheDir } from '../../clusters/host/paths.ts';
 import { isTransient } from '../../clusters/kube-client.ts';
 import { diff, reconcile, type PlannedChange } from '../../reconciler/reconcile.ts';
 import { listRecords } from '../../reconciler/status/app-record.ts';
+import { diffText } from '../../reconciler/status/diff-text.ts';
 import { connect } from '../../reconciler/targets.ts';
 import type { AppStatus } from '../../reconciler/types.ts';
 import { loadStackFile } from '../../stacks/load.ts';
@@ -96,20 +97,3 @@ export function diffExitCode(plans: readonly (PlannedChange | AppStatus)[]): num
   return plans.some((p) => 'apply' in p && (p.apply.length > 0 || p.prune.length > 0)) ? 1 : 0;
 }
 
-function diffText(plans: readonly (PlannedChange | AppStatus)[]): string {
-  const lines: string[] = [];
-  for (const p of plans) {
-    if (!('apply' in p)) {
-      lines.push(`${p.app} on ${p.cluster}: cannot plan: ${p.error ? foldError(p.error) : 'no reason recorded'}`);
-      continue;
-    }
-    if (p.apply.length === 0 && p.prune.length === 0) {
-      lines.push(`${p.app} on ${p.cluster}: no changes`);
-      continue;
-    }
-    lines.push(`${p.app} on ${p.cluster} (${p.revision.slice(0, 12)}):`);
-    for (const a of p.apply) lines.push(`  ${a.change === 'create' ? '+' : '~'} ${a.object}${a.fields.length ? `  ${a.fields.join(' ')}` : ''}`);
-    for (const k of p.prune) lines.push(`  - ${k}`);
-  }
-  return lines.join('\n') || 'no apps';
-}

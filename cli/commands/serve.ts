@@ -1,6 +1,12 @@
 import { readFile, stat } from 'node:fs/promises';
+import { join } from 'node:path';
 import { InvalidArgumentError, Option, type Command } from 'commander';
-import { cacheDir } from '../../clusters/host/paths.ts';
+import { cacheDir, infraHome } from '../../clusters/host/paths.ts';
+import { loadAuthFile } from '../../reconciler/dashboard/auth.ts';
+import { seedFromRecords, ServeDashboardBackend } from '../../reconciler/dashboard/backend.ts';
+import { Dashboard } from '../../reconciler/dashboard/routes.ts';
+import { DashboardState } from '../../reconciler/dashboard/state.ts';
+import { DEFAULT_DIST } from '../../reconciler/dashboard/static-files.ts';
 import { NO_WEBHOOKS, startHttpServer, type WebhookHandler } from '../../reconciler/serve/http-server.ts';
 import { ServeLog, type LogFormat } from '../../reconciler/serve/log.ts';
 import { ServeMetrics } from '../../reconciler/serve/metrics.ts';
@@ -29,6 +35,8 @@ interface ServeOpts extends LeaseOpts {
   logFormat: LogFormat;
   concurrency: number;
   retryFor: number;
+  ui?: boolean;
+  uiAuthFile?: string;
 }
 
 export function registerServe(program: Command, ctx: RunContext): void {
@@ -42,7 +50,9 @@ export function registerServe(program: Command, ctx: RunContext): void {
     .addOption(new Option('--log-format <format>', 'human lines or one JSON object per line').choices(['human', 'json']).default('human'))
     .option('--concurrency <n>', 'apps reconciled at once (default 4)', wholeNumber(1, 256), 4)
     .option('--retry-for <duration>', 'how long one reconcile retries an unreachable cluster before the queue takes over with backoff (default 30s)', durationMs, 30_000)
-    .description('reconcile continuously: poll sources, take webhooks, re-check drift; /healthz /readyz /metrics')
+    .option('--ui', 'serve the dashboard under /ui/ (needs --ui-auth-file)')
+    .option('--ui-auth-file <file>', 'users and roles of the dashboard (YAML, mode 0600; see docs/DASHBOARD.md)')
+    .description('reconcile continuously: poll sources, take webhooks, re-check drift; /healthz /readyz /metrics, and the dashboard with --ui')
     .action(async (opts: ServeOpts) => {
       ctx.stopsOnSignal();
       const log = new ServeLog(opts.logFormat, (line) => process.stderr.write(line));
@@ -52,8 +62,13 @@ export function registerServe(program: Command, ctx: RunContext): void {
       const metrics = new ServeMetrics();
       // Secrets are read once, here: a missing one stops the start (exit 2) before anything listens.
       const hooked = await watchedSources(stack.gitops.sources);
+      if (opts.ui && !opts.uiAuthFile) throw new UsageError('--ui needs --ui-auth-file', { hint: 'the dashboard never answers without credentials: write the users file (docs/DASHBOARD.md) and pass it' });
+      if (opts.uiAuthFile && !opts.ui) throw new UsageError('--ui-auth-file is given without --ui', { hint: 'add --ui to serve the dashboard' });
+      const uiAuth = opts.uiAuthFile ? await loadAuthFile(opts.uiAuthFile) : undefined;
+      const state = uiAuth ? new DashboardState() : undefined;
       const leases = serveLeases(opts, metrics, log, () => loop.stack.gitops.apps.map((a) => a.name));
-      const loop = new ServeLoop({ stack, ...(stackFrom ? { stackFrom } : {}), cacheRoot: cacheDir(), metrics, log, concurrency: opts.concurrency, retryForMs: opts.retryFor, ...(leases ? { ownership: leases.ownership, relay: (t) => leases.relay(t) } : {}) });
+      const loop = new ServeLoop({ stack, ...(stackFrom ? { stackFrom } : {}), cacheRoot: cacheDir(), metrics, log, concurrency: opts.concurrency, retryForMs: opts.retryFor, ...(leases ? { ownership: leases.ownership, relay: (t) => leases.relay(t) } : {}), ...(state ? { observer: state, suspended: (app: string) => state.isSuspended(app) } : {}) });
+      const dashboard = uiAuth && state ? await startDashboard(state, loop, uiAuth, log, opts.tlsCert !== undefined) : undefined;
       const server = await startHttpServer({
         host: opts.listen.host,
         port: opts.listen.port,
@@ -62,9 +77,15 @@ export function registerServe(program: Command, ctx: RunContext): void {
         metrics,
         readiness: () => loop.readiness(),
         webhooks: hooked.length > 0 ? webhookRoute(createWebhookReceiver({ sources: hooked, onTrigger: (t) => queuePush(loop, t) }), metrics, log) : NO_WEBHOOKS,
+        ...(dashboard ? { ui: (req, res, path) => dashboard.handle(req, res, path) } : {}),
         log,
       });
       log.info(`listening on ${server.url}`, { stack: stack.name, apps: stack.gitops.apps.length, clusters: stack.clusters.length });
+      if (dashboard && state) {
+        log.info(`dashboard on ${server.url}/ui/`);
+        // The last known statuses, from the records in the clusters: shown before the first round ends.
+        void seedFromRecords(state, stack, undefined, (cluster, why) => log.warn(`dashboard: cannot read the records: ${why}`, { cluster }), ctx.signal);
+      }
       if (!ctx.signal.aborted) {
         await leases?.start();
         await leases?.watchTriggers((t) => loop.watches(t.source) && loop.trigger(t));
@@ -73,10 +94,25 @@ export function registerServe(program: Command, ctx: RunContext): void {
       }
       log.info(`stopping: finishing ${loop.running} running reconcile(s)`);
       await loop.stop();
+      dashboard?.close();
       await server.close();
       leases?.close();
       log.info('stopped');
     });
+}
+
+/** The dashboard's routes over `state`, its backend on the real clusters; suspended apps kept in INFRA_HOME/dashboard/. */
+async function startDashboard(state: DashboardState, loop: ServeLoop, auth: Awaited<ReturnType<typeof loadAuthFile>>, log: ServeLog, secure: boolean): Promise<Dashboard> {
+  state.useStack(() => loop.stack);
+  const backend = new ServeDashboardBackend({
+    state,
+    stack: () => loop.stack,
+    cacheRoot: cacheDir(),
+    serve: { queueApp: (app, reason) => loop.queueApp(app, reason) },
+    suspendFile: join(infraHome(), 'dashboard', `${loop.stack.name}.suspended.json`),
+  });
+  await backend.loadSuspended();
+  return new Dashboard({ state, auth, backend, log, dist: DEFAULT_DIST, secure });
 }
 
 /** A webhook's push, queued when an app (or the served stack) uses its source; false: nothing here does. */

@@ -30,6 +30,15 @@ export interface JobContext {
   readonly retryForMs: number;
   /** Last applied revision per `app/cluster`, to drop the old metric series. */
   readonly lastApplied: Map<string, string>;
+  readonly observer?: RoundObserver;
+}
+
+/** Watches rounds (the dashboard): apps about to be reconciled, and what each round reported. */
+export interface RoundObserver {
+  /** A round starts for these apps (undefined: every app of the stack). */
+  started(apps: readonly string[] | undefined): void;
+  /** A round ended (`apps` as it was asked; statuses may lack some of them, or be empty when it threw). */
+  finished(apps: readonly string[] | undefined, statuses: readonly AppStatus[], startedAt: number, durationMs: number): void;
 }
 
 /**
@@ -71,17 +80,22 @@ export async function runReconcile(ctx: JobContext, labels: readonly string[], a
   const started = ctx.clock.now();
   ctx.metrics.reconcileRounds.inc();
   for (const app of labels) ctx.metrics.reconcileRuns.inc({ app });
-  const statuses = await reconcile({
-    stack: ctx.stack,
-    ...(apps ? { apps } : {}),
-    cacheRoot: ctx.cacheRoot,
-    ...(ctx.env ? { env: ctx.env } : {}),
-    retryForMs: ctx.retryForMs,
-    backoff: ctx.clusterBackoff,
-    // The pipeline's lines name their app; the field only when the round is one app's.
-    progress: (line) => ctx.log.info(line, apps?.length === 1 ? { app: apps[0] } : {}),
-    ...(signal ? { signal } : {}),
-  });
+  let statuses: AppStatus[] = [];
+  try {
+    statuses = await reconcile({
+      stack: ctx.stack,
+      ...(apps ? { apps } : {}),
+      cacheRoot: ctx.cacheRoot,
+      ...(ctx.env ? { env: ctx.env } : {}),
+      retryForMs: ctx.retryForMs,
+      backoff: ctx.clusterBackoff,
+      // The pipeline's lines name their app; the field only when the round is one app's.
+      progress: (line) => ctx.log.info(line, apps?.length === 1 ? { app: apps[0] } : {}),
+      ...(signal ? { signal } : {}),
+    });
+  } finally {
+    ctx.observer?.finished(apps, statuses, started, ctx.clock.now() - started);
+  }
   record(ctx, statuses, ctx.clock.now() - started);
   return statuses;
 }

@@ -11,11 +11,15 @@ import type { ServeMetrics } from './metrics.ts';
  * The HTTP side of `infra serve` (node:http, or node:https with a certificate): `/healthz`
  * (the process answers), `/readyz` (the first round is done and every source was fetched),
  * `/metrics` (Prometheus; a bearer token from a file, or loopback only when there is none),
- * and the mount point `/webhooks/` whose handler the webhook receiver provides.
+ * the mount point `/webhooks/` whose handler the webhook receiver provides, and `/ui/` (the
+ * dashboard, reconciler/dashboard/, when `--ui` is given).
  */
 
 /** Handles everything under `/webhooks/`; `subpath` is what follows it (e.g. `github/platform`). */
 export type WebhookHandler = (req: IncomingMessage, res: ServerResponse, subpath: string) => Promise<void> | void;
+
+/** Handles `/ui` and everything under `/ui/` (its own authentication); `path` is the whole path. */
+export type UiHandler = (req: IncomingMessage, res: ServerResponse, path: string) => Promise<void> | void;
 
 export interface Readiness {
   readonly ready: boolean;
@@ -32,6 +36,7 @@ export interface HttpServerOptions {
   /** Bearer token for /metrics; without one /metrics answers only when bound to loopback. */
   readonly metricsToken?: string;
   readonly webhooks?: WebhookHandler;
+  readonly ui?: UiHandler;
   readonly log: ServeLog;
 }
 
@@ -96,6 +101,7 @@ export async function startHttpServer(opts: HttpServerOptions): Promise<RunningS
 async function route(opts: HttpServerOptions, req: IncomingMessage, res: ServerResponse): Promise<void> {
   const path = pathOf(req);
   if (path.startsWith('/webhooks/')) return (opts.webhooks ?? NO_WEBHOOKS)(req, res, path.slice('/webhooks/'.length));
+  if (path === '/ui' || path.startsWith('/ui/')) return opts.ui ? opts.ui(req, res, path) : reply(res, 404, 'the dashboard is off: infra serve --ui --ui-auth-file FILE\n');
   if (req.method !== 'GET' && req.method !== 'HEAD') return reply(res, 405, 'method not allowed\n', { Allow: 'GET, HEAD' });
   switch (path) {
     case '/healthz':

@@ -4,7 +4,7 @@ import type { AppStatus } from '../types.ts';
 import { InfraError } from '../../stacks/errors.ts';
 import { DEFAULT_BACKOFF, type Backoff } from '../backoff.ts';
 import { GitSource } from '../source/git-source.ts';
-import { appNamesOf, commitAvailable, drainingBackoff, outcomeOf, runReconcile, runRemovals, type JobContext } from './app-job.ts';
+import { appNamesOf, commitAvailable, drainingBackoff, outcomeOf, runReconcile, runRemovals, type JobContext, type RoundObserver } from './app-job.ts';
 import type { Readiness } from './http-server.ts';
 import type { ServeLog } from './log.ts';
 import type { ServeMetrics } from './metrics.ts';
@@ -44,6 +44,10 @@ export interface ServeLoopOptions {
   readonly retryForMs?: number;
   /** Replicas: shares a push this process received (webhook, hook) with the others (reconciler/leases/trigger-board.ts). */
   readonly relay?: (t: Trigger) => void;
+  /** The dashboard (reconciler/dashboard/): told when rounds start and end. */
+  readonly observer?: RoundObserver;
+  /** Apps suspended from the dashboard: not reconciled until resumed. */
+  readonly suspended?: (app: string) => boolean;
 }
 
 /** The queue key of the whole-stack job (a stack reload, the first round); app names cannot contain spaces. */
@@ -136,6 +140,13 @@ export class ServeLoop {
     return apps;
   }
 
+  /** Queues one app (the dashboard's sync now); false when it is not in the stack, not owned here, or serve stops. */
+  queueApp(app: string, reason: string): boolean {
+    if (this.stopping || !this.current.gitops.apps.some((a) => a.name === app) || !this.ownership.owns(app)) return false;
+    this.queue.add(app, { reason });
+    return true;
+  }
+
   /** Stops taking work, lets running reconciles finish, then releases the leases. */
   stop(): Promise<void> {
     this.stopped ??= this.stopNow();
@@ -215,6 +226,7 @@ export class ServeLoop {
       retryForMs: this.opts.retryForMs ?? 30_000,
       clusterBackoff: drainingBackoff({ ...DEFAULT_BACKOFF, now: this.clock.now, random: this.clock.random, sleep: this.clock.sleep }, this.drain.signal),
       lastApplied: this.lastApplied,
+      ...(this.opts.observer ? { observer: this.opts.observer } : {}),
     };
   }
 
@@ -229,7 +241,7 @@ export class ServeLoop {
     for (const job of jobs) {
       const app = this.current.gitops.apps.find((a) => a.name === job.key);
       // Not ours, or left the stack meanwhile (the stack job prunes it).
-      if (!app || !this.ownership.owns(app.name)) continue;
+      if (!app || !this.ownership.owns(app.name) || this.opts.suspended?.(app.name)) continue;
       const signal = this.ownership.signal(app.name);
       bySignal.set(signal, [...(bySignal.get(signal) ?? []), { job, app }]);
     }
@@ -249,6 +261,8 @@ export class ServeLoop {
       const all = [...names.values()].flatMap((n) => [...n]);
       if (all.length === 0) return;
       for (const { job } of group) if (names.has(job.key)) this.opts.log.info(`reconciling (${job.reasons.join(', ')})`, { app: job.key, ...(job.revision ? { revision: job.revision } : {}) });
+      // A drift re-check alone is not news: its cells do not flash Progressing.
+      this.opts.observer?.started(group.filter(({ job }) => names.has(job.key) && job.reasons.some((r) => r !== 'drift')).map(({ job }) => job.key));
       const statuses = await runReconcile(ctx, [...names.keys()], all, signal);
       for (const { job, app } of group) {
         const own = names.get(app.name);
@@ -310,9 +324,10 @@ export class ServeLoop {
 
   private async fullRound(job: Job): Promise<JobOutcome> {
     const apps = this.current.gitops.apps;
-    const owned = apps.filter((a) => this.ownership.owns(a.name));
+    const owned = apps.filter((a) => this.ownership.owns(a.name) && !this.opts.suspended?.(a.name));
     try {
       if (owned.length === apps.length && this.ownership.ownsRemovals()) {
+        this.opts.observer?.started(undefined);
         this.opts.log.info(`reconciling every app (${job.reasons.join(', ')})`);
         // Fenced like the per-app jobs: stops when any app's shard is lost.
         const signals = [...new Set(apps.map((a) => this.ownership.signal(a.name)).filter((x): x is AbortSignal => x !== undefined))];
