@@ -98,7 +98,7 @@ const SYNC_FROM_PAGE = `(async () => {
 async function shoot(page: Page, file: string): Promise<void> {
   if (!screenshots) return;
   await mkdir(screenshots, { recursive: true });
-  await page.screenshot({ path: join(screenshots, file) });
+  await page.screenshot({ path: join(screenshots, file), fullPage: true });
 }
 
 beforeAll(async () => {
@@ -136,9 +136,16 @@ describe('dashboard in a real browser', () => {
     const post = await fetch(`${base}/ui/api/apps/web/sync`, { method: 'POST' });
     expect(post.status).toBe(401);
 
+    // A browser without credentials gets the challenge and no page (headless Chromium has no one to ask).
     const page = await pageAs('nobody');
-    const res = await page.goto('/ui/');
-    expect(res?.status()).toBe(401);
+    const answers: number[] = [];
+    page.on('response', (r) => answers.push(r.status()));
+    const error = await page.goto('/ui/').then(
+      (r) => `loaded with ${r?.status()}`,
+      (e: unknown) => String(e),
+    );
+    expect(error).toContain('ERR_INVALID_AUTH_CREDENTIALS');
+    expect(answers.filter((s) => s !== 401), 'only 401 answers').toEqual([]);
     expect(await page.locator('[data-testid=grid]').count()).toBe(0);
   });
 
