@@ -201,6 +201,13 @@ describe('dashboard in a real browser', () => {
     // The other apps are not touched by it.
     for (const app of ['api', 'worker']) expect(await cell(page, app, names[0]!).getAttribute('data-tone')).toBe('ok');
     await shoot(page, 'overview.png');
+    // The state filter keeps the failing app only; the site filter (all test clusters are in a dc) keeps every column.
+    await page.locator('select[name=state]').selectOption('Failed');
+    expect(await page.locator('[data-app]').evaluateAll((els) => els.map((e) => e.getAttribute('data-app')))).toEqual(['web']);
+    await page.locator('select[name=state]').selectOption('all');
+    await page.locator('select[name=site]').selectOption('dc');
+    expect(await page.locator('[data-cluster-column]').count()).toBe(names.length);
+    expect(await page.locator('[data-app]').count()).toBe(APPS.length);
 
     const fixed = await repo.commit({ 'apps/web/cm.yaml': cm('web-config', 'four') });
     await cellsSay(page, 'web', 'Synced', fixed.slice(0, 8));
@@ -223,6 +230,14 @@ describe('dashboard in a real browser', () => {
     expect(serve.lines.indexOf(action)).toBeGreaterThanOrEqual(before);
     const at = serve.lines.indexOf(action);
     await serve.waitForLog((l) => serve.lines.indexOf(l) > at && l['app'] === 'web' && String(l['msg']).startsWith('Synced'));
+    expect(await page.locator('table.history tbody tr').count(), 'the last reconciles').toBeGreaterThan(0);
+
+    // Suspend and resume from the same page: the buttons follow the app's state, live.
+    await page.locator('button[data-action=suspend]').click();
+    await page.locator('button[data-action=resume]').waitFor();
+    expect(await page.locator('h1 .badge').textContent()).toBe('suspended');
+    await page.locator('button[data-action=resume]').click();
+    await page.locator('button[data-action=suspend]').waitFor();
     expect(serve.raw).not.toContain(users.writer.token);
     expect(serve.raw).not.toContain(users.reader.password);
   });
