@@ -1,6 +1,6 @@
 import type { Cell, HealthState, LiveEvent, Overview } from './model.ts';
 
-/** The /ui/api/* calls (contract: docs/DASHBOARD.md). Credentials are the browser's (basic auth or an OIDC proxy's cookie). */
+/** The /ui/api/* calls (served by reconciler/dashboard/routes.ts). Credentials are the browser's (basic auth or an OIDC proxy's cookie). */
 
 export interface Session {
   readonly user: string;
@@ -29,7 +29,7 @@ export interface AppDetail {
   readonly source: string;
   readonly path: string;
   readonly suspended: boolean;
-  readonly clusters: readonly { readonly cluster: string; readonly cell: Cell; readonly objects: readonly ObjectHealth[] }[];
+  readonly clusters: readonly { readonly cluster: string; readonly cell: Cell; readonly objects: readonly ObjectHealth[]; readonly error?: string }[];
   readonly history: readonly ReconcileRun[];
   readonly placement?: unknown;
   readonly moves?: readonly unknown[];
@@ -93,12 +93,12 @@ export function subscribe(onChange: (event: LiveEvent) => void, onStatus: (conne
     onChange({ type: 'cell', app: d.app, cluster: d.cluster, cell: d.cell });
   });
   source.addEventListener('cluster', (e) => {
-    const d = JSON.parse((e as MessageEvent<string>).data) as { cluster?: string; name?: string; health?: unknown };
-    onChange({ type: 'cluster', cluster: d.cluster ?? d.name ?? '', ...(typeof d.health === 'string' ? { health: d.health } : {}) });
+    const d = JSON.parse((e as MessageEvent<string>).data) as { cluster: string; health?: unknown };
+    onChange({ type: 'cluster', cluster: d.cluster, ...(typeof d.health === 'string' ? { health: d.health } : {}) });
   });
   source.addEventListener('app', (e) => {
-    const d = JSON.parse((e as MessageEvent<string>).data) as { app?: string; name?: string; suspended: boolean };
-    onChange({ type: 'app', app: d.app ?? d.name ?? '', suspended: d.suspended });
+    const d = JSON.parse((e as MessageEvent<string>).data) as { app: string; suspended: boolean };
+    onChange({ type: 'app', app: d.app, suspended: d.suspended });
   });
   return () => source.close();
 }

@@ -74,6 +74,7 @@ export function AppPage({ app, session, changes }: { app: string; session: Sessi
             <a href={clusterHref(c.cluster)}>{c.cluster}</a>
           </h3>
           <CellView cell={c.cell} cluster={c.cluster} />
+          {c.error ? <p class="error">could not read the cluster: {c.error}</p> : null}
           <table>
             <thead>
               <tr>

@@ -1,5 +1,5 @@
 /**
- * The dashboard's data as the server sends it (docs/DASHBOARD.md, /ui/api/*) and the pure decisions
+ * The dashboard's data as the server sends it (/ui/api/*, reconciler/dashboard/routes.ts) and the pure decisions
  * over it: column groups, filters, live updates, what part of the grid is visible. No DOM here, so
  * test/unit/dashboard-model.test.ts checks it directly.
  */

@@ -62,7 +62,7 @@ function ClusterHead({ cluster }: { cluster: ClusterColumn }) {
     <a class="cluster-head" href={clusterHref(cluster.name)} data-cluster-column={cluster.name} title={`site ${cluster.site}`}>
       <strong>{cluster.name}</strong>
       <span class="site">{cluster.site}</span>
-      {cluster.health ? <span class={`health health-${cluster.health}`}>{cluster.health}</span> : null}
+      {typeof cluster.health === 'string' ? <span class={`health health-${cluster.health}`}>{cluster.health}</span> : null}
     </a>
   );
 }
