@@ -41,8 +41,8 @@ export default defineConfig({
           include: ['test/browser/**/*.test.ts'],
           environment: 'node',
           globalSetup: ['test/harness/dashboard-build-setup.ts', 'test/harness/global-setup.ts'],
-          // Shares the integration project's clusters (global-setup.ts), after its files: some of those kill apiservers.
-          sequence: { groupOrder: 1 },
+          // Shares the integration project's clusters (global-setup.ts). Without file parallelism (and no groupOrder) vitest
+          // runs its files in the same one-at-a-time group as the integration files, some of which kill apiservers.
           fileParallelism: false,
           testTimeout: 120_000,
           hookTimeout: 600_000,
