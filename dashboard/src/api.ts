@@ -64,7 +64,8 @@ export class ApiError extends Error {
 const API = `${import.meta.env.BASE_URL}api`;
 
 async function getJson<T>(path: string): Promise<T> {
-  const res = await fetch(`${API}${path}`, { credentials: 'same-origin', headers: { accept: 'application/json' } });
+  // No extra headers: the overview's request must match the page's preload to reuse it.
+  const res = await fetch(`${API}${path}`, { credentials: 'same-origin' });
   if (!res.ok) throw new ApiError(res.status, path, `${res.status} ${res.statusText} from ${path}: ${(await res.text()).slice(0, 300)}`);
   return (await res.json()) as T;
 }
