@@ -2,6 +2,7 @@ import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
+import { simpleGit } from 'simple-git';
 import { stringify } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { launchChromium } from '../harness/chromium.ts';
@@ -21,6 +22,8 @@ const clusters = testClusters();
 const names = clusters.map((c) => c.name);
 let repo: GitFixture;
 let dir: string;
+/** The bare repository serve pulls from, as a Git server's would be; `push` sends the work repository's commits to it. */
+let bare: string;
 let serve: ServeProcess;
 let base: string;
 let users: DashboardUsers;
@@ -38,10 +41,17 @@ function stackYaml(): string {
     metadata: { name: 'dashboard-browser' },
     clusters: clusters.map((c) => ({ name: c.name, kubeconfig: c.kubeconfig })),
     gitops: {
-      sources: [{ name: 'repo', url: repo.dir, interval: '1s' }],
+      sources: [{ name: 'repo', url: bare, interval: '1s' }],
       apps: APPS.map((a) => ({ name: a, source: 'repo', path: `apps/${a}`, timeout: '60s', targets: { clusters: names } })),
     },
   });
+}
+
+/** Commits in the work repository and pushes to the bare one; returns the commit. */
+async function push(files: Readonly<Record<string, string>>): Promise<string> {
+  const sha = await repo.commit(files);
+  await simpleGit({ baseDir: repo.dir }).push(bare, 'HEAD:main');
+  return sha;
 }
 
 async function pageAs(who: 'writer' | 'reader' | 'nobody'): Promise<Page> {
@@ -105,6 +115,8 @@ beforeAll(async () => {
   repo = await GitFixture.create();
   dir = await mkdtemp(join(tmpdir(), 'infra-dashboard-'));
   await repo.commit(Object.fromEntries(APPS.map((a) => [`apps/${a}/cm.yaml`, cm(`${a}-config`, 'one')])));
+  bare = join(dir, 'platform.git');
+  await simpleGit().clone(repo.dir, bare, ['--bare']);
   await writeFile(join(dir, 'stack.yaml'), stackYaml());
   users = await writeDashboardAuth(join(dir, 'ui-auth.yaml'));
   serve = ServeProcess.start(['-f', join(dir, 'stack.yaml'), '--ui', '--ui-auth-file', join(dir, 'ui-auth.yaml')]);
@@ -175,7 +187,7 @@ describe('dashboard in a real browser', () => {
     await cellsSay(page, 'web', 'Synced');
     await page.evaluate(WATCH_CELL(names[0]!));
 
-    const sha = await repo.commit({ 'apps/web/cm.yaml': cm('web-config', 'two') });
+    const sha = await push({ 'apps/web/cm.yaml': cm('web-config', 'two') });
     await cellsSay(page, 'web', 'Synced', sha.slice(0, 8));
     const { seen, sameDocument } = (await page.evaluate('({ seen: window.seen, sameDocument: window.sameDocument })')) as { seen: string[]; sameDocument: boolean };
     expect(sameDocument, 'no reload').toBe(true);
@@ -189,7 +201,7 @@ describe('dashboard in a real browser', () => {
     const page = await pageAs('writer');
     await page.goto('/ui/');
     await page.waitForSelector('body[data-ready=overview]');
-    const broken = await repo.commit({ 'apps/web/cm.yaml': cm('web-config', 'three', 'spec:\n  nonsense: true\n') });
+    const broken = await push({ 'apps/web/cm.yaml': cm('web-config', 'three', 'spec:\n  nonsense: true\n') });
     await cellsSay(page, 'web', 'Failed', broken.slice(0, 8));
     for (const c of names) {
       expect(await cell(page, 'web', c).getAttribute('data-tone'), c).toBe('bad');
@@ -209,7 +221,7 @@ describe('dashboard in a real browser', () => {
     expect(await page.locator('[data-cluster-column]').count()).toBe(names.length);
     expect(await page.locator('[data-app]').count()).toBe(APPS.length);
 
-    const fixed = await repo.commit({ 'apps/web/cm.yaml': cm('web-config', 'four') });
+    const fixed = await push({ 'apps/web/cm.yaml': cm('web-config', 'four') });
     await cellsSay(page, 'web', 'Synced', fixed.slice(0, 8));
   });
 
