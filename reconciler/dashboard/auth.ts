@@ -24,6 +24,8 @@ export interface AuthUser {
 export interface TrustedProxy {
   readonly userHeader: string;
   readonly roleHeader?: string;
+  /** The role header (a comma-separated list, e.g. oauth2-proxy's X-Forwarded-Groups) grants `write` when it holds this value. */
+  readonly writeValue: string;
   /** Peer addresses the proxy connects from; a header from anyone else is ignored. */
   readonly from: readonly string[];
 }
@@ -95,10 +97,11 @@ export function parseAuthFile(text: string, file: string): AuthConfig {
   let trustedProxy: TrustedProxy | undefined;
   const p = doc['trustedProxy'];
   if (p !== undefined) {
-    if (!isObject(p) || typeof p['userHeader'] !== 'string' || !Array.isArray(p['from']) || !p['from'].every((x) => typeof x === 'string') || (p['roleHeader'] !== undefined && typeof p['roleHeader'] !== 'string')) {
-      problems.push('trustedProxy: expected { userHeader: X-Forwarded-User, roleHeader?: X-Forwarded-Role, from: [127.0.0.1] }');
+    if (!isObject(p) || typeof p['userHeader'] !== 'string' || !Array.isArray(p['from']) || !p['from'].every((x) => typeof x === 'string') || (p['roleHeader'] !== undefined && typeof p['roleHeader'] !== 'string') || (p['writeValue'] !== undefined && typeof p['writeValue'] !== 'string')) {
+      problems.push('trustedProxy: expected { userHeader: X-Forwarded-User, roleHeader?: X-Forwarded-Role, writeValue?: write, from: [127.0.0.1] }');
     } else {
-      trustedProxy = { userHeader: p['userHeader'].toLowerCase(), ...(typeof p['roleHeader'] === 'string' ? { roleHeader: p['roleHeader'].toLowerCase() } : {}), from: p['from'] as string[] };
+      for (const k of Object.keys(p)) if (!['userHeader', 'roleHeader', 'writeValue', 'from'].includes(k)) problems.push(`trustedProxy.${k}: unknown field`);
+      trustedProxy = { userHeader: p['userHeader'].toLowerCase(), ...(typeof p['roleHeader'] === 'string' ? { roleHeader: p['roleHeader'].toLowerCase() } : {}), writeValue: typeof p['writeValue'] === 'string' ? p['writeValue'] : 'write', from: p['from'] as string[] };
     }
   }
   for (const k of Object.keys(doc)) if (k !== 'users' && k !== 'trustedProxy') problems.push(`${k}: unknown field`);
@@ -114,9 +117,10 @@ export function sha256(text: string): Buffer {
 /** Who sent this request, or undefined (answer 401). Every stored digest is compared, in constant time. */
 export function authenticate(config: AuthConfig, headers: IncomingHttpHeaders, remoteAddress: string | undefined): Principal | undefined {
   const proxy = config.trustedProxy;
-  if (proxy && remoteAddress && proxy.from.includes(normalizeAddress(remoteAddress))) {
+  if (proxy && fromTrustedProxy(config, remoteAddress)) {
     const user = headerOf(headers, proxy.userHeader);
-    if (user) return { user, role: proxy.roleHeader && headerOf(headers, proxy.roleHeader) === 'write' ? 'write' : 'read', via: 'proxy' };
+    const roles = proxy.roleHeader ? (headerOf(headers, proxy.roleHeader) ?? '').split(',').map((r) => r.trim()) : [];
+    if (user) return { user, role: roles.includes(proxy.writeValue) ? 'write' : 'read', via: 'proxy' };
   }
   const auth = headers.authorization ?? '';
   const bearer = /^Bearer\s+(\S+)\s*$/i.exec(auth);
@@ -142,6 +146,19 @@ export function authenticate(config: AuthConfig, headers: IncomingHttpHeaders, r
 }
 
 const DUMMY = Buffer.alloc(32);
+
+/** Whether the peer is the trusted proxy (its forwarded headers count). */
+export function fromTrustedProxy(config: AuthConfig, remoteAddress: string | undefined): boolean {
+  return !!config.trustedProxy && !!remoteAddress && config.trustedProxy.from.includes(normalizeAddress(remoteAddress));
+}
+
+/** Our own origin as the browser sees it: behind the trusted proxy, its X-Forwarded-Proto/Host. */
+export function ownOrigin(config: AuthConfig, headers: IncomingHttpHeaders, remoteAddress: string | undefined, secure: boolean): string {
+  const proxied = fromTrustedProxy(config, remoteAddress);
+  const proto = (proxied ? headerOf(headers, 'x-forwarded-proto')?.split(',')[0]?.trim() : undefined) ?? (secure ? 'https' : 'http');
+  const host = (proxied ? headerOf(headers, 'x-forwarded-host')?.split(',')[0]?.trim() : undefined) ?? headerOf(headers, 'host') ?? '';
+  return `${proto}://${host}`;
+}
 
 /** CSRF tokens: an HMAC of the user name under a key made at start (a restart asks the page for a new one). */
 export class CsrfTokens {

@@ -32,6 +32,7 @@ export interface BackendOptions {
   readonly suspendFile?: string;
   /** Per cluster read of the app page (ms). */
   readonly readTimeoutMs?: number;
+  readonly diffTimeoutMs?: number;
 }
 
 export interface ObjectRow {
@@ -45,6 +46,8 @@ export interface ObjectRow {
 export class ServeDashboardBackend implements DashboardBackend {
   private readonly opts: BackendOptions;
   private saving: Promise<void> = Promise.resolve();
+  /** Diffs being computed, by app: a second asker shares the running plan round. */
+  private readonly diffs = new Map<string, Promise<AppDetailAnswer>>();
 
   constructor(opts: BackendOptions) {
     this.opts = opts;
@@ -117,7 +120,17 @@ export class ServeDashboardBackend implements DashboardBackend {
     };
   }
 
-  async appDiff(app: string, signal: AbortSignal): Promise<AppDetailAnswer> {
+  appDiff(app: string, signal: AbortSignal): Promise<AppDetailAnswer> {
+    let running = this.diffs.get(app);
+    if (!running) {
+      // Not tied to the first asker's connection: others may wait for it; bounded by a timeout instead.
+      running = this.planDiff(app, AbortSignal.timeout(this.opts.diffTimeoutMs ?? 120_000)).finally(() => this.diffs.delete(app));
+      this.diffs.set(app, running);
+    }
+    return signal.aborted ? Promise.reject(signal.reason) : running;
+  }
+
+  private async planDiff(app: string, signal: AbortSignal): Promise<AppDetailAnswer> {
     const plans = await diff({ stack: this.opts.stack(), apps: [app], cacheRoot: this.opts.cacheRoot, ...(this.opts.env ? { env: this.opts.env } : {}), retryForMs: 0, signal });
     const clusters = plans.map((p) => ({ cluster: p.cluster, diff: diffText([p]), ...('apply' in p ? {} : { error: p.error?.message ?? 'cannot plan' }) }));
     return { clusters };

@@ -1,6 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { ServeLog } from '../serve/log.ts';
-import { authenticate, CsrfTokens, writeRefusal, type AuthConfig, type Principal } from './auth.ts';
+import { authenticate, CsrfTokens, ownOrigin, writeRefusal, type AuthConfig, type Principal } from './auth.ts';
 import type { DashboardEvent, DashboardState } from './state.ts';
 import { serveStatic } from './static-files.ts';
 
@@ -36,7 +36,11 @@ export interface DashboardOptions {
   readonly secure: boolean;
   readonly pingMs?: number;
   readonly csrf?: CsrfTokens;
+  /** Bytes an event stream may hold unsent before it is dropped. */
+  readonly maxBufferedBytes?: number;
 }
+
+const MAX_BUFFERED = 4 * 1024 * 1024;
 
 export class Dashboard {
   private readonly opts: DashboardOptions;
@@ -64,7 +68,7 @@ export class Dashboard {
     const principal = authenticate(this.opts.auth, req.headers, req.socket.remoteAddress);
     if (!principal) {
       drain(req);
-      return json(res, 401, { error: 'authentication required' }, { 'WWW-Authenticate': 'Basic realm="infra", charset="UTF-8"' });
+      return json(res, 401, { error: 'authentication required' }, { 'WWW-Authenticate': 'Basic realm="infra"' });
     }
     if (path === '/ui') {
       res.writeHead(308, { Location: '/ui/', 'Cache-Control': 'no-store' });
@@ -135,7 +139,11 @@ export class Dashboard {
     res.writeHead(200, { 'Content-Type': 'text/event-stream; charset=utf-8', 'Cache-Control': 'no-store', Connection: 'keep-alive', 'X-Accel-Buffering': 'no' });
     res.flushHeaders();
     this.streams.add(res);
-    const unsubscribe = this.opts.state.subscribe((e) => res.write(eventText(e)));
+    const unsubscribe = this.opts.state.subscribe((e) => {
+      // A client that stopped reading: dropped rather than buffered without end (EventSource reconnects, the page reloads the overview).
+      if (res.writableLength > (this.opts.maxBufferedBytes ?? MAX_BUFFERED)) res.destroy();
+      else res.write(eventText(e));
+    });
     const ping = setInterval(() => res.write(': ping\n\n'), this.opts.pingMs ?? 25_000);
     ping.unref();
     const end = () => {
@@ -148,7 +156,7 @@ export class Dashboard {
   }
 
   private ownOrigin(req: IncomingMessage): string {
-    return `${this.opts.secure ? 'https' : 'http'}://${req.headers.host ?? ''}`;
+    return ownOrigin(this.opts.auth, req.headers, req.socket.remoteAddress, this.opts.secure);
   }
 }
 

@@ -1,7 +1,7 @@
 import type { AppSpec, ClusterSpec } from '../../stacks/gitops.ts';
 import type { StackSpec } from '../../stacks/load.ts';
 import { placeApp } from '../place/placement.ts';
-import type { AppStatus } from '../types.ts';
+import type { AppStatus, StatusError } from '../types.ts';
 
 /**
  * What the dashboard shows, kept in memory and fed by the serve loop: a cell per app × cluster
@@ -259,17 +259,32 @@ export function cellOf(s: AppStatus, reconciledAt: string | undefined): Cell {
     sync: s.sync,
     health: s.health,
     ...(s.revision || s.lastAppliedRevision ? { revision: s.revision || s.lastAppliedRevision } : {}),
-    ...(s.error ? { lastError: { message: s.error.message, reason: s.error.reason, ...whereOf(s.error.where) } } : {}),
+    ...(s.error ? { lastError: errorOf(s.error) } : {}),
     ...(reconciledAt ? { reconciledAt } : {}),
   };
 }
 
-/** `file:line` → file and line; anything else names the object (or cluster) where it went wrong. */
+/** A status error for the page: the file and line, and the object, each when the error names it. */
+export function errorOf(error: StatusError): CellError {
+  const at = whereOf(error.where);
+  const object = at.object ?? objectOf(error.message);
+  return { message: error.message, reason: error.reason, ...(at.file ? { file: at.file } : {}), ...(at.line !== undefined ? { line: at.line } : {}), ...(object ? { object } : {}) };
+}
+
+/** `file:line` or a bare path → file (and line); `cluster c: Kind ns/name` → the object; anything else is the object or place. */
 export function whereOf(where: string | undefined): { file?: string; line?: number; object?: string } {
   if (!where) return {};
-  const m = /^(.+?):(\d+)(?::\d+)?$/.exec(where);
-  if (m && !/\s/.test(m[1] as string)) return { file: m[1] as string, line: Number(m[2]) };
-  return { object: where };
+  const m = /^(\S+?):(\d+)(?::\d+)?$/.exec(where);
+  if (m) return { file: m[1] as string, line: Number(m[2]) };
+  if (/^\S+$/.test(where)) return { file: where };
+  const onCluster = /^cluster \S+: (.+)$/.exec(where);
+  return { object: onCluster ? (onCluster[1] as string) : where };
+}
+
+/** The object a pipeline message starts with (`Kind namespace/name: ...`, as describeObject writes it). */
+function objectOf(message: string): string | undefined {
+  const m = /^([A-Z][A-Za-z0-9]*) ((?:[^\s/:]+\/)?[^\s/:]+)(?::|$)/.exec(message) ?? /\(([A-Z][A-Za-z0-9]*) ((?:[^\s/:]+\/)?[^\s/:]+)\)/.exec(message);
+  return m ? `${m[1]} ${m[2]}` : undefined;
 }
 
 export function sameCell(a: Cell, b: Cell): boolean {

@@ -148,7 +148,7 @@ describe('infra serve --ui', () => {
       for (const path of paths) {
         const r = await call(path, { headers });
         expect({ path, status: r.status }).toEqual({ path, status: 401 });
-        expect(r.headers.get('www-authenticate')).toBe('Basic realm="infra", charset="UTF-8"');
+        expect(r.headers.get('www-authenticate')).toBe('Basic realm="infra"');
       }
       for (const action of ['sync', 'suspend', 'resume']) expect((await call(`/ui/api/apps/board/${action}`, { method: 'POST', headers })).status).toBe(401);
     }
@@ -190,7 +190,9 @@ describe('infra serve --ui', () => {
     const cells = await cellsBecome('board', (c) => c.sync === 'Failed');
     for (const c of Object.values(cells)) {
       expect(c.lastError?.message).toBeTruthy();
-      expect(c.lastError?.file ?? c.lastError?.object, JSON.stringify(c)).toMatch(/cm\.yaml|dashboard/);
+      expect(c.lastError?.file, JSON.stringify(c)).toBe('app/cm.yaml');
+      expect(c.lastError?.line, JSON.stringify(c)).toBeGreaterThanOrEqual(1);
+      expect(c.lastError?.object, JSON.stringify(c)).toBe('ConfigMap default/dashboard');
     }
     await repo.commit({ 'app/cm.yaml': cm('three') });
     await cellsBecome('board', (c) => c.sync === 'Synced' && c.health === 'Healthy');
@@ -255,6 +257,10 @@ describe('infra serve --ui', () => {
     expect(detail.history.length).toBeGreaterThanOrEqual(3);
     expect(detail.history.length).toBeLessThanOrEqual(20);
     expect(detail.history.some((h) => h.result === 'Failed')).toBe(true);
+    const cluster = JSON.parse((await call(`/ui/api/clusters/${clusters[0]?.name}`, { headers: bob })).body) as { name: string; siteKind: string; apps: string[] };
+    expect(cluster).toMatchObject({ name: clusters[0]?.name, siteKind: 'dc', apps: ['board'] });
+    expect((await call('/ui/api/clusters/no-such-cluster', { headers: bob })).status).toBe(404);
+    expect((await call('/ui/api/apps/no-such-app', { headers: bob })).status).toBe(404);
 
     const drifted = clusters[0] as (typeof clusters)[number];
     await clients(drifted).core.patchNamespacedConfigMap({ name: 'dashboard', namespace: 'default', body: [{ op: 'replace', path: '/data/value', value: 'by-hand' }] });
@@ -267,6 +273,22 @@ describe('infra serve --ui', () => {
     expect(d.clusters.find((c) => c.cluster === drifted.name)?.diff).toMatch(/~ \/ConfigMap\/default\/dashboard  \/data\/value/);
     expect(d.clusters.filter((c) => c.cluster !== drifted.name).every((c) => c.diff.endsWith('no changes'))).toBe(true);
   }, CLI_TEST_TIMEOUT_MS);
+
+  it('a restarted serve shows the last known status from the records at once, and keeps an app suspended', async () => {
+    const csrf = (JSON.parse((await call('/ui/api/session', { headers: alice })).body) as { csrf: string }).csrf;
+    const last = await cellsBecome('board', (c) => c.sync === 'Synced');
+    expect((await call('/ui/api/apps/board/suspend', { method: 'POST', headers: { ...alice, 'x-infra-csrf': csrf } })).status).toBe(200);
+    expect(await serve.stop('SIGTERM')).toBe(0);
+    serve = ServeProcess.start(['-f', join(dir, 'stack.yaml'), '--ui', '--ui-auth-file', join(dir, 'auth.yaml')], env);
+    base = await serve.url();
+    // Suspended across the restart: no round reconciles board, so its cells can only come from the records.
+    const cells = await cellsBecome('board', (c) => c.sync === 'Synced', 30_000);
+    for (const c of clusters) expect(cells[c.name]?.revision).toBe(last[c.name]?.revision);
+    expect((await overview()).apps.find((a) => a.name === 'board')?.suspended).toBe(true);
+    expect(serve.lines.some((l) => typeof l['msg'] === 'string' && l['msg'].startsWith('reconciling') && l['app'] === 'board')).toBe(false);
+    expect((await call('/ui/api/apps/board/resume', { method: 'POST', headers: { ...alice, 'x-infra-csrf': (JSON.parse((await call('/ui/api/session', { headers: alice })).body) as { csrf: string }).csrf } })).status).toBe(200);
+    await serve.waitForLog((l) => l['msg'] === 'reconciling (resumed)' && l['app'] === 'board');
+  }, 150_000);
 
   it('refuses to start the dashboard without an auth file, or with one others can read', async () => {
     const noFile = await runInfra(['serve', '-f', join(dir, 'stack.yaml'), '--ui', '--listen', '127.0.0.1:0'], env);

@@ -2,7 +2,7 @@ import { chmod, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { authenticate, CsrfTokens, loadAuthFile, parseAuthFile, sha256, UiAuthFileError, writeRefusal } from '../../reconciler/dashboard/auth.ts';
+import { authenticate, CsrfTokens, loadAuthFile, ownOrigin, parseAuthFile, sha256, UiAuthFileError, writeRefusal } from '../../reconciler/dashboard/auth.ts';
 
 const hex = (s: string) => sha256(s).toString('hex');
 const FILE = `users:
@@ -61,6 +61,16 @@ describe('dashboard authentication', () => {
     expect(authenticate(config, headers, '::ffff:10.0.0.5')).toEqual({ user: 'dora@example.com', role: 'write', via: 'proxy' });
     expect(authenticate(config, { 'x-forwarded-user': 'eve' }, '10.0.0.5')).toEqual({ user: 'eve', role: 'read', via: 'proxy' });
     expect(authenticate(config, headers, '127.0.0.1')).toBeUndefined();
+    expect(authenticate(config, { 'x-forwarded-user': 'eve', 'x-forwarded-role': 'writers' }, '10.0.0.5')?.role).toBe('read');
+  });
+
+  it('takes the write role from a group list (oauth2-proxy X-Forwarded-Groups) and the origin from the proxy', () => {
+    const groups = parseAuthFile('users: []\ntrustedProxy: { userHeader: X-Forwarded-User, roleHeader: X-Forwarded-Groups, writeValue: infra-admins, from: [127.0.0.1] }\n', 'auth.yaml');
+    expect(authenticate(groups, { 'x-forwarded-user': 'dora', 'x-forwarded-groups': 'staff, infra-admins' }, '127.0.0.1')?.role).toBe('write');
+    expect(authenticate(groups, { 'x-forwarded-user': 'dora', 'x-forwarded-groups': 'staff' }, '127.0.0.1')?.role).toBe('read');
+    const proxied = { host: '127.0.0.1:7979', 'x-forwarded-proto': 'https', 'x-forwarded-host': 'infra.example' };
+    expect(ownOrigin(groups, proxied, '127.0.0.1', false)).toBe('https://infra.example');
+    expect(ownOrigin(groups, proxied, '10.9.9.9', false)).toBe('http://127.0.0.1:7979');
   });
 
   it('lets a write through only with the write role, its CSRF token and our own origin', () => {

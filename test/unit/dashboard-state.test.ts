@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { DashboardState, HISTORY_LENGTH, whereOf, type DashboardEvent } from '../../reconciler/dashboard/state.ts';
+import { DashboardState, errorOf, HISTORY_LENGTH, whereOf, type DashboardEvent } from '../../reconciler/dashboard/state.ts';
 import { objectRows } from '../../reconciler/dashboard/backend.ts';
 import { eventText } from '../../reconciler/dashboard/routes.ts';
 import type { StackSpec } from '../../stacks/load.ts';
@@ -52,6 +52,11 @@ describe('dashboard state', () => {
     expect(state.cellsOf('web').get('c1')?.lastError).toEqual({ message: 'bad field', reason: 'ValidationFailed', file: 'apps/web/deploy.yaml', line: 7 });
     expect(whereOf('Deployment web/web')).toEqual({ object: 'Deployment web/web' });
     expect(whereOf('cluster c1')).toEqual({ object: 'cluster c1' });
+    expect(whereOf('apps/web/kustomization.yaml')).toEqual({ file: 'apps/web/kustomization.yaml' });
+    expect(errorOf({ reason: 'ValidationFailed', message: 'ConfigMap default/web-config: .data.x: unknown field', where: 'apps/web/cm.yaml:3' })).toEqual({ message: 'ConfigMap default/web-config: .data.x: unknown field', reason: 'ValidationFailed', file: 'apps/web/cm.yaml', line: 3, object: 'ConfigMap default/web-config' });
+    expect(errorOf({ reason: 'ValidationFailed', message: 'unknown kind Widget in example.com/v1 (Widget default/w): not served', where: 'a.yaml:1' }).object).toBe('Widget default/w');
+    expect(errorOf({ reason: 'Conflict', message: 'Deployment web/web: conflict', where: 'cluster c1: Deployment web/web' }).object).toBe('Deployment web/web');
+    expect(errorOf({ reason: 'SourceFailed', message: 'git fetch failed' }).object).toBeUndefined();
     expect(state.historyOf('web')[0]).toMatchObject({ result: 'Failed', durationMs: 5, message: 'c1: ValidationFailed: bad field (apps/web/deploy.yaml:7)' });
   });
 
