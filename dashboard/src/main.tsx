@@ -45,7 +45,10 @@ function Dashboard() {
       let next = current;
       let touchesPage = false;
       const r = routeRef.current;
+      let unknown = false;
       for (const e of pending) {
+        // An app the overview does not have yet (the stack grew): take a fresh overview instead.
+        if (e.type !== 'cluster' && !index.has(e.app)) unknown = true;
         next = applyEvent(next, index, e);
         if ((r.page === 'app' && 'app' in e && e.app === r.app) || (r.page === 'cluster' && 'cluster' in e && e.cluster === r.cluster)) touchesPage = true;
       }
@@ -53,7 +56,12 @@ function Dashboard() {
       current = next;
       setOverview(next);
       if (touchesPage) setPageChanges((n) => n + 1);
+      if (unknown && !reloading) {
+        reloading = true;
+        void load().finally(() => (reloading = false));
+      }
     };
+    let reloading = false;
     const load = () =>
       getOverview().then((o) => {
         current = o;
