@@ -34,7 +34,8 @@ const screenshots = process.env['DASHBOARD_SCREENSHOTS'];
 const cm = (name: string, value: string, extra = '') => `apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: ${name}\n  namespace: default\ndata:\n  value: "${value}"\n${extra}`;
 const APPS = ['api', 'web', 'worker'];
 
-function stackYaml(): string {
+/** The stack, kept in Git (serve's `--stack-from`); the bootstrap stack given with -f has no apps. */
+function stackYaml(apps: readonly string[]): string {
   return stringify({
     apiVersion: 'infra.dev/v1alpha1',
     kind: 'Stack',
@@ -42,7 +43,7 @@ function stackYaml(): string {
     clusters: clusters.map((c) => ({ name: c.name, kubeconfig: c.kubeconfig })),
     gitops: {
       sources: [{ name: 'repo', url: bare, interval: '1s' }],
-      apps: APPS.map((a) => ({ name: a, source: 'repo', path: `apps/${a}`, timeout: '60s', targets: { clusters: names } })),
+      apps: apps.map((a) => ({ name: a, source: 'repo', path: `apps/${a}`, timeout: '60s', targets: { clusters: names } })),
     },
   });
 }
@@ -114,12 +115,12 @@ async function shoot(page: Page, file: string): Promise<void> {
 beforeAll(async () => {
   repo = await GitFixture.create();
   dir = await mkdtemp(join(tmpdir(), 'infra-dashboard-'));
-  await repo.commit(Object.fromEntries(APPS.map((a) => [`apps/${a}/cm.yaml`, cm(`${a}-config`, 'one')])));
   bare = join(dir, 'platform.git');
+  await repo.commit({ ...Object.fromEntries(APPS.map((a) => [`apps/${a}/cm.yaml`, cm(`${a}-config`, 'one')])), 'stacks/dashboard.yaml': stackYaml(APPS) });
   await simpleGit().clone(repo.dir, bare, ['--bare']);
-  await writeFile(join(dir, 'stack.yaml'), stackYaml());
+  await writeFile(join(dir, 'bootstrap.yaml'), stackYaml([]));
   users = await writeDashboardAuth(join(dir, 'ui-auth.yaml'));
-  serve = ServeProcess.start(['-f', join(dir, 'stack.yaml'), '--ui', '--ui-auth-file', join(dir, 'ui-auth.yaml')]);
+  serve = ServeProcess.start(['-f', join(dir, 'bootstrap.yaml'), '--stack-from', 'repo:stacks/dashboard.yaml', '--ui', '--ui-auth-file', join(dir, 'ui-auth.yaml')]);
   base = await serve.url();
   browser = await launchChromium();
 });
@@ -252,6 +253,17 @@ describe('dashboard in a real browser', () => {
     await page.locator('button[data-action=suspend]').waitFor();
     expect(serve.raw).not.toContain(users.writer.token);
     expect(serve.raw).not.toContain(users.reader.password);
+  });
+
+  it('an app added to the stack in Git gets its row without a reload', async () => {
+    const page = await pageAs('writer');
+    await page.goto('/ui/');
+    await page.waitForSelector('body[data-ready=overview]');
+    await page.evaluate('window.sameDocument = true');
+    const sha = await push({ 'apps/extra/cm.yaml': cm('extra-config', 'one'), 'stacks/dashboard.yaml': stackYaml([...APPS, 'extra']) });
+    await cellsSay(page, 'extra', 'Synced', sha.slice(0, 8));
+    expect(await page.locator('[data-app]').evaluateAll((els) => els.map((e) => e.getAttribute('data-app')))).toEqual(['api', 'extra', 'web', 'worker']);
+    expect(await page.evaluate('window.sameDocument'), 'no reload').toBe(true);
   });
 
   it('the read role sees no write buttons and the server refuses its writes (403)', async () => {
