@@ -2,7 +2,7 @@
  * The import directions of docs/ARCHITECTURE.md, checked on every test run:
  * stacks → nothing; clusters → stacks; reconciler → clusters, stacks;
  * modules → reconciler, clusters, stacks; cli → everything; test → everything.
- * Nothing imports cli.
+ * dashboard/ (browser code) → nothing of this project; only test imports it. Nothing imports cli.
  */
 const layer = (from, allowed) => ({
   name: `${from}-imports`,
@@ -10,13 +10,14 @@ const layer = (from, allowed) => ({
   severity: 'error',
   from: { path: `^${from}/` },
   to: {
-    path: '^(stacks|clusters|reconciler|modules|cli|test)/',
+    path: '^(dashboard|stacks|clusters|reconciler|modules|cli|test)/',
     pathNot: [`^${from}/`, ...allowed.map((a) => `^${a}/`)],
   },
 });
 
 module.exports = {
   forbidden: [
+    layer('dashboard', []),
     layer('stacks', []),
     layer('clusters', ['stacks']),
     layer('reconciler', ['clusters', 'stacks']),
@@ -38,6 +39,7 @@ module.exports = {
   ],
   options: {
     doNotFollow: { path: 'node_modules' },
+    exclude: { path: '^dashboard/dist/' },
     tsPreCompilationDeps: true,
     tsConfig: { fileName: 'tsconfig.json' },
     enhancedResolveOptions: { exportsFields: ['exports'], conditionNames: ['import', 'require', 'node', 'default'] },

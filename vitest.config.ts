@@ -35,6 +35,21 @@ export default defineConfig({
       },
       {
         test: {
+          // The dashboard (dashboard/, built first) in Debian's headless Chromium against a real `infra serve --ui`
+          // on the real test clusters (test/harness/chromium.ts).
+          name: 'browser',
+          include: ['test/browser/**/*.test.ts'],
+          environment: 'node',
+          globalSetup: ['test/harness/dashboard-build-setup.ts', 'test/harness/global-setup.ts'],
+          // Shares the integration project's clusters (global-setup.ts). Without file parallelism (and no groupOrder) vitest
+          // runs its files in the same one-at-a-time group as the integration files, some of which kill apiservers.
+          fileParallelism: false,
+          testTimeout: 120_000,
+          hookTimeout: 600_000,
+        },
+      },
+      {
+        test: {
           // Real Linux hosts reachable only over SSH (systemd-nspawn, test/harness/test-hosts.ts); needs root.
           name: 'hosts',
           include: ['test/hosts/**/*.test.ts'],

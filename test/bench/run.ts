@@ -4,6 +4,7 @@ import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { benchFailover } from './failover-bench.ts';
 import { benchHealth } from './health-bench.ts';
+import { benchDashboard } from './dashboard-bench.ts';
 import { benchLocalClusters } from './local-clusters.ts';
 import { benchReconcile } from './reconcile-bench.ts';
 import { benchScale } from './scale-bench.ts';
@@ -11,8 +12,8 @@ import { benchServe } from './serve-bench.ts';
 import { benchStack } from './stack-bench.ts';
 
 /**
- * `npm run bench [local|reconcile|scale|stack|serve|serve-idle|health|failover] [options]`: runs the benchmarks
- * (all but `scale`, `serve`, `health` and `failover` when none is named; `serve-idle` is serve's idle part alone) and writes bench-results/<date>.json.
+ * `npm run bench [local|reconcile|scale|stack|serve|serve-idle|health|failover|dashboard] [options]`: runs the benchmarks
+ * (all but `scale`, `serve`, `health`, `failover` and `dashboard` when none is named; `serve-idle` is serve's idle part alone) and writes bench-results/<date>.json.
  *
  *   --apps N            apps per cluster in `reconcile` (default 1000; env BENCH_APPS)
  *   --one-cluster       `reconcile` measures only the one-cluster round (env BENCH_ONE_CLUSTER=1)
@@ -22,6 +23,8 @@ import { benchStack } from './stack-bench.ts';
  *   --idle-seconds N    `serve`: the idle window of a 1,000-app serve (default 330: five polls and a drift re-check)
  *   --idle-apps N       `serve`: apps of the idle serve (default 1000)
  *   --failovers N       `failover`: kill → Healthy elsewhere runs (default 5)
+ *   --dashboard-apps N  `dashboard`: apps of the served stack (default 1000), on 3 clusters
+ *   --event-seconds N   `dashboard`: how long the idle event stream is read (default 60)
  *   --baseline DIR      a previous checkout of this repository whose CLI runs in the same rounds
  *                       (env BENCH_BASELINE), for an A/B under the same load
  */
@@ -38,6 +41,8 @@ const { values, positionals } = parseArgs({
     'idle-seconds': { type: 'string' },
     'idle-apps': { type: 'string' },
     failovers: { type: 'string' },
+    'dashboard-apps': { type: 'string' },
+    'event-seconds': { type: 'string' },
   },
 });
 const count = (text: string, what: string): number => {
@@ -73,6 +78,10 @@ if (which.has('serve') || which.has('serve-idle')) {
 }
 if (which.has('failover')) result['failover'] = await benchFailover({ runs: count(values.failovers ?? '5', '--failovers') });
 if (which.has('health')) result['health'] = await benchHealth();
+if (which.has('dashboard')) {
+  result['dashboard'] = await benchDashboard({ apps: count(values['dashboard-apps'] ?? '1000', '--dashboard-apps'), runs: 5, eventSeconds: count(values['event-seconds'] ?? '60', '--event-seconds') });
+}
+
 await mkdir('bench-results', { recursive: true });
 const file = `bench-results/${started.slice(0, 19).replace(/:/g, '-')}.json`;
 await writeFile(file, `${JSON.stringify(result, null, 2)}\n`);
