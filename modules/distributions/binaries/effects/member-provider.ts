@@ -8,6 +8,7 @@ import { BIN_DIR, kubeconfigPath } from '../layout.ts';
 import { batchCheckScript, memberSteps, planDigest, stepsOutOfPlace, type MemberPlanInput } from '../member-plan.ts';
 import { decideMemberRemoval } from '../removal-plan.ts';
 import { etcdctl, etcdMembers } from './etcd-members.ts';
+import { finishJoin, planJoin, startJoin } from './etcd-join.ts';
 import { runSteps } from '../run-steps.ts';
 import { clusterArtifacts } from './artifacts.ts';
 import { connect, withHost, type HostAccess } from '../../../hosts/host-access.ts';
@@ -71,7 +72,25 @@ async function waitNodeReady(m: MemberInputs): Promise<void> {
 }
 
 export async function create(inputs: MemberInputs): Promise<{ id: string; outs: MemberOutputs }> {
-  return { id: `${inputs.cluster}/${inputs.role}/${inputs.host}`, outs: await bring(inputs) };
+  const id = `${inputs.cluster}/${inputs.role}/${inputs.host}`;
+  if (inputs.role === 'control-plane' && (await planJoin(inputs)).decision.kind !== 'bootstrap') return { id, outs: await joinAndBring(inputs) };
+  return { id, outs: await bring(inputs) };
+}
+
+/**
+ * A control-plane host joining a running cluster (a removed one added back): in the roll queue,
+ * so no other member restarts while the cluster grows; decided again once its turn comes.
+ */
+function joinAndBring(m: MemberInputs): Promise<MemberOutputs> {
+  const stopped = (at: { host: string; message: string }) =>
+    new RollStoppedError(`the changes of cluster ${m.cluster} stopped at ${at.host}: ${at.message}`, { where: `host ${m.host}`, hint: `${m.host} did not join yet; fix ${at.host} and run \`infra up\` again to go on` });
+  return rollQueueOf(m.cluster).run(m.host, async () => {
+    const plan = await planJoin(m);
+    await startJoin(m, plan);
+    const outs = await bring(m);
+    if (plan.decision.kind === 'join' || plan.decision.kind === 'resume') await finishJoin(m);
+    return outs;
+  }, stopped);
 }
 
 export async function read(id: string, props: MemberOutputs): Promise<{ id: string; props: MemberOutputs }> {
