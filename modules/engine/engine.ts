@@ -6,6 +6,7 @@ import { acquireLock, type FileLock } from '../../clusters/host/file-lock.ts';
 import { infraHome } from '../../clusters/host/paths.ts';
 import type { StackSpec } from '../../stacks/load.ts';
 import { InfraError } from '../../stacks/errors.ts';
+import { carriedError } from './provider-error.ts';
 import { stackProgram } from '../program.ts';
 import { engineEnv } from './engine-env.ts';
 import { planOrder, type ResourceChange } from './plan-order.ts';
@@ -197,6 +198,9 @@ function asEngineError(err: unknown, stack: string): unknown {
   }
   if (err instanceof CommandError) {
     const text = err.message;
+    // A typed error a provider raised (host unreachable, host key, sudo, a failed step) keeps its exit code.
+    const carried = carriedError(text, err);
+    if (carried) return carried;
     const line = text.split('\n').map((l) => l.trim()).find((l) => /error:|failed|not implemented/i.test(l) && !/^code:/.test(l)) ?? text.split('\n')[0] ?? text;
     return new EngineError(line.replace(/^.*?error: /, ''), { where: `stack ${stack}`, hint: 'run `infra refresh` to see the state; `infra up` again repairs what it can', cause: err });
   }
