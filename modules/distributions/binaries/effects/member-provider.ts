@@ -104,7 +104,7 @@ export async function read(id: string, props: MemberOutputs): Promise<{ id: stri
     return { id, props: { ...props, inSync: outOfPlace.length === 0, outOfPlace } };
   } catch (err) {
     // An unreachable host is out of sync, not a failed refresh: the others still go ahead.
-    if (err instanceof HostUnreachableError) return { id, props: { ...props, inSync: false } };
+    if (err instanceof HostUnreachableError) return { id, props: { ...props, inSync: false, outOfPlace: [] } };
     throw err;
   }
 }
