@@ -114,6 +114,6 @@ function summaryText(r: OperationResult): string {
 
 function planText(r: OperationResult): string {
   const symbol: Record<string, string> = { create: '+', update: '~', delete: '-', replace: '+-', 'create-replacement': '+-', 'delete-replaced': '-' };
-  const lines = r.steps.map((s) => `  ${symbol[s.op] ?? s.op} ${s.type.split(':').pop()} ${s.name}`);
+  const lines = r.steps.map((s) => `  ${symbol[s.op] ?? s.op} ${s.type.split(':').pop()} ${s.name}${s.detail && s.detail.length > 0 ? `  ${s.op}: ${s.detail.join(', ')}` : ''}`);
   return lines.length === 0 ? `stack "${r.stack}": no changes` : `stack "${r.stack}" would change:\n${lines.join('\n')}`;
 }

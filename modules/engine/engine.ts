@@ -1,4 +1,4 @@
-import { mkdir } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { CommandError, ConcurrentUpdateError, LocalWorkspace, PulumiCommand, type EngineEvent, type Stack } from '@pulumi/pulumi/automation/index.js';
 import { LockHeldError } from '../../clusters/errors.ts';
@@ -6,6 +6,7 @@ import { acquireLock, type FileLock } from '../../clusters/host/file-lock.ts';
 import { infraHome } from '../../clusters/host/paths.ts';
 import type { StackSpec } from '../../stacks/load.ts';
 import { InfraError } from '../../stacks/errors.ts';
+import { carriedError } from './provider-error.ts';
 import { stackProgram } from '../program.ts';
 import { engineEnv } from './engine-env.ts';
 import { planOrder, type ResourceChange } from './plan-order.ts';
@@ -92,8 +93,19 @@ export class StackEngine {
   async preview(): Promise<OperationResult> {
     const steps: ResourceChange[] = [];
     const providers = new Map<string, number>();
-    const r = await this.run(() => this.stack.preview({ refresh: true, onEvent: this.events(steps, true, providers), ...this.signal() }));
-    return { operation: 'preview', stack: this.spec.name, changes: ours(r.changeSummary, providers), steps: planOrder(steps) };
+    // Providers that know what a change does on a host note it here (one JSON file per resource).
+    const notes = await mkdtemp(join(infraHome(this.options.env ?? process.env), 'preview-'));
+    const env = this.stack.workspace.envVars;
+    env['INFRA_PREVIEW_DIR'] = notes;
+    try {
+      const r = await this.run(() => this.stack.preview({ refresh: true, onEvent: this.events(steps, true, providers), ...this.signal() }));
+      const details = await readPreviewNotes(notes);
+      const withDetail = steps.map((s) => (details.has(s.name) ? { ...s, detail: details.get(s.name) as string[] } : s));
+      return { operation: 'preview', stack: this.spec.name, changes: ours(r.changeSummary, providers), steps: planOrder(withDetail) };
+    } finally {
+      delete env['INFRA_PREVIEW_DIR'];
+      await rm(notes, { recursive: true, force: true });
+    }
   }
 
   async up(): Promise<OperationResult> {
@@ -175,6 +187,15 @@ export class StackEngine {
   }
 }
 
+async function readPreviewNotes(dir: string): Promise<Map<string, string[]>> {
+  const out = new Map<string, string[]>();
+  for (const f of (await readdir(dir)).sort()) {
+    const note = JSON.parse(await readFile(join(dir, f), 'utf8')) as { name: string; steps: string[] };
+    out.set(note.name, note.steps);
+  }
+  return out;
+}
+
 /** The engine's change counts without its provider bookkeeping: what the user declared. */
 function ours(summary: Record<string, number> | undefined, providers: ReadonlyMap<string, number>): Record<string, number> {
   const out: Record<string, number> = {};
@@ -197,6 +218,9 @@ function asEngineError(err: unknown, stack: string): unknown {
   }
   if (err instanceof CommandError) {
     const text = err.message;
+    // A typed error a provider raised (host unreachable, host key, sudo, a failed step) keeps its exit code.
+    const carried = carriedError(text, err);
+    if (carried) return carried;
     const line = text.split('\n').map((l) => l.trim()).find((l) => /error:|failed|not implemented/i.test(l) && !/^code:/.test(l)) ?? text.split('\n')[0] ?? text;
     return new EngineError(line.replace(/^.*?error: /, ''), { where: `stack ${stack}`, hint: 'run `infra refresh` to see the state; `infra up` again repairs what it can', cause: err });
   }

@@ -3,6 +3,8 @@ export interface ResourceChange {
   readonly op: string;
   readonly type: string;
   readonly name: string;
+  /** What the change does on its host, in order (preview of a ControlPlaneMember or ClusterNode). */
+  readonly detail?: readonly string[];
 }
 
 /**

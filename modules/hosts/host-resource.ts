@@ -2,13 +2,23 @@ import * as pulumi from '@pulumi/pulumi';
 import type { HostKeyPin } from './host-key-policy.ts';
 
 const IMPLEMENTATION = new URL('./host-provider.ts', import.meta.url).pathname;
+// Typed errors (host key, unreachable) cross the engine as a marker line, so `up` exits with their code.
+const CARRIER = new URL('../engine/provider-error.ts', import.meta.url).pathname;
 
 const provider: pulumi.dynamic.ResourceProvider = {
   async create(inputs) {
-    return (await import(IMPLEMENTATION)).create(inputs);
+    try {
+      return await (await import(IMPLEMENTATION)).create(inputs);
+    } catch (err) {
+      throw (await import(CARRIER)).carryAcrossEngine(err);
+    }
   },
   async read(id, props) {
-    return (await import(IMPLEMENTATION)).read(id, props);
+    try {
+      return await (await import(IMPLEMENTATION)).read(id, props);
+    } catch (err) {
+      throw (await import(CARRIER)).carryAcrossEngine(err);
+    }
   },
   async diff(_id, olds, news) {
     return (await import(IMPLEMENTATION)).diff(olds, news);

@@ -1,7 +1,7 @@
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { closeSync, openSync } from 'node:fs';
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { connect } from 'node:net';
 import { join } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
@@ -112,6 +112,9 @@ export async function containerInit(host: HostLayout): Promise<number> {
 /** Power loss: every process of the host dies at once (the overlay and network stay). */
 export async function kill(slot: SlotLayout, host: HostLayout): Promise<void> {
   await killGroups(slot.slot, host.name);
+  // A killed nspawn leaves its propagate folder; where /run is a disk file system the next boot
+  // of the same machine refuses to remove it ("Attempted to remove disk file system"), so it goes here.
+  await rm(`/run/systemd/nspawn/propagate/${host.netns}`, { recursive: true, force: true });
 }
 
 /** Clean shutdown (SIGTERM to nspawn halts the container), then whatever is left is killed. */

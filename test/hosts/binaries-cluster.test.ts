@@ -95,10 +95,17 @@ describe('a host that cannot be reached', () => {
   it('fails up naming the host while the others are repaired; the next up resumes', async () => {
     const [, drifted, lost] = hosts as [TestHost, TestHost, TestHost];
     await runOnHost(drifted, ['systemctl', 'stop', 'kubelet']);
+    await runOnHost(drifted, ['sh', '-c', 'echo "# changed by hand" >> /etc/containerd/config.toml']);
+    // preview names the steps up would run on that host, in their order, and no other host.
+    const preview = await runInfra(['preview', '-f', fx.stackFile], fx.env);
+    expect(preview.code, `${preview.stdout}\n${preview.stderr}`).toBe(0);
+    const planned = preview.stdout.split('\n').filter((l) => /^\s+[~+-]/.test(l));
+    expect(planned).toEqual([`  ~ ClusterNode node:lab:${drifted.name}  update: write /etc/containerd/config.toml (drifted), restart containerd, start kubelet (drifted)`]);
     await cutLink(lost);
     const failed = await runInfra(['up', '-f', fx.stackFile, '--skip-apps'], fx.env);
-    expect(failed.code).not.toBe(0);
-    expect(failed.stdout + failed.stderr).toContain(lost.name);
+    // The SSH layer's exit code, through the engine; the one line names the host.
+    expect(failed.code, `${failed.stdout}\n${failed.stderr}`).toBe(20);
+    expect(failed.stderr.split('\n').find((l) => l.startsWith('error: '))).toContain(`host ${lost.name}`);
     // The reachable host was repaired in the same run.
     expect((await runOnHost(drifted, ['systemctl', 'is-active', 'kubelet'])).trim()).toBe('active');
     await restoreLink(lost);

@@ -71,7 +71,10 @@ describe('binaries PKI', () => {
     for (const f of a) expect(f.mode, f.path).toBe(f.secret ? 0o600 : 0o644);
     expect(a.filter((f) => f.path.endsWith('.key')).every((f) => f.secret)).toBe(true);
     const etcd = a.find((f) => f.path === '/etc/systemd/system/etcd.service')!.content;
-    expect(etcd).toContain('--initial-cluster=cp1=https://10.213.0.11:2380,cp2=https://10.213.0.12:2380,cp3=https://10.213.0.13:2380');
+    expect(etcd).toContain('Environment=ETCD_INITIAL_CLUSTER=cp1=https://10.213.0.11:2380,cp2=https://10.213.0.12:2380,cp3=https://10.213.0.13:2380');
+    // The bootstrap state is the unit's default; a joining member's env file (read after it) says `existing`.
+    expect(etcd.indexOf('ETCD_INITIAL_CLUSTER_STATE=new')).toBeLessThan(etcd.indexOf('EnvironmentFile=-/etc/kubernetes/etcd-join.env'));
+    expect(etcd).not.toContain('--initial-cluster-state');
     expect(a.find((f) => f.path.endsWith('kube-controller-manager.service'))!.content).toContain('--leader-elect=true');
   });
 

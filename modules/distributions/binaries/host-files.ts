@@ -1,6 +1,6 @@
 import { renderKubeconfig } from '../../../clusters/local/kubeconfig-file.ts';
 import { certOf, type ClusterPki } from './cluster-pki.ts';
-import { CNI_BIN_DIR, CNI_CONF_DIR, ETCD_DATA_DIR, KUBELET_DIR, PAUSE_IMAGE, kubeconfigPath, pki } from './layout.ts';
+import { CNI_BIN_DIR, CNI_CONF_DIR, ETCD_DATA_DIR, ETCD_JOIN_ENV, KUBELET_DIR, PAUSE_IMAGE, kubeconfigPath, pki } from './layout.ts';
 import { APISERVER_PORT, ETCD_CLIENT_PORT, ETCD_PEER_PORT, etcdInitialCluster, etcdServers, type BinariesTopology, type ClusterHost, type WorkerNode } from './topology.ts';
 import { systemdUnit } from './units.ts';
 
@@ -84,9 +84,7 @@ function etcdUnit(t: BinariesTopology, h: ClusterHost): string {
     `--advertise-client-urls=${client}`,
     `--listen-peer-urls=${peer}`,
     `--initial-advertise-peer-urls=${peer}`,
-    `--initial-cluster=${etcdInitialCluster(t)}`,
     `--initial-cluster-token=infra-${t.cluster}`,
-    '--initial-cluster-state=new',
     `--cert-file=${pki('etcd-server.crt')}`,
     `--key-file=${pki('etcd-server.key')}`,
     `--trusted-ca-file=${pki('ca.crt')}`,
@@ -96,6 +94,13 @@ function etcdUnit(t: BinariesTopology, h: ClusterHost): string {
     `--peer-trusted-ca-file=${pki('ca.crt')}`,
     '--peer-client-cert-auth=true',
     '--log-level=warn',
+  ], [], [
+    // Read by etcd only while its data dir is empty. The bootstrap values are here; a member
+    // joining a running cluster gets `existing` and the current members from ETCD_JOIN_ENV,
+    // written by the join (effects/etcd-join.ts), never planned, so the unit stays the same.
+    `Environment=ETCD_INITIAL_CLUSTER=${etcdInitialCluster(t)}`,
+    'Environment=ETCD_INITIAL_CLUSTER_STATE=new',
+    `EnvironmentFile=-${ETCD_JOIN_ENV}`,
   ]);
 }
 

@@ -4,6 +4,8 @@ export const PKI_DIR = '/etc/kubernetes/pki';
 export const CONFIG_DIR = '/etc/kubernetes';
 export const UNIT_DIR = '/etc/systemd/system';
 export const ETCD_DATA_DIR = '/var/lib/etcd';
+/** Written only while a member joins a running etcd cluster (`existing` and the current members). */
+export const ETCD_JOIN_ENV = '/etc/kubernetes/etcd-join.env';
 export const KUBELET_DIR = '/var/lib/kubelet';
 export const IMAGE_DIR = '/var/lib/infra/images';
 export const CNI_CONF_DIR = '/etc/cni/net.d';

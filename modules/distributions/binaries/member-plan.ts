@@ -51,3 +51,26 @@ export function stepsOutOfPlace(output: string): string[] {
     .filter((l) => l.startsWith('no '))
     .map((l) => l.slice(3));
 }
+
+/**
+ * What `up` would run on a host, as `preview` shows it: the steps the new plan changes (or
+ * adds), the steps whose check failed at the refresh (drifted), and the restarts those force,
+ * in the order they would run. Pure.
+ */
+export function pendingSteps(before: readonly Step[], after: readonly Step[], drifted: readonly string[]): string[] {
+  const shape = (s: Step) => planDigest([s]);
+  const old = new Map(before.map((s) => [s.id, shape(s)]));
+  const changed = new Set<string>();
+  const lines: string[] = [];
+  for (const s of after) {
+    if (s.apply.length === 0) continue;
+    const planned = old.get(s.id) !== shape(s);
+    const forced = (s.rerunAfter ?? []).some((id) => changed.has(id));
+    if (planned) lines.push(`${s.title} (changed)`);
+    else if (drifted.includes(s.id)) lines.push(`${s.title} (drifted)`);
+    else if (forced) lines.push(s.title.replace(/^start /, 'restart '));
+    else continue;
+    changed.add(s.id);
+  }
+  return lines;
+}

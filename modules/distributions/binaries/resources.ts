@@ -8,22 +8,30 @@ import * as pulumi from '@pulumi/pulumi';
 
 export function providerAt(file: string): pulumi.dynamic.ResourceProvider {
   const impl = new URL(file, import.meta.url).pathname;
+  // Typed errors cross the engine as a marker line (modules/engine/provider-error.ts), so `up` exits with their code.
+  const carrier = new URL('../../engine/provider-error.ts', import.meta.url).pathname;
+  const call = async <T>(work: (m: Record<string, (...a: unknown[]) => Promise<T>>) => Promise<T>): Promise<T> => {
+    try {
+      return await work(await import(impl));
+    } catch (err) {
+      throw (await import(carrier)).carryAcrossEngine(err);
+    }
+  };
   return {
     async create(inputs) {
-      return (await import(impl)).create(inputs);
+      return call((m) => m['create']!(inputs));
     },
     async read(id, props) {
-      const m = await import(impl);
-      return m.read ? m.read(id, props) : { id, props };
+      return call(async (m) => (m['read'] ? m['read'](id, props) : { id, props }));
     },
     async diff(_id, olds, news) {
-      return (await import(impl)).diff(olds, news);
+      return call((m) => m['diff']!(olds, news));
     },
     async update(id, olds, news) {
-      return (await import(impl)).update(id, olds, news);
+      return call((m) => m['update']!(id, olds, news));
     },
     async delete(id, props) {
-      await (await import(impl)).remove(id, props);
+      await call((m) => m['remove']!(id, props));
     },
   };
 }

@@ -16,10 +16,11 @@ export interface EtcdMember extends MemberHealth {
  * `etcdctl member list -w json`. Member IDs are uint64: parsed as JSON numbers they lose their
  * low bits (and `member remove` then finds no such member), so they are read as strings.
  */
-export function parseMemberList(json: string): { name: string; hexId: string; clientURLs?: string[] }[] {
+export function parseMemberList(json: string): { name: string; hexId: string; clientURLs?: string[]; peerURLs?: string[] }[] {
   const text = json.replace(/"(ID|member_id|cluster_id)":(\d+)/g, '"$1":"$2"');
-  const members = (JSON.parse(text) as { members?: { ID: string; name: string; clientURLs?: string[] }[] }).members ?? [];
-  return members.map((m) => ({ name: m.name, hexId: BigInt(m.ID).toString(16), ...(m.clientURLs ? { clientURLs: m.clientURLs } : {}) }));
+  const members = (JSON.parse(text) as { members?: { ID: string; name?: string; clientURLs?: string[]; peerURLs?: string[] }[] }).members ?? [];
+  // A member added but not started yet has no name (etcd leaves it out of the JSON).
+  return members.map((m) => ({ name: m.name ?? '', hexId: BigInt(m.ID).toString(16), ...(m.clientURLs ? { clientURLs: m.clientURLs } : {}), ...(m.peerURLs ? { peerURLs: m.peerURLs } : {}) }));
 }
 
 /** The members etcd knows and whether each answers its health check, asked through `via`. */

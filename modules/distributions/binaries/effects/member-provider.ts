@@ -1,13 +1,14 @@
-import { appendFile, mkdir, readFile } from 'node:fs/promises';
+import { appendFile, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { infraHome } from '../../../../clusters/host/paths.ts';
 import { HostUnreachableError, type RemoteHost } from '../../../hosts/index.ts';
 import { HostStepError, QuorumRefusedError, RollStoppedError } from '../errors.ts';
 import { rollQueueOf } from '../roll.ts';
 import { BIN_DIR, kubeconfigPath } from '../layout.ts';
-import { batchCheckScript, memberSteps, planDigest, stepsOutOfPlace, type MemberPlanInput } from '../member-plan.ts';
+import { batchCheckScript, memberSteps, pendingSteps, planDigest, stepsOutOfPlace, type MemberPlanInput } from '../member-plan.ts';
 import { decideMemberRemoval } from '../removal-plan.ts';
 import { etcdctl, etcdMembers } from './etcd-members.ts';
+import { finishJoin, planJoin, startJoin } from './etcd-join.ts';
 import { runSteps } from '../run-steps.ts';
 import { clusterArtifacts } from './artifacts.ts';
 import { connect, withHost, type HostAccess } from '../../../hosts/host-access.ts';
@@ -31,6 +32,8 @@ export interface MemberOutputs extends MemberInputs {
   readonly inSync: boolean;
   /** Mutating commands and uploads the last create/update ran. */
   readonly mutations: number;
+  /** The steps whose check failed at the last refresh (what `preview` shows as drifted). */
+  readonly outOfPlace?: readonly string[];
 }
 
 const ADMIN = `${BIN_DIR}/kubectl --kubeconfig=${kubeconfigPath('admin')}`;
@@ -57,7 +60,7 @@ async function bring(m: MemberInputs): Promise<MemberOutputs> {
   const run = await withHost(accessOf(m, m.host), (h) => runSteps(stepHost(h), steps, { readLocal: (p) => readFile(p) }));
   await journal(m.host, m.role, run.mutations);
   if (m.role === 'node') await waitNodeReady(m);
-  return { ...m, planDigest: planDigest(steps), inSync: true, mutations: run.mutations };
+  return { ...m, planDigest: planDigest(steps), inSync: true, mutations: run.mutations, outOfPlace: [] };
 }
 
 async function waitNodeReady(m: MemberInputs): Promise<void> {
@@ -71,7 +74,25 @@ async function waitNodeReady(m: MemberInputs): Promise<void> {
 }
 
 export async function create(inputs: MemberInputs): Promise<{ id: string; outs: MemberOutputs }> {
-  return { id: `${inputs.cluster}/${inputs.role}/${inputs.host}`, outs: await bring(inputs) };
+  const id = `${inputs.cluster}/${inputs.role}/${inputs.host}`;
+  if (inputs.role === 'control-plane' && (await planJoin(inputs)).decision.kind !== 'bootstrap') return { id, outs: await joinAndBring(inputs) };
+  return { id, outs: await bring(inputs) };
+}
+
+/**
+ * A control-plane host joining a running cluster (a removed one added back): in the roll queue,
+ * so no other member restarts while the cluster grows; decided again once its turn comes.
+ */
+function joinAndBring(m: MemberInputs): Promise<MemberOutputs> {
+  const stopped = (at: { host: string; message: string }) =>
+    new RollStoppedError(`the changes of cluster ${m.cluster} stopped at ${at.host}: ${at.message}`, { where: `host ${m.host}`, hint: `${m.host} did not join yet; fix ${at.host} and run \`infra up\` again to go on` });
+  return rollQueueOf(m.cluster).run(m.host, async () => {
+    const plan = await planJoin(m);
+    await startJoin(m, plan);
+    const outs = await bring(m);
+    if (plan.decision.kind === 'join' || plan.decision.kind === 'resume') await finishJoin(m);
+    return outs;
+  }, stopped);
 }
 
 export async function read(id: string, props: MemberOutputs): Promise<{ id: string; props: MemberOutputs }> {
@@ -79,18 +100,42 @@ export async function read(id: string, props: MemberOutputs): Promise<{ id: stri
     const artifacts = await clusterArtifacts();
     const steps = memberSteps(props, artifacts);
     const out = await withHost(accessOf(props, props.host), (h) => h.run({ script: batchCheckScript(steps) }, { sudo: true, quiet: true, step: 'check' }));
-    return { id, props: { ...props, inSync: stepsOutOfPlace(out.stdout).length === 0 } };
+    const outOfPlace = stepsOutOfPlace(out.stdout);
+    return { id, props: { ...props, inSync: outOfPlace.length === 0, outOfPlace } };
   } catch (err) {
     // An unreachable host is out of sync, not a failed refresh: the others still go ahead.
-    if (err instanceof HostUnreachableError) return { id, props: { ...props, inSync: false } };
+    if (err instanceof HostUnreachableError) return { id, props: { ...props, inSync: false, outOfPlace: [] } };
     throw err;
   }
 }
 
 export async function diff(olds: MemberOutputs, news: MemberInputs): Promise<{ changes: boolean; replaces: string[]; deleteBeforeReplace: boolean }> {
   const replaces = ['cluster', 'role', 'host'].filter((k) => olds[k as keyof MemberInputs] !== news[k as keyof MemberInputs]);
-  const digest = planDigest(memberSteps(news, await clusterArtifacts()));
-  return { changes: replaces.length > 0 || olds.inSync === false || olds.planDigest !== digest, replaces, deleteBeforeReplace: true };
+  const artifacts = await clusterArtifacts();
+  const steps = memberSteps(news, artifacts);
+  const changes = replaces.length > 0 || olds.inSync === false || olds.planDigest !== planDigest(steps);
+  if (changes && replaces.length === 0) {
+    await notePreview(news, () => {
+      const lines = pendingSteps(memberSteps(olds, artifacts), steps, olds.outOfPlace ?? []);
+      return lines.length > 0 ? lines : ['every check again (the host did not answer the refresh)'];
+    });
+  }
+  return { changes, replaces, deleteBeforeReplace: true };
+}
+
+/** During `infra preview` (INFRA_PREVIEW_DIR set by the engine): the steps `up` would run here, for the plan it prints. */
+async function notePreview(m: MemberInputs, steps: () => string[]): Promise<void> {
+  const dir = process.env['INFRA_PREVIEW_DIR'];
+  if (!dir) return;
+  const name = `${m.role === 'node' ? 'node' : 'control-plane'}:${m.cluster}:${m.host}`;
+  let lines: string[];
+  try {
+    lines = steps();
+  } catch {
+    // The old plan cannot be made again (state from an older infra): say only that it differs.
+    lines = ['the plan changed'];
+  }
+  await writeFile(join(dir, `${encodeURIComponent(name)}.json`), JSON.stringify({ name, steps: lines }));
 }
 
 /**
