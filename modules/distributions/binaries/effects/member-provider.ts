@@ -51,8 +51,11 @@ async function journal(host: string, role: string, mutations: number): Promise<v
   await appendFile(join(dir, 'mutations.log'), `${new Date().toISOString()} ${host} ${role} ${mutations}\n`);
 }
 
+/** The binaries of the cluster's Kubernetes version (kube-*, kubelet) and the pinned rest. */
+const artifactsOf = (m: MemberPlanInput) => clusterArtifacts({ version: m.topology.version });
+
 async function bring(m: MemberInputs): Promise<MemberOutputs> {
-  const artifacts = await clusterArtifacts();
+  const artifacts = await artifactsOf(m);
   const steps = memberSteps(m, artifacts);
   const run = await withHost(accessOf(m, m.host), (h) => runSteps(stepHost(h), steps, { readLocal: (p) => readFile(p) }));
   await journal(m.host, m.role, run.mutations);
@@ -76,8 +79,7 @@ export async function create(inputs: MemberInputs): Promise<{ id: string; outs: 
 
 export async function read(id: string, props: MemberOutputs): Promise<{ id: string; props: MemberOutputs }> {
   try {
-    const artifacts = await clusterArtifacts();
-    const steps = memberSteps(props, artifacts);
+    const steps = memberSteps(props, await artifactsOf(props));
     const out = await withHost(accessOf(props, props.host), (h) => h.run({ script: batchCheckScript(steps) }, { sudo: true, quiet: true, step: 'check' }));
     return { id, props: { ...props, inSync: stepsOutOfPlace(out.stdout).length === 0 } };
   } catch (err) {
@@ -89,7 +91,7 @@ export async function read(id: string, props: MemberOutputs): Promise<{ id: stri
 
 export async function diff(olds: MemberOutputs, news: MemberInputs): Promise<{ changes: boolean; replaces: string[]; deleteBeforeReplace: boolean }> {
   const replaces = ['cluster', 'role', 'host'].filter((k) => olds[k as keyof MemberInputs] !== news[k as keyof MemberInputs]);
-  const digest = planDigest(memberSteps(news, await clusterArtifacts()));
+  const digest = planDigest(memberSteps(news, await artifactsOf(news)));
   return { changes: replaces.length > 0 || olds.inSync === false || olds.planDigest !== digest, replaces, deleteBeforeReplace: true };
 }
 
@@ -100,11 +102,22 @@ export async function diff(olds: MemberOutputs, news: MemberInputs): Promise<{ c
 export async function update(_id: string, olds: MemberOutputs, news: MemberInputs): Promise<{ outs: MemberOutputs }> {
   const stopped = (at: { host: string; message: string }) =>
     new RollStoppedError(`the roll of cluster ${news.cluster} stopped at ${at.host}: ${at.message}`, { where: `host ${news.host}`, hint: `${news.host} was not changed; fix ${at.host} and run \`infra up\` again to go on` });
+  // Its place in the roll is taken before the first await: the roll follows the engine's order.
+  const turn = rollQueueOf(news.cluster).enter(news.host);
   // A member that only drifted (nothing planned changed) is repaired in place, outside the roll:
   // one unreachable host must not hold back the repair of the others.
-  const planned = olds.planDigest !== planDigest(memberSteps(news, await clusterArtifacts()));
-  if (!planned) return { outs: await bring(news) };
-  return rollQueueOf(news.cluster).run(news.host, async () => {
+  let planned: boolean;
+  try {
+    planned = olds.planDigest !== planDigest(memberSteps(news, await artifactsOf(news)));
+  } catch (err) {
+    turn.skip();
+    throw err;
+  }
+  if (!planned) {
+    turn.skip();
+    return { outs: await bring(news) };
+  }
+  return turn.run(async () => {
     if (news.role === 'node') await cordonAndDrain(news);
     const outs = await bring(news);
     if (news.role === 'node') await uncordon(news);
