@@ -34,7 +34,7 @@ export class RollQueue {
           try {
             return await work();
           } catch (err) {
-            this.stoppedAt = { host, message: err instanceof Error ? err.message : String(err) };
+            this.stoppedAt = { host, message: describe(err) };
             throw err;
           }
         } finally {
@@ -52,6 +52,13 @@ export class RollQueue {
   run<T>(host: string, work: () => Promise<T>, stopped: (at: { host: string; message: string }) => Error): Promise<T> {
     return this.enter(host).run(work, stopped);
   }
+}
+
+/** The error's `where` (host) before its message, when it has one (InfraError). */
+function describe(err: unknown): string {
+  if (!(err instanceof Error)) return String(err);
+  const where = (err as { where?: unknown }).where;
+  return typeof where === 'string' && where ? `${where}: ${err.message}` : err.message;
 }
 
 const queues = new Map<string, RollQueue>();

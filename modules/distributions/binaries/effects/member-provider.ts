@@ -64,12 +64,14 @@ async function bring(m: MemberInputs): Promise<MemberOutputs> {
 }
 
 async function waitNodeReady(m: MemberInputs): Promise<void> {
-  const probe = `[ "$(${ADMIN} get node ${m.host} -o jsonpath='{.status.conditions[?(@.type=="Ready")].status}' 2>/dev/null)" = True ]`;
+  // Ready as reported by the kubelet at the cluster's version (after an upgrade, not the old one's last status).
+  const want = `True v${m.topology.version}`;
+  const probe = `[ "$(${ADMIN} get node ${m.host} -o jsonpath='{.status.conditions[?(@.type=="Ready")].status} {.status.nodeInfo.kubeletVersion}' 2>/dev/null)" = '${want}' ]`;
   const script = `i=0; until ${probe}; do i=$((i+1)); if [ $i -ge 180 ]; then ${ADMIN} get node ${m.host} -o wide >&2 || true; exit 1; fi; sleep 1; done`;
   try {
     await withHost(apiHost(m), (h) => h.run({ script }, { sudo: true, quiet: true, step: `wait for node ${m.host} Ready` }));
   } catch (err) {
-    throw new HostStepError(m.host, 'wait for the node to be Ready', `node ${m.host} did not become Ready in 180 s`, { cause: err, hint: `see \`journalctl -u kubelet\` on ${m.host}` });
+    throw new HostStepError(m.host, 'wait for the node to be Ready', `node ${m.host} did not become Ready with kubelet v${m.topology.version} in 180 s`, { cause: err, hint: `see \`journalctl -u kubelet\` on ${m.host}` });
   }
 }
 

@@ -1,0 +1,102 @@
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runCommand } from '../../clusters/host/command.ts';
+import { clusterLayout } from '../../clusters/local/layout.ts';
+import { cacheBinDir } from '../../clusters/tools/resolver.ts';
+import { binariesStack, mutationLines, writeStack, type BinariesStackFixture } from '../harness/binaries-stack.ts';
+import { runInfra } from '../harness/cli.ts';
+import { runOnHost, startTestHosts, stopTestHosts, type TestHost } from '../harness/test-hosts.ts';
+
+/**
+ * A version change of a `binaries` cluster on real SSH hosts (1 control plane + 2 workers):
+ * 1.34.3 → 1.34.4 rolls the control plane, then one worker at a time; a worker that fails stops
+ * the roll with host and step named and the worker after it untouched; the next `up` resumes.
+ */
+
+let hosts: TestHost[];
+let fx: BinariesStackFixture;
+const KUBECTL = join(cacheBinDir(), 'kubectl-v1.34.4', 'kubectl');
+const BROKEN = '/etc/systemd/system/kubelet.service.d/10-broken.conf';
+
+const kubectl = async (...args: string[]) => {
+  const r = await runCommand(KUBECTL, [`--kubeconfig=${clusterLayout('lab', fx.env).kubeconfig}`, ...args]);
+  if (r.code !== 0) throw new Error(`kubectl ${args.join(' ')}: ${r.stderr}`);
+  return r.stdout;
+};
+
+/** Each node's kubelet version and whether it is cordoned, as the API reports them. */
+const nodes = async (): Promise<string[]> =>
+  (await kubectl('get', 'nodes', '-o', 'jsonpath={range .items[*]}{.metadata.name} {.status.nodeInfo.kubeletVersion} {.status.conditions[?(@.type=="Ready")].status} {.spec.unschedulable}{"\\n"}{end}'))
+    .trim()
+    .split('\n')
+    .map((l) => l.trim())
+    .sort();
+
+const apiserverVersion = async (): Promise<string> => (JSON.parse(await kubectl('get', '--raw=/version')) as { gitVersion: string }).gitVersion;
+const kubeletOnHost = async (h: TestHost): Promise<string> => (await runOnHost(h, ['/usr/local/bin/kubelet', '--version'])).trim();
+const up = () => runInfra(['up', '-f', fx.stackFile, '--skip-apps'], fx.env);
+const stackAt = (version: string) => writeStack(fx.stackFile, hosts, 'lab', 1, 'alice', undefined, { version });
+
+beforeAll(async () => {
+  hosts = await startTestHosts({ count: 3, prefix: 'upg' });
+  fx = await binariesStack(hosts, { cluster: 'lab', controlPlanes: 1, user: 'alice', version: '1.34.3' });
+}, 600_000);
+
+afterAll(async () => {
+  await stopTestHosts();
+});
+
+describe('a version change of a binaries cluster on SSH hosts', () => {
+  it('brings the cluster up at 1.34.3: the apiserver and every kubelet report it', async () => {
+    const r = await up();
+    expect(r.code, `${r.stdout}\n${r.stderr}`).toBe(0);
+    expect(await apiserverVersion()).toBe('v1.34.3');
+    expect(await nodes()).toEqual(['upg-2 v1.34.3 True', 'upg-3 v1.34.3 True']);
+    // Pods on both workers, so each drain has something to evict.
+    const manifest = join(fx.dir, 'sleeper.json');
+    await writeFile(manifest, JSON.stringify({
+      apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name: 'sleeper', namespace: 'default' },
+      spec: { replicas: 2, selector: { matchLabels: { app: 'sleeper' } }, template: { metadata: { labels: { app: 'sleeper' } }, spec: { containers: [{ name: 'sleeper', image: 'infra.local/pause:1', imagePullPolicy: 'Never' }] } } },
+    }));
+    await kubectl('apply', '-f', manifest);
+    await kubectl('rollout', 'status', 'deployment/sleeper', '--timeout=120s');
+  }, 900_000);
+
+  it('a worker that fails stops the roll naming host and step; the control plane is done, the worker after it untouched', async () => {
+    const [, broken, after] = hosts as [TestHost, TestHost, TestHost];
+    // Its kubelet cannot start again: the restart after the new binary fails.
+    await runOnHost(broken, ['sh', '-c', `mkdir -p ${BROKEN.replace(/\/[^/]+$/, '')} && printf '[Service]\\nExecStartPre=/bin/false\\n' > ${BROKEN} && systemctl daemon-reload`]);
+    await stackAt('1.34.4');
+    const r = await up();
+    const out = `${r.stdout}\n${r.stderr}`;
+    expect(r.code, out).not.toBe(0);
+    expect(out).toMatch(/upg-2[\s\S]*service:kubelet|service:kubelet[\s\S]*upg-2/);
+    expect(out).toContain('the roll of cluster lab stopped at upg-2');
+    expect(await apiserverVersion()).toBe('v1.34.4');
+    // The broken worker stays cordoned (drained before its binaries changed); the next one was not touched.
+    expect(await kubeletOnHost(broken)).toBe('Kubernetes v1.34.4');
+    expect(await kubeletOnHost(after)).toBe('Kubernetes v1.34.3');
+    const state = await nodes();
+    expect(state).toContainEqual('upg-3 v1.34.3 True');
+    expect(state.find((l) => l.startsWith('upg-2 '))).toMatch(/ true$/);
+  }, 900_000);
+
+  it('after the fix the next up resumes: every node at 1.34.4, Ready and schedulable; the pods run', async () => {
+    const broken = hosts[1] as TestHost;
+    await runOnHost(broken, ['sh', '-c', `rm -f ${BROKEN} && systemctl daemon-reload`]);
+    const r = await up();
+    expect(r.code, `${r.stdout}\n${r.stderr}`).toBe(0);
+    expect(await nodes()).toEqual(['upg-2 v1.34.4 True', 'upg-3 v1.34.4 True']);
+    expect(await apiserverVersion()).toBe('v1.34.4');
+    await kubectl('rollout', 'status', 'deployment/sleeper', '--timeout=120s');
+  }, 900_000);
+
+  it('a second up after the upgrade changes nothing', async () => {
+    const before = await mutationLines(fx.infraHome);
+    const r = await up();
+    expect(r.code, `${r.stdout}\n${r.stderr}`).toBe(0);
+    expect(await mutationLines(fx.infraHome)).toEqual(before);
+    expect(r.stdout + r.stderr).not.toMatch(/update|create/i);
+  }, 600_000);
+});
