@@ -35,7 +35,13 @@ const nodes = async (): Promise<string[]> =>
 
 const apiserverVersion = async (): Promise<string> => (JSON.parse(await kubectl('get', '--raw=/version')) as { gitVersion: string }).gitVersion;
 const kubeletOnHost = async (h: TestHost): Promise<string> => (await runOnHost(h, ['/usr/local/bin/kubelet', '--version'])).trim();
-const up = () => runInfra(['up', '-f', fx.stackFile, '--skip-apps'], fx.env);
+/** `up`, its wall time on stderr (BENCHMARKS.md reads it). */
+const up = async (what: string) => {
+  const started = Date.now();
+  const r = await runInfra(['up', '-f', fx.stackFile, '--skip-apps'], fx.env);
+  process.stderr.write(`[upgrade bench] ${what}: ${((Date.now() - started) / 1000).toFixed(1)} s\n`);
+  return r;
+};
 const stackAt = (version: string) => writeStack(fx.stackFile, hosts, 'lab', 1, 'alice', undefined, { version });
 
 beforeAll(async () => {
@@ -49,7 +55,7 @@ afterAll(async () => {
 
 describe('a version change of a binaries cluster on SSH hosts', () => {
   it('brings the cluster up at 1.34.3: the apiserver and every kubelet report it', async () => {
-    const r = await up();
+    const r = await up('bootstrap at 1.34.3, 3 hosts');
     expect(r.code, `${r.stdout}\n${r.stderr}`).toBe(0);
     expect(await apiserverVersion()).toBe('v1.34.3');
     expect(await nodes()).toEqual(['upg-2 v1.34.3 True', 'upg-3 v1.34.3 True']);
@@ -68,7 +74,7 @@ describe('a version change of a binaries cluster on SSH hosts', () => {
     // Its kubelet cannot start again: the restart after the new binary fails.
     await runOnHost(broken, ['sh', '-c', `mkdir -p ${BROKEN.replace(/\/[^/]+$/, '')} && printf '[Service]\\nExecStartPre=/bin/false\\n' > ${BROKEN} && systemctl daemon-reload`]);
     await stackAt('1.34.4');
-    const r = await up();
+    const r = await up('roll to 1.34.4 stopped at the broken worker (control plane + 1 worker)');
     const out = `${r.stdout}\n${r.stderr}`;
     expect(r.code, out).not.toBe(0);
     expect(out).toMatch(/upg-2[\s\S]*service:kubelet|service:kubelet[\s\S]*upg-2/);
@@ -85,7 +91,7 @@ describe('a version change of a binaries cluster on SSH hosts', () => {
   it('after the fix the next up resumes: every node at 1.34.4, Ready and schedulable; the pods run', async () => {
     const broken = hosts[1] as TestHost;
     await runOnHost(broken, ['sh', '-c', `rm -f ${BROKEN} && systemctl daemon-reload`]);
-    const r = await up();
+    const r = await up('resumed roll (2 workers)');
     expect(r.code, `${r.stdout}\n${r.stderr}`).toBe(0);
     expect(await nodes()).toEqual(['upg-2 v1.34.4 True', 'upg-3 v1.34.4 True']);
     expect(await apiserverVersion()).toBe('v1.34.4');
@@ -94,7 +100,7 @@ describe('a version change of a binaries cluster on SSH hosts', () => {
 
   it('a second up after the upgrade changes nothing', async () => {
     const before = await mutationLines(fx.infraHome);
-    const r = await up();
+    const r = await up('no-op up');
     expect(r.code, `${r.stdout}\n${r.stderr}`).toBe(0);
     expect(await mutationLines(fx.infraHome)).toEqual(before);
     expect(r.stdout + r.stderr).not.toMatch(/update|create/i);
