@@ -4,6 +4,7 @@ import type { PathSegment } from './issues.ts';
 import type { ClusterSpec, Decision, HostSpec, Runtime, SiteSpec } from './model.ts';
 import type { FieldReader } from './reader.ts';
 import { CLUSTER, ENUMS, HOST, SITE, fieldNames } from './schema.ts';
+import { KUBERNETES_DEFAULT_VERSION, KUBERNETES_SUPPORTED_VERSIONS } from './versions.ts';
 
 /** Reads sites, hosts and clusters, fills defaults by the rules of docs/DECISIONS.md, reports every problem. */
 
@@ -107,6 +108,10 @@ export function readClusters(r: FieldReader, sites: ReadonlyMap<string, SiteSpec
     const csi = pick('csi', ENUMS.csi, () => chooseCsi(facts, distribution));
     const runtimes = (r.list([...p, 'runtimes']) ?? []).map((_, j) => r.oneOf([...p, 'runtimes', j], ENUMS.runtime)).filter((x): x is Runtime => !!x);
     const version = r.string([...p, 'version']) ?? defaultVersion(distribution);
+    if (distribution === 'kubernetes' && !kubeconfig && r.at([...p, 'version']) !== undefined) {
+      const supported = bootstrap === 'kubeadm' ? [KUBERNETES_DEFAULT_VERSION] : KUBERNETES_SUPPORTED_VERSIONS;
+      if (!supported.includes(version)) r.source.report([...p, 'version'], `infra builds Kubernetes ${supported.join(' and ')}${bootstrap === 'kubeadm' ? ' for kubeadm clusters' : ''}, not ${version}`);
+    }
     const labels = { [SITE_KIND_LABEL]: siteKindOf(site), ...(site?.labels ?? {}), ...(site ? { site: site.name } : {}), ...r.stringMap([...p, 'labels']) };
     if (name && datastore && cni && csi) {
       out.push({

@@ -73,7 +73,7 @@ export const CLUSTER = obj('A Kubernetes or K3s cluster, or an existing one by k
   kubeconfig: { type: 'string', description: 'An existing cluster: its kubeconfig (nothing is provisioned).' },
   distribution: oneOf(ENUMS.distribution, 'kubernetes, k3s, or local (processes on this machine).'),
   bootstrap: oneOf(ENUMS.bootstrap, 'kubernetes on ssh hosts: binaries (systemd units, default) or kubeadm (static Pods from images infra builds).'),
-  version: { type: 'string', description: 'Kubernetes version.' },
+  version: { type: 'string', description: 'Kubernetes version (clusters infra builds: 1.34.3 or 1.34.4, the default; kubeadm: 1.34.4).' },
   controlPlanes: { type: 'integer', description: 'Control-plane (server) nodes.', minimum: 1, maximum: 7 },
   nodes: { type: 'integer', description: 'Nodes in all (local: kwok fake nodes).', minimum: 0, maximum: 100000 },
   hosts: list('Hosts that make up the cluster.', name('Host name.')),

@@ -101,8 +101,11 @@ async function operate(
 }
 
 async function resolveStackBinaries(spec: StackSpec, out: Output, ctx: RunContext): Promise<void> {
-  const [{ resolveBinaries }, { binariesFor }] = await Promise.all([import('../../clusters/tools/resolver.ts'), import('../../clusters/tools/stack-binaries.ts')]);
-  await resolveBinaries(binariesFor(spec), { progress: out.progress, signal: ctx.signal });
+  const [{ resolveBinaries }, { binariesAndVersionsFor }] = await Promise.all([import('../../clusters/tools/resolver.ts'), import('../../clusters/tools/stack-binaries.ts')]);
+  const { pinned, versioned } = binariesAndVersionsFor(spec);
+  await resolveBinaries(pinned, { progress: out.progress, signal: ctx.signal });
+  // Clusters on ssh hosts at another supported Kubernetes version (e.g. before an upgrade).
+  for (const v of versioned) await resolveBinaries(v.names, { progress: out.progress, signal: ctx.signal, kubernetesVersion: v.version });
 }
 
 function summaryText(r: OperationResult): string {

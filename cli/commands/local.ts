@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import type { Command } from 'commander';
 import type { LocalClusterInfo } from '../../clusters/local/local-cluster.ts';
-import { BINARIES, type BinaryName } from '../../clusters/tools/versions.ts';
+import { BINARIES, KUBERNETES_VERSION, SUPPORTED_KUBERNETES_VERSIONS, VERSIONED_BINARY_NAMES, type BinaryName } from '../../clusters/tools/versions.ts';
 import { wholeNumber } from '../options.ts';
 import { createOutput, table } from '../output.ts';
 import type { RunContext } from '../run-context.ts';
@@ -85,13 +85,18 @@ export function registerLocal(program: Command, ctx: RunContext): void {
   local
     .command('binaries')
     .option('--json', 'print the result as JSON')
-    .description('find or build every pinned tool: etcd, Kubernetes, kwok, kustomize, helm, pulumi')
+    .description('find or build every pinned tool: etcd, Kubernetes (and the other version ssh clusters may run), kwok, kustomize, helm, pulumi')
     .action(async (opts: { json?: boolean }) => {
       const out = createOutput(opts.json === true);
       const { resolveBinaries } = await import('../../clusters/tools/resolver.ts');
       const names = Object.keys(BINARIES) as BinaryName[];
       const found = await resolveBinaries(names, { progress: out.progress, signal: ctx.signal });
       const rows = names.map((n) => found[n]);
+      // The other supported Kubernetes versions of clusters on ssh hosts (what they upgrade from).
+      for (const version of SUPPORTED_KUBERNETES_VERSIONS.filter((v) => v !== KUBERNETES_VERSION)) {
+        const extra = await resolveBinaries(VERSIONED_BINARY_NAMES, { progress: out.progress, signal: ctx.signal, kubernetesVersion: version });
+        rows.push(...VERSIONED_BINARY_NAMES.map((n) => extra[n]));
+      }
       out.result(rows, () => table(['BINARY', 'VERSION', 'SOURCE', 'PATH'], rows.map((b) => [b.name, b.version, b.source, b.path])));
     });
 }

@@ -143,12 +143,13 @@ export function releaseArtifact(
   name: BinaryName,
   platform: { readonly platform: NodeJS.Platform; readonly arch: string },
   env: NodeJS.ProcessEnv,
+  version: string = BINARIES[name].version,
 ): ArtifactPlan {
   if (env['INFRA_OFFLINE'] === '1') return { kind: 'none', why: 'INFRA_OFFLINE=1' };
   if (name.startsWith('cni-')) return { kind: 'none', why: 'the CNI plugins are released as one archive; infra builds the ones it needs' };
   const arch = releaseArch(platform.platform, platform.arch);
   if (!arch) return { kind: 'none', why: `no release artifacts for ${platform.platform}/${platform.arch}` };
-  const l = layout(name, BINARIES[name].version, arch);
+  const l = layout(name, version, arch);
   const base = mirroredBase(l.source, l.upstream, env);
   const fileName = decodeURIComponent(l.path.split('/').pop() ?? l.path);
   let checksum: ChecksumSource;

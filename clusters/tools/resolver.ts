@@ -9,7 +9,7 @@ import { buildWithGo, goVersion } from './go-builder.ts';
 import { elapsedText, HEARTBEAT_MS, megabytes, withHeartbeat, type Progress } from './heartbeat.ts';
 import { releaseArtifact } from './release-artifacts.ts';
 import { downloadRelease } from './release-download.ts';
-import { BINARIES, type BinaryName, type BinarySpec } from './versions.ts';
+import { binarySpec, type BinaryName, type BinarySpec } from './versions.ts';
 
 export type BinarySource = 'env' | 'path' | 'cache' | 'downloaded' | 'built';
 
@@ -36,6 +36,8 @@ export interface ResolveOptions {
   readonly heartbeatMs?: number;
   /** Defaults to this machine's. */
   readonly platform?: { readonly platform: NodeJS.Platform; readonly arch: string };
+  /** The Kubernetes version of the kube-* components and the kubelet (default: the pinned one). */
+  readonly kubernetesVersion?: string;
   /** Hosts already found unreachable in this run, so the next binary does not wait for them again. */
   readonly unreachable?: Map<string, string>;
 }
@@ -47,7 +49,7 @@ export interface ResolveOptions {
  */
 export async function resolveBinary(name: BinaryName, options: ResolveOptions = {}): Promise<ResolvedBinary> {
   const env = options.env ?? process.env;
-  const spec = BINARIES[name];
+  const spec = binarySpec(name, options.kubernetesVersion);
   const found = (path: string, source: BinarySource): ResolvedBinary => ({ name, version: spec.version, path, source });
 
   const explicitDir = env['INFRA_BIN_DIR'];
@@ -115,7 +117,7 @@ async function download(
   options: ResolveOptions & { progress: Progress; heartbeatMs: number },
 ): Promise<Missed | undefined> {
   const { progress } = options;
-  const plan = releaseArtifact(spec.name, options.platform ?? { platform: process.platform, arch: process.arch }, env);
+  const plan = releaseArtifact(spec.name, options.platform ?? { platform: process.platform, arch: process.arch }, env, spec.version);
   if (plan.kind === 'none') return { why: plan.why, line: `no release download for ${spec.name} (${plan.why})` };
   const { artifact } = plan;
   const host = new URL(artifact.url).host;

@@ -1,5 +1,5 @@
 import type { StackSpec } from '../../stacks/load.ts';
-import { BINARY_NAMES, CNI_PLUGIN_NAMES, type BinaryName } from './versions.ts';
+import { BINARY_NAMES, CNI_PLUGIN_NAMES, KUBERNETES_VERSION, VERSIONED_BINARY_NAMES, type BinaryName, type VersionedBinary } from './versions.ts';
 
 /**
  * The pinned binaries a stack's `up` runs, so they can be resolved (downloaded or built,
@@ -8,11 +8,28 @@ import { BINARY_NAMES, CNI_PLUGIN_NAMES, type BinaryName } from './versions.ts';
  * apps may use (`auto` may detect either, so it needs both).
  */
 export function binariesFor(stack: StackSpec): BinaryName[] {
+  return binariesAndVersionsFor(stack).pinned;
+}
+
+const sshKubernetes = (stack: StackSpec) => {
+  const sshSites = new Set(stack.sites.filter((s) => s.kind === 'ssh').map((s) => s.name));
+  return stack.clusters.filter((c) => !c.kubeconfig && c.distribution === 'kubernetes' && c.site && sshSites.has(c.site));
+};
+
+/**
+ * Besides the pinned binaries, the kube-* components and kubelets of clusters on ssh hosts that
+ * name another supported Kubernetes version (e.g. 1.34.3 before an upgrade), per version.
+ */
+export function binariesAndVersionsFor(stack: StackSpec): { pinned: BinaryName[]; versioned: { version: string; names: readonly VersionedBinary[] }[] } {
+  const versions = [...new Set(sshKubernetes(stack).map((c) => c.version))].filter((v) => v !== KUBERNETES_VERSION).sort();
+  return { pinned: pinnedFor(stack), versioned: versions.map((version) => ({ version, names: VERSIONED_BINARY_NAMES })) };
+}
+
+function pinnedFor(stack: StackSpec): BinaryName[] {
   const names = new Set<BinaryName>(['pulumi']);
   if (stack.clusters.some((c) => c.local && !c.kubeconfig)) for (const n of BINARY_NAMES) names.add(n);
   // A kubernetes cluster on ssh hosts: infra uploads the control plane, etcdctl and the node binaries.
-  const sshSites = new Set(stack.sites.filter((s) => s.kind === 'ssh').map((s) => s.name));
-  if (stack.clusters.some((c) => !c.kubeconfig && c.distribution === 'kubernetes' && c.site && sshSites.has(c.site))) {
+  if (sshKubernetes(stack).length > 0) {
     for (const n of ['etcd', 'etcdctl', 'kube-apiserver', 'kube-controller-manager', 'kube-scheduler', 'kubectl', 'kubelet', ...CNI_PLUGIN_NAMES] as const) names.add(n);
   }
   for (const app of stack.gitops.apps) {

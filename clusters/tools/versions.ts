@@ -1,3 +1,5 @@
+import { KUBERNETES_SUPPORTED_VERSIONS } from '../../stacks/versions.ts';
+
 /**
  * Pinned versions of every binary a local cluster runs, and how to build each from the Go
  * module proxy. Pure data: the resolver and the Go builder act on it.
@@ -26,6 +28,15 @@ export const BINARY_NAMES: readonly ControlPlaneBinary[] = [
 ];
 
 export const KUBERNETES_VERSION = '1.34.4';
+/**
+ * Kubernetes versions a `binaries` cluster on ssh hosts may name (`version:` in the stack, checked
+ * there): the pinned one and the patch release before it, so a cluster can be upgraded from one to
+ * the other. Local clusters always run KUBERNETES_VERSION.
+ */
+export const SUPPORTED_KUBERNETES_VERSIONS: readonly string[] = KUBERNETES_SUPPORTED_VERSIONS;
+/** What a host of a `binaries` cluster runs at the cluster's own version (kubectl and etcd stay pinned). */
+export type VersionedBinary = 'kube-apiserver' | 'kube-controller-manager' | 'kube-scheduler' | 'kubelet';
+export const VERSIONED_BINARY_NAMES: readonly VersionedBinary[] = ['kube-apiserver', 'kube-controller-manager', 'kube-scheduler', 'kubelet'];
 export const ETCD_VERSION = '3.6.16';
 export const KWOK_VERSION = '0.7.0';
 // kustomize 5.8 needs Go 1.27; 5.7 builds with the Go these machines have.
@@ -83,20 +94,20 @@ function kubeVersionFlags(version: string): string[] {
   ]);
 }
 
-function kubeComponent(name: 'kube-apiserver' | 'kube-controller-manager' | 'kube-scheduler' | 'kubelet' | 'kubectl' | 'kubeadm'): BinarySpec {
-  const minor = KUBERNETES_VERSION.split('.').slice(1).join('.');
+function kubeComponent(name: 'kube-apiserver' | 'kube-controller-manager' | 'kube-scheduler' | 'kubelet' | 'kubectl' | 'kubeadm', version = KUBERNETES_VERSION): BinarySpec {
+  const minor = version.split('.').slice(1).join('.');
   return {
     name,
-    version: KUBERNETES_VERSION,
+    version,
     versionArgs: ['--version'],
     versionPattern: /Kubernetes v(\d+\.\d+\.\d+)/,
     recipe: {
       module: 'k8s.io/kubernetes',
-      moduleVersion: `v${KUBERNETES_VERSION}`,
+      moduleVersion: `v${version}`,
       mainPackage: `k8s.io/kubernetes/cmd/${name}`,
       stagingReplaceVersion: `v0.${minor}`,
       tags: ['selinux', 'notest', 'grpcnotrace'],
-      ldflags: kubeVersionFlags(KUBERNETES_VERSION),
+      ldflags: kubeVersionFlags(version),
     },
   };
 }
@@ -218,3 +229,15 @@ export const BINARIES: Readonly<Record<BinaryName, BinarySpec>> = {
     },
   },
 };
+
+export const isVersionedBinary = (name: BinaryName): name is VersionedBinary => (VERSIONED_BINARY_NAMES as readonly string[]).includes(name);
+
+/**
+ * The spec of `name` for a cluster at `kubernetesVersion`: the kube-* components and the kubelet
+ * at that version (one of SUPPORTED_KUBERNETES_VERSIONS), everything else at its pin.
+ */
+export function binarySpec(name: BinaryName, kubernetesVersion: string = KUBERNETES_VERSION): BinarySpec {
+  if (kubernetesVersion === KUBERNETES_VERSION || !isVersionedBinary(name)) return BINARIES[name];
+  if (!SUPPORTED_KUBERNETES_VERSIONS.includes(kubernetesVersion)) throw new Error(`Kubernetes ${kubernetesVersion} is not supported (supported: ${SUPPORTED_KUBERNETES_VERSIONS.join(', ')})`);
+  return kubeComponent(name, kubernetesVersion);
+}

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { resolveBinaries } from '../../../../clusters/tools/resolver.ts';
-import type { BinaryName } from '../../../../clusters/tools/versions.ts';
+import { isVersionedBinary, KUBERNETES_VERSION, type BinaryName } from '../../../../clusters/tools/versions.ts';
 import { ensurePauseImage } from '../pause-image.ts';
 import type { Artifacts, LocalArtifact } from '../steps.ts';
 
@@ -28,10 +28,16 @@ async function artifact(path: string): Promise<LocalArtifact> {
   return { path, sha256: await digestOf(path) };
 }
 
-/** Resolves (from the cache, or builds) every binary and the pause image, with their digests. */
-export async function clusterArtifacts(options: { env?: NodeJS.ProcessEnv; signal?: AbortSignal; progress?: (line: string) => void } = {}): Promise<Artifacts> {
-  const resolved = await resolveBinaries(CLUSTER_BINARIES, { ...(options.env ? { env: options.env } : {}), ...(options.signal ? { signal: options.signal } : {}), ...(options.progress ? { progress: options.progress } : {}) });
+/**
+ * Resolves (from the cache, or builds) every binary and the pause image, with their digests:
+ * the kube-* components and the kubelet at the cluster's Kubernetes `version`, the rest pinned.
+ */
+export async function clusterArtifacts(options: { version?: string; env?: NodeJS.ProcessEnv; signal?: AbortSignal; progress?: (line: string) => void } = {}): Promise<Artifacts> {
+  const common = { ...(options.env ? { env: options.env } : {}), ...(options.signal ? { signal: options.signal } : {}), ...(options.progress ? { progress: options.progress } : {}) };
+  const version = options.version ?? KUBERNETES_VERSION;
+  const pinned = await resolveBinaries(CLUSTER_BINARIES.filter((n) => !isVersionedBinary(n)), common);
+  const versioned = await resolveBinaries(CLUSTER_BINARIES.filter(isVersionedBinary), { ...common, kubernetesVersion: version });
   const binaries: Record<string, LocalArtifact> = {};
-  for (const name of CLUSTER_BINARIES) binaries[name] = await artifact(resolved[name].path);
+  for (const name of CLUSTER_BINARIES) binaries[name] = await artifact((isVersionedBinary(name) ? versioned[name] : pinned[name]).path);
   return { binaries, pauseImage: await artifact(await ensurePauseImage(options.env, options.signal)) };
 }

@@ -54,8 +54,11 @@ async function journal(host: string, role: string, mutations: number): Promise<v
   await appendFile(join(dir, 'mutations.log'), `${new Date().toISOString()} ${host} ${role} ${mutations}\n`);
 }
 
+/** The binaries of the cluster's Kubernetes version (kube-*, kubelet) and the pinned rest. */
+const artifactsOf = (m: MemberPlanInput) => clusterArtifacts({ version: m.topology.version });
+
 async function bring(m: MemberInputs): Promise<MemberOutputs> {
-  const artifacts = await clusterArtifacts();
+  const artifacts = await artifactsOf(m);
   const steps = memberSteps(m, artifacts);
   const run = await withHost(accessOf(m, m.host), (h) => runSteps(stepHost(h), steps, { readLocal: (p) => readFile(p) }));
   await journal(m.host, m.role, run.mutations);
@@ -64,12 +67,14 @@ async function bring(m: MemberInputs): Promise<MemberOutputs> {
 }
 
 async function waitNodeReady(m: MemberInputs): Promise<void> {
-  const probe = `[ "$(${ADMIN} get node ${m.host} -o jsonpath='{.status.conditions[?(@.type=="Ready")].status}' 2>/dev/null)" = True ]`;
+  // Ready as reported by the kubelet at the cluster's version (after an upgrade, not the old one's last status).
+  const want = `True v${m.topology.version}`;
+  const probe = `[ "$(${ADMIN} get node ${m.host} -o jsonpath='{.status.conditions[?(@.type=="Ready")].status} {.status.nodeInfo.kubeletVersion}' 2>/dev/null)" = '${want}' ]`;
   const script = `i=0; until ${probe}; do i=$((i+1)); if [ $i -ge 180 ]; then ${ADMIN} get node ${m.host} -o wide >&2 || true; exit 1; fi; sleep 1; done`;
   try {
     await withHost(apiHost(m), (h) => h.run({ script }, { sudo: true, quiet: true, step: `wait for node ${m.host} Ready` }));
   } catch (err) {
-    throw new HostStepError(m.host, 'wait for the node to be Ready', `node ${m.host} did not become Ready in 180 s`, { cause: err, hint: `see \`journalctl -u kubelet\` on ${m.host}` });
+    throw new HostStepError(m.host, 'wait for the node to be Ready', `node ${m.host} did not become Ready with kubelet v${m.topology.version} in 180 s`, { cause: err, hint: `see \`journalctl -u kubelet\` on ${m.host}` });
   }
 }
 
@@ -97,8 +102,7 @@ function joinAndBring(m: MemberInputs): Promise<MemberOutputs> {
 
 export async function read(id: string, props: MemberOutputs): Promise<{ id: string; props: MemberOutputs }> {
   try {
-    const artifacts = await clusterArtifacts();
-    const steps = memberSteps(props, artifacts);
+    const steps = memberSteps(props, await artifactsOf(props));
     const out = await withHost(accessOf(props, props.host), (h) => h.run({ script: batchCheckScript(steps) }, { sudo: true, quiet: true, step: 'check' }));
     const outOfPlace = stepsOutOfPlace(out.stdout);
     return { id, props: { ...props, inSync: outOfPlace.length === 0, outOfPlace } };
@@ -111,12 +115,14 @@ export async function read(id: string, props: MemberOutputs): Promise<{ id: stri
 
 export async function diff(olds: MemberOutputs, news: MemberInputs): Promise<{ changes: boolean; replaces: string[]; deleteBeforeReplace: boolean }> {
   const replaces = ['cluster', 'role', 'host'].filter((k) => olds[k as keyof MemberInputs] !== news[k as keyof MemberInputs]);
-  const artifacts = await clusterArtifacts();
-  const steps = memberSteps(news, artifacts);
+  const steps = memberSteps(news, await artifactsOf(news));
   const changes = replaces.length > 0 || olds.inSync === false || olds.planDigest !== planDigest(steps);
   if (changes && replaces.length === 0) {
+    // The old plan's binaries may be gone from the cache: then preview says only that the plan changed.
+    const oldArtifacts = await artifactsOf(olds).catch(() => undefined);
     await notePreview(news, () => {
-      const lines = pendingSteps(memberSteps(olds, artifacts), steps, olds.outOfPlace ?? []);
+      if (!oldArtifacts) throw new Error('old binaries unavailable');
+      const lines = pendingSteps(memberSteps(olds, oldArtifacts), steps, olds.outOfPlace ?? []);
       return lines.length > 0 ? lines : ['every check again (the host did not answer the refresh)'];
     });
   }
@@ -145,11 +151,22 @@ async function notePreview(m: MemberInputs, steps: () => string[]): Promise<void
 export async function update(_id: string, olds: MemberOutputs, news: MemberInputs): Promise<{ outs: MemberOutputs }> {
   const stopped = (at: { host: string; message: string }) =>
     new RollStoppedError(`the roll of cluster ${news.cluster} stopped at ${at.host}: ${at.message}`, { where: `host ${news.host}`, hint: `${news.host} was not changed; fix ${at.host} and run \`infra up\` again to go on` });
+  // Its place in the roll is taken before the first await: the roll follows the engine's order.
+  const turn = rollQueueOf(news.cluster).enter(news.host);
   // A member that only drifted (nothing planned changed) is repaired in place, outside the roll:
   // one unreachable host must not hold back the repair of the others.
-  const planned = olds.planDigest !== planDigest(memberSteps(news, await clusterArtifacts()));
-  if (!planned) return { outs: await bring(news) };
-  return rollQueueOf(news.cluster).run(news.host, async () => {
+  let planned: boolean;
+  try {
+    planned = olds.planDigest !== planDigest(memberSteps(news, await artifactsOf(news)));
+  } catch (err) {
+    turn.skip();
+    throw err;
+  }
+  if (!planned) {
+    turn.skip();
+    return { outs: await bring(news) };
+  }
+  return turn.run(async () => {
     if (news.role === 'node') await cordonAndDrain(news);
     const outs = await bring(news);
     if (news.role === 'node') await uncordon(news);
