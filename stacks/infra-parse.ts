@@ -3,11 +3,21 @@ import { NAME } from './gitops-parse.ts';
 import type { PathSegment } from './issues.ts';
 import type { ClusterSpec, Decision, HostSpec, Runtime, SiteSpec } from './model.ts';
 import type { FieldReader } from './reader.ts';
-import { CLUSTER, ENUMS, HOST, SITE, fieldNames } from './schema.ts';
+import { CIDR_PATTERN, CLUSTER, ENUMS, HOST, SITE, fieldNames } from './schema.ts';
 
 /** Reads sites, hosts and clusters, fills defaults by the rules of docs/DECISIONS.md, reports every problem. */
 
 const NAME_TEXT = 'a lowercase name of letters, digits and dashes';
+const CIDR = new RegExp(CIDR_PATTERN);
+
+function readCilium(r: FieldReader, p: PathSegment[]): ClusterSpec['cilium'] {
+  if (!r.object(p)) return undefined;
+  r.knownKeys(p, ['kubeProxyReplacement', 'routing', 'ipam']);
+  const routing = r.oneOf([...p, 'routing'], ENUMS.ciliumRouting);
+  const ipam = r.oneOf([...p, 'ipam'], ENUMS.ciliumIpam);
+  const kpr = r.at([...p, 'kubeProxyReplacement']) === undefined ? undefined : r.boolean([...p, 'kubeProxyReplacement'], true);
+  return { ...(kpr === undefined ? {} : { kubeProxyReplacement: kpr }), ...(routing ? { routing } : {}), ...(ipam ? { ipam } : {}) };
+}
 
 export function readSites(r: FieldReader): SiteSpec[] {
   const out: SiteSpec[] = [];
@@ -106,6 +116,9 @@ export function readClusters(r: FieldReader, sites: ReadonlyMap<string, SiteSpec
     const csi = pick('csi', ENUMS.csi, () => chooseCsi(facts, distribution));
     const runtimes = (r.list([...p, 'runtimes']) ?? []).map((_, j) => r.oneOf([...p, 'runtimes', j], ENUMS.runtime)).filter((x): x is Runtime => !!x);
     const version = r.string([...p, 'version']) ?? defaultVersion(distribution);
+    const podCidr = r.string([...p, 'podCidr'], { pattern: CIDR, patternText: 'an IPv4 CIDR like 10.244.0.0/16' });
+    const serviceCidr = r.string([...p, 'serviceCidr'], { pattern: CIDR, patternText: 'an IPv4 CIDR like 10.96.0.0/16' });
+    const cilium = readCilium(r, [...p, 'cilium']);
     const labels = { ...(site?.labels ?? {}), ...(site ? { site: site.name } : {}), ...r.stringMap([...p, 'labels']) };
     if (name && datastore && cni && csi) {
       out.push({
@@ -125,6 +138,9 @@ export function readClusters(r: FieldReader, sites: ReadonlyMap<string, SiteSpec
         cni,
         csi,
         runtimes,
+        ...(podCidr ? { podCidr } : {}),
+        ...(serviceCidr ? { serviceCidr } : {}),
+        ...(cilium ? { cilium } : {}),
       });
     }
   });
