@@ -19,6 +19,7 @@ import { ClusterError, ContentError, type ClusterTarget, type PreparedSync } fro
 import { connect } from './targets.ts';
 import type { AppStatus, Manifest, Revision, StatusError } from './types.ts';
 import { mapLimit } from './pool.ts';
+import { withBuiltins, type BuiltinApp } from './builtin-apps.ts';
 
 /**
  * One reconcile round over a stack's apps: fetch each source once, render each app once,
@@ -41,6 +42,8 @@ export interface ReconcileRequest {
   readonly backoff?: Backoff;
   readonly progress?: (line: string) => void;
   readonly signal?: AbortSignal;
+  /** Apps infra renders itself (cluster add-ons), applied before the stack's apps. */
+  readonly builtins?: readonly BuiltinApp[];
 }
 
 export type { PlannedChange, SyncResult } from './sync/result.ts';
@@ -181,13 +184,14 @@ async function expandApps(req: ReconcileRequest, fetcher: SourceFetcher): Promis
     const revision = await fetcher.fetch(sourceOf(req, app), req.signal);
     out.push(...(await expandAppsFolder(app, revision)));
   }
+  const all = req.builtins && req.builtins.length > 0 ? withBuiltins(req.builtins, out) : out;
   const wanted = req.apps && req.apps.length > 0 ? new Set(req.apps) : undefined;
   if (wanted) {
-    const known = new Set(out.map((a) => a.name));
+    const known = new Set(all.map((a) => a.name));
     const missing = [...wanted].filter((n) => !known.has(n));
     if (missing.length > 0) throw new UnknownAppError(`no app named ${missing.map((m) => `"${m}"`).join(', ')}`, { hint: `apps: ${[...known].join(', ')}` });
   }
-  return wanted ? out.filter((a) => wanted.has(a.name)) : out;
+  return wanted ? all.filter((a) => wanted.has(a.name)) : all;
 }
 
 class UnknownAppError extends InfraError {
@@ -237,9 +241,15 @@ async function reconcileApp(
 
   let revision: Revision | undefined;
   let rendered: AppRender;
+  const builtin = req.builtins?.find((b) => b.spec.name === app.name);
   try {
-    revision = await fetcher.fetch(sourceOf(req, app), req.signal);
-    rendered = await renderApp(app, revision, { cacheRoot: req.cacheRoot, ...(req.signal ? { signal: req.signal } : {}) });
+    if (builtin) {
+      revision = { source: 'infra', commit: builtin.revision, dir: '' };
+      rendered = { shared: undefined, forCluster: async () => [] };
+    } else {
+      revision = await fetcher.fetch(sourceOf(req, app), req.signal);
+      rendered = await renderApp(app, revision, { cacheRoot: req.cacheRoot, ...(req.signal ? { signal: req.signal } : {}) });
+    }
   } catch (err) {
     if (!(err instanceof InfraError)) throw err;
     return failAll(revision?.commit ?? '', { reason: err.reason === 'SourceFailed' ? 'SourceFailed' : 'RenderFailed', message: err.message, ...(err.where ? { where: err.where } : {}) });
@@ -253,7 +263,7 @@ async function reconcileApp(
   const manifestsFor = async (t: ClusterTarget) => {
     let manifests: readonly Manifest[];
     try {
-      manifests = await rendered.forCluster(() => t.applier.discovery.capabilities(req.signal));
+      manifests = builtin ? builtin.manifests(t.spec.name) : await rendered.forCluster(() => t.applier.discovery.capabilities(req.signal));
     } catch (err) {
       if (err instanceof RenderError) throw new CapabilityRenderError(err, t.spec.name);
       throw err;

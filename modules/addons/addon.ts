@@ -24,8 +24,10 @@ export interface AddonFacts {
   readonly path: readonly PathSegment[];
   readonly distribution: Distribution;
   readonly bootstrap?: 'binaries' | 'kubeadm';
-  /** An `infra local` cluster: kwok nodes, no kubelet, no container runtime. */
+  /** Distribution `local` (an `infra local` cluster or one reached by kubeconfig): kwok nodes, no kubelet, no container runtime. */
   readonly local: boolean;
+  /** An existing cluster reached by kubeconfig: infra does not provision its nodes. */
+  readonly existing: boolean;
   readonly podCidr: string;
   readonly serviceCidr: string;
   readonly nodes: number;
@@ -40,6 +42,7 @@ export interface AddonFacts {
 export interface AddonIssue {
   readonly path: readonly PathSegment[];
   readonly message: string;
+  readonly hint?: string;
 }
 
 /** A file the add-on needs on every node (outside Kubernetes), e.g. a containerd config drop-in. */
