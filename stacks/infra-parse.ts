@@ -119,6 +119,7 @@ export function readClusters(r: FieldReader, sites: ReadonlyMap<string, SiteSpec
     const podCidr = r.string([...p, 'podCidr'], { pattern: CIDR, patternText: 'an IPv4 CIDR like 10.244.0.0/16' });
     const serviceCidr = r.string([...p, 'serviceCidr'], { pattern: CIDR, patternText: 'an IPv4 CIDR like 10.96.0.0/16' });
     const cilium = readCilium(r, [...p, 'cilium']);
+    const addons = r.boolean([...p, 'addons'], false);
     const labels = { ...(site?.labels ?? {}), ...(site ? { site: site.name } : {}), ...r.stringMap([...p, 'labels']) };
     if (name && datastore && cni && csi) {
       out.push({
@@ -141,6 +142,7 @@ export function readClusters(r: FieldReader, sites: ReadonlyMap<string, SiteSpec
         ...(podCidr ? { podCidr } : {}),
         ...(serviceCidr ? { serviceCidr } : {}),
         ...(cilium ? { cilium } : {}),
+        ...(addons ? { addons } : {}),
       });
     }
   });

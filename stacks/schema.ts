@@ -81,6 +81,7 @@ export const CLUSTER = obj('A Kubernetes or K3s cluster, or an existing one by k
   csi: oneOf(ENUMS.csi, 'Storage.'),
   runtimes: list('Extra RuntimeClasses besides containerd+runc.', oneOf(ENUMS.runtime, 'gvisor (untrusted workloads) or kata (VM isolation).')),
   security: oneOf(['standard', 'strict'], 'strict: L7 network policies (Cilium).'),
+  addons: { type: 'boolean', description: 'infra installs the chosen cni, csi and runtimes as apps it owns (default false for now: their images cannot be pulled on this project\'s test machines).' },
   podCidr: { type: 'string', description: 'Pod network, e.g. 10.244.0.0/16 (default).', pattern: CIDR_PATTERN },
   serviceCidr: { type: 'string', description: 'Service network, e.g. 10.96.0.0/16 (default).', pattern: CIDR_PATTERN },
   cilium: obj('Cilium choices (cni: cilium).', {

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { StackSpec } from '../../stacks/load.ts';
+import type { ClusterSpec } from '../../stacks/model.ts';
 import { builtinAppSpec, type BuiltinApp } from '../../reconciler/builtin-apps.ts';
 import type { KubeObject, Manifest } from '../../reconciler/types.ts';
 import type { Addon, AddonFacts } from './addon.ts';
@@ -30,10 +31,15 @@ export interface AddonRender {
   readonly unobservable: readonly string[];
 }
 
-/** Every add-on of every cluster, rendered, in stack order of clusters and registry order of add-ons. */
+/** The clusters whose add-ons infra installs (`addons: true`); the others' choices are only validated. */
+export function installsAddons(c: ClusterSpec): boolean {
+  return c.addons === true;
+}
+
+/** Every add-on infra installs, rendered, in stack order of clusters and registry order of add-ons. */
 export function renderStackAddons(stack: Pick<StackSpec, 'hosts' | 'clusters'>): AddonRender[] {
   const out: AddonRender[] = [];
-  for (const c of stack.clusters) {
+  for (const c of stack.clusters.filter(installsAddons)) {
     const f = clusterFacts(stack, c);
     for (const a of ADDONS) if (a.wanted(f)) out.push(renderOne(a, f));
   }
@@ -67,7 +73,7 @@ export function addonApps(facts: readonly AddonFacts[]): BuiltinApp[] {
 }
 
 export function stackAddonApps(stack: Pick<StackSpec, 'hosts' | 'clusters'>): BuiltinApp[] {
-  return addonApps(stack.clusters.map((c) => clusterFacts(stack, c)));
+  return addonApps(stack.clusters.filter(installsAddons).map((c) => clusterFacts(stack, c)));
 }
 
 function digest(v: unknown): string {

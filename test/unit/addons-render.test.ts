@@ -144,8 +144,8 @@ describe('add-on validation names the stack path and line', () => {
 
 describe('infra preview: which add-ons a stack change adds, changes, removes', () => {
   it('is a pure, sorted diff of rendered add-on sets', () => {
-    const before = parseStack('s.yaml', stackText('  - {name: b, hosts: [h1]}\n  - {name: a, hosts: [h2]}'));
-    const after = parseStack('s.yaml', stackText('  - {name: b, hosts: [h1], cni: cilium, runtimes: [gvisor]}\n  - {name: a, hosts: [h2], podCidr: 10.50.0.0/16}'));
+    const before = parseStack('s.yaml', stackText('  - {name: b, hosts: [h1], addons: true}\n  - {name: a, hosts: [h2], addons: true}\n  - {name: c, hosts: [h3]}'));
+    const after = parseStack('s.yaml', stackText('  - {name: b, hosts: [h1], addons: true, cni: cilium, runtimes: [gvisor]}\n  - {name: a, hosts: [h2], addons: true, podCidr: 10.50.0.0/16}\n  - {name: c, hosts: [h3], runtimes: [gvisor]}'));
     const changes = diffAddonSets(entriesOf(renderStackAddons(before)), entriesOf(renderStackAddons(after)));
     expect(addonChangesText(changes)).toBe(
       ['add-ons:', '  ~ flannel on a (rendered objects differ)', '  + cilium on b (v1.16.5)', '  - flannel on b', '  + runtimes on b (runsc release-20241104.0, kata 3.10.1)'].join('\n'),
