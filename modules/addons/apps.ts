@@ -62,7 +62,8 @@ export function addonApps(facts: readonly AddonFacts[]): BuiltinApp[] {
     const name = addonAppName(a);
     out.push({
       spec: builtinAppSpec(name, renders.map((r) => r.cluster), networks),
-      revision: `${a.version}+${digest(renders.map((r) => [r.cluster, r.digest])).slice(0, 12)}`,
+      // Like a commit: the digest first (what `infra status` shows), then the pinned version.
+      revision: `${digest(renders.map((r) => [r.cluster, r.digest])).slice(0, 12)}-${a.version}`,
       manifests(cluster) {
         const r = byCluster.get(cluster);
         return (r?.objects ?? []).map((object, i): Manifest => ({ object: structuredClone(object), origin: { file: `addon ${a.name} (${cluster})`, line: i + 1 } }));

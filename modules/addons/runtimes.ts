@@ -12,7 +12,7 @@ import { labels } from './objects.ts';
 
 export const RUNSC_VERSION = 'release-20241104.0';
 export const KATA_VERSION = '3.10.1';
-export const RUNTIMES_VERSION = `runsc ${RUNSC_VERSION}, kata ${KATA_VERSION}`;
+export const RUNTIMES_VERSION = `runsc-${RUNSC_VERSION},kata-${KATA_VERSION}`;
 /** containerd config drop-in (imported by the distribution's config.toml). */
 export const CONTAINERD_RUNTIMES_FILE = '/etc/containerd/conf.d/20-infra-runtimes.toml';
 

@@ -102,7 +102,7 @@ describe('add-on renderers', () => {
       ['addon-rook-ceph', ['core'], ['addon-flannel']],
       ['addon-runtimes', ['core'], ['addon-flannel']],
     ]);
-    expect(apps[0]!.revision).toMatch(/^v0\.26\.7\+[0-9a-f]{12}$/);
+    expect(apps[0]!.revision).toMatch(/^[0-9a-f]{12}-v0\.26\.7$/);
     expect(apps[1]!.manifests('core')).toEqual([]);
     expect(apps[1]!.manifests('edge').map((m) => m.object.kind)).toContain('StorageClass');
   });
@@ -148,7 +148,7 @@ describe('infra preview: which add-ons a stack change adds, changes, removes', (
     const after = parseStack('s.yaml', stackText('  - {name: b, hosts: [h1], addons: true, cni: cilium, runtimes: [gvisor]}\n  - {name: a, hosts: [h2], addons: true, podCidr: 10.50.0.0/16}\n  - {name: c, hosts: [h3], runtimes: [gvisor]}'));
     const changes = diffAddonSets(entriesOf(renderStackAddons(before)), entriesOf(renderStackAddons(after)));
     expect(addonChangesText(changes)).toBe(
-      ['add-ons:', '  ~ flannel on a (rendered objects differ)', '  + cilium on b (v1.16.5)', '  - flannel on b', '  + runtimes on b (runsc release-20241104.0, kata 3.10.1)'].join('\n'),
+      ['add-ons:', '  ~ flannel on a (rendered objects differ)', '  + cilium on b (v1.16.5)', '  - flannel on b', '  + runtimes on b (runsc-release-20241104.0,kata-3.10.1)'].join('\n'),
     );
     expect(diffAddonSets(entriesOf(renderStackAddons(after)), entriesOf(renderStackAddons(after)))).toEqual([]);
   });
