@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AddonFacts } from '../../modules/addons/addon.ts';
 import { addonApps } from '../../modules/addons/apps.ts';
 import { ADDONS } from '../../modules/addons/registry.ts';
+import { builtinAppSpec, type BuiltinApp } from '../../reconciler/builtin-apps.ts';
 import { CLI_TEST_TIMEOUT_MS, runInfra } from '../harness/cli.ts';
 import { testClusters } from '../harness/environment.ts';
 import type { TestCluster } from '../harness/environment-spec.ts';
@@ -139,5 +140,28 @@ describe('add-ons on local clusters (kwok nodes)', () => {
     await write('gvisor, kata');
     const pv = await runInfra(['preview', '-f', file], env);
     expect(pv.stdout).toContain(['add-ons:', `  ~ runtimes on ${first.name} (rendered objects differ)`, `  ~ runtimes on ${second.name} (rendered objects differ)`].join('\n'));
+  });
+
+  it('the stack\'s apps wait for the add-ons of their cluster: an add-on that does not become Healthy holds them back there only', { timeout: 120_000 }, async () => {
+    const stuck: BuiltinApp = {
+      spec: { ...builtinAppSpec('addon-stuck', [first.name]), timeoutMs: 2_000 },
+      revision: 'stuck-1',
+      manifests: () => [{
+        origin: { file: 'addon stuck' },
+        object: {
+          apiVersion: 'apps/v1',
+          kind: 'Deployment',
+          metadata: { name: 'stuck', namespace: 'default' },
+          spec: { replicas: 1, selector: { matchLabels: { app: 'stuck' } }, template: { metadata: { labels: { app: 'stuck' } }, spec: { nodeSelector: { 'no-such-node': 'x' }, containers: [{ name: 'c', image: 'stuck:1' }] } } },
+        },
+      }],
+    };
+    const stack = stackFor(repo.dir, [{ name: 'web', path: 'web', namespace: 'default', targets: { clusters: [first.name, second.name] } }]);
+    const statuses = await reconcileOnce(stack, { builtins: [stuck] });
+    expect(byCluster(statuses, 'addon-stuck').get(first.name)?.health).toBe('Progressing');
+    expect(byCluster(statuses, 'web').get(first.name)).toMatchObject({ sync: 'Failed', error: { reason: 'DependencyNotReady', message: 'waits for app "addon-stuck" to be Synced and Healthy' } });
+    expect(byCluster(statuses, 'web').get(second.name)).toMatchObject({ sync: 'Synced', health: 'Healthy' });
+    await reconcileOnce(stack, { builtins: [] }); // the stuck add-on leaves: pruned
+    expect(await readObject(first, 'apps/v1', 'Deployment', 'stuck', 'default')).toBeUndefined();
   });
 });
