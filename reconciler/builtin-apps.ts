@@ -16,6 +16,13 @@ export interface BuiltinApp {
   manifests(cluster: string): readonly Manifest[];
 }
 
+/** Names of the apps infra owns start with this (the add-ons: `addon-flannel`, ...). */
+export const BUILTIN_PREFIX = 'addon-';
+
+export function isBuiltinName(app: string): boolean {
+  return app.startsWith(BUILTIN_PREFIX);
+}
+
 /** The default options of an app infra owns: pruned, waited for, drift corrected, no variables. */
 export function builtinAppSpec(name: string, clusters: readonly string[], dependsOn: readonly string[] = []): AppSpec {
   return {

@@ -19,7 +19,7 @@ import { ClusterError, ContentError, type ClusterTarget, type PreparedSync } fro
 import { connect } from './targets.ts';
 import type { AppStatus, Manifest, Revision, StatusError } from './types.ts';
 import { mapLimit } from './pool.ts';
-import { withBuiltins, type BuiltinApp } from './builtin-apps.ts';
+import { isBuiltinName, withBuiltins, type BuiltinApp } from './builtin-apps.ts';
 
 /**
  * One reconcile round over a stack's apps: fetch each source once, render each app once,
@@ -42,7 +42,11 @@ export interface ReconcileRequest {
   readonly backoff?: Backoff;
   readonly progress?: (line: string) => void;
   readonly signal?: AbortSignal;
-  /** Apps infra renders itself (cluster add-ons), applied before the stack's apps. */
+  /**
+   * Apps infra renders itself (cluster add-ons), applied before the stack's apps. Absent (a
+   * caller that does not render them, e.g. `infra serve` today): their records are left alone,
+   * never pruned as departed; an empty list means the stack has none (departed ones are pruned).
+   */
   readonly builtins?: readonly BuiltinApp[];
 }
 
@@ -112,7 +116,7 @@ export async function reconcileRound(req: ReconcileRequest, mode: Mode): Promise
       const placed = new Map<string, Set<string>>();
       for (const app of apps) for (const c of placeApp(app, req.stack.clusters)) placed.set(c.name, (placed.get(c.name) ?? new Set()).add(app.name));
       const connected = [...targets.values()].filter((t): t is ClusterTarget => !(t instanceof Error));
-      results.push(...(await removeDeparted(connected, { stack: req.stack.name, orphan: new Set(req.stack.gitops.orphan), placed, writes: mode === 'sync', ...(req.signal ? { signal: req.signal } : {}) })));
+      results.push(...(await removeDeparted(connected, { stack: req.stack.name, orphan: new Set(req.stack.gitops.orphan), placed, ...keepBuiltins(req), writes: mode === 'sync', ...(req.signal ? { signal: req.signal } : {}) })));
     }
     await closeJournals(req, [...targets.values()].filter((t): t is ClusterTarget => !(t instanceof Error)));
     return results;
@@ -133,12 +137,17 @@ export async function removeDepartedApps(req: ReconcileRequest & { readonly owne
     const apps = await expandApps({ ...req, apps: [] }, fetcher);
     const placed = new Map<string, Set<string>>();
     for (const app of apps) for (const c of placeApp(app, req.stack.clusters)) placed.set(c.name, (placed.get(c.name) ?? new Set()).add(app.name));
-    const results = await removeDeparted(targets, { stack: req.stack.name, orphan: new Set(req.stack.gitops.orphan), placed, writes: true, owner: req.owner, ...(req.signal ? { signal: req.signal } : {}) });
+    const results = await removeDeparted(targets, { stack: req.stack.name, orphan: new Set(req.stack.gitops.orphan), placed, ...keepBuiltins(req), writes: true, owner: req.owner, ...(req.signal ? { signal: req.signal } : {}) });
     await closeJournals(req, targets);
     return results.map((r) => (r.kind === 'planned' ? unexpectedPlan(r) : r.status));
   } finally {
     for (const t of targets) t.client.close();
   }
+}
+
+/** Without the list of builtin apps, their records are not the round's to prune. */
+function keepBuiltins(req: ReconcileRequest): { keep?: (app: string) => boolean } {
+  return req.builtins ? {} : { keep: isBuiltinName };
 }
 
 /** A connection, or why there is none (a missing or invalid kubeconfig): recorded as that cluster's failure. */

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { StackSpec } from '../../stacks/load.ts';
 import type { ClusterSpec } from '../../stacks/model.ts';
-import { builtinAppSpec, type BuiltinApp } from '../../reconciler/builtin-apps.ts';
+import { BUILTIN_PREFIX, builtinAppSpec, type BuiltinApp } from '../../reconciler/builtin-apps.ts';
 import type { KubeObject, Manifest } from '../../reconciler/types.ts';
 import type { Addon, AddonFacts } from './addon.ts';
 import { clusterFacts } from './facts.ts';
@@ -13,7 +13,7 @@ import { ADDONS } from './registry.ts';
  * wait for all of them (reconciler/builtin-apps.ts).
  */
 
-export const ADDON_APP_PREFIX = 'addon-';
+export const ADDON_APP_PREFIX = BUILTIN_PREFIX;
 
 export function addonAppName(addon: Addon): string {
   return `${ADDON_APP_PREFIX}${addon.name}`;

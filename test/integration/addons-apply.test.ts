@@ -140,6 +140,11 @@ describe('add-ons on local clusters (kwok nodes)', () => {
     await write('gvisor, kata');
     const pv = await runInfra(['preview', '-f', file], env);
     expect(pv.stdout).toContain(['add-ons:', `  ~ runtimes on ${first.name} (rendered objects differ)`, `  ~ runtimes on ${second.name} (rendered objects differ)`].join('\n'));
+
+    // A round that does not render add-ons (as `infra serve` today) leaves them alone instead of pruning them as departed.
+    const plain = await reconcileOnce(stackFor(repo.dir, [{ name: 'web', path: 'web', namespace: 'default', targets: { clusters: [first.name] } }]));
+    expect(plain.filter((s) => s.app.startsWith('addon-'))).toEqual([]);
+    expect(await readObject(first, 'apps/v1', 'DaemonSet', 'kube-flannel-ds', 'kube-flannel')).toBeDefined();
   });
 
   it('the stack\'s apps wait for the add-ons of their cluster: an add-on that does not become Healthy holds them back there only', { timeout: 120_000 }, async () => {
