@@ -44,8 +44,10 @@ async function appliedAddons(stack: StackSpec): Promise<AddonSetEntry[]> {
 /** `infra preview`'s add-on lines: the stack's add-ons against those last applied. Validates first. */
 export async function addonPreview(stack: StackSpec): Promise<{ text: string; changes: ReturnType<typeof diffAddonSets> }> {
   assertAddonsValid(stack, await readFile(stack.file, 'utf8'));
-  const changes = diffAddonSets(await appliedAddons(stack), entriesOf(renderStackAddons(stack)));
-  return { text: addonChangesText(changes), changes };
+  const wanted = entriesOf(renderStackAddons(stack));
+  const changes = diffAddonSets(await appliedAddons(stack), wanted);
+  // A stack that installs no add-on and removes none: nothing to say.
+  return { text: wanted.length === 0 && changes.length === 0 ? '' : `\n${addonChangesText(changes)}`, changes };
 }
 
 /** What health cannot observe, per add-on and cluster of the stack (for `infra status`). */

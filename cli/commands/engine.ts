@@ -28,7 +28,7 @@ export function registerEngine(program: Command, ctx: RunContext): void {
       // Add-on problems (path and line) stop the preview before the engine starts.
       const addons = await addonPreview(await loadStackFile(await stackFileFrom(opts)));
       const result = await operate(opts, ctx, out, false, (e) => e.preview());
-      out.result({ ...result, addons: addons.changes }, () => `${planText(result)}\n${addons.text}`);
+      out.result({ ...result, addons: addons.changes }, () => `${planText(result)}${addons.text}`);
     });
 
   withStack(program.command('up'))
