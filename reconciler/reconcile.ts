@@ -20,6 +20,7 @@ import { ClusterError, ContentError, type ClusterTarget, type PreparedSync } fro
 import { connect } from './targets.ts';
 import type { AppStatus, KubeObject, Manifest, Revision, StatusError } from './types.ts';
 import { mapLimit } from './pool.ts';
+import { isBuiltinName, withBuiltins, type BuiltinApp } from './builtin-apps.ts';
 
 /**
  * One reconcile round over a stack's apps: fetch each source once, render each app once,
@@ -46,6 +47,12 @@ export interface ReconcileRequest {
   readonly placement?: PlacementView;
   /** Each app's rendered objects (once per round; per cluster when its render depends on the cluster). */
   readonly onRendered?: (app: string, objects: readonly KubeObject[]) => void;
+  /**
+   * Apps infra renders itself (cluster add-ons), applied before the stack's apps. Absent (a
+   * caller that does not render them, e.g. `infra serve` today): their records are left alone,
+   * never pruned as departed; an empty list means the stack has none (departed ones are pruned).
+   */
+  readonly builtins?: readonly BuiltinApp[];
 }
 
 export type { PlannedChange, SyncResult } from './sync/result.ts';
@@ -114,7 +121,7 @@ export async function reconcileRound(req: ReconcileRequest, mode: Mode): Promise
       const placed = new Map<string, Set<string>>();
       for (const app of apps) for (const c of keptTargets(app, req.stack.clusters)) placed.set(c.name, (placed.get(c.name) ?? new Set()).add(app.name));
       const connected = [...targets.values()].filter((t): t is ClusterTarget => !(t instanceof Error));
-      results.push(...(await removeDeparted(connected, { stack: req.stack.name, orphan: new Set(req.stack.gitops.orphan), placed, writes: mode === 'sync', ...(req.signal ? { signal: req.signal } : {}) })));
+      results.push(...(await removeDeparted(connected, { stack: req.stack.name, orphan: new Set(req.stack.gitops.orphan), placed, ...keepBuiltins(req), writes: mode === 'sync', ...(req.signal ? { signal: req.signal } : {}) })));
     }
     await closeJournals(req, [...targets.values()].filter((t): t is ClusterTarget => !(t instanceof Error)));
     return results;
@@ -135,12 +142,17 @@ export async function removeDepartedApps(req: ReconcileRequest & { readonly owne
     const apps = await expandApps({ ...req, apps: [] }, fetcher);
     const placed = new Map<string, Set<string>>();
     for (const app of apps) for (const c of keptTargets(app, req.stack.clusters)) placed.set(c.name, (placed.get(c.name) ?? new Set()).add(app.name));
-    const results = await removeDeparted(targets, { stack: req.stack.name, orphan: new Set(req.stack.gitops.orphan), placed, writes: true, owner: req.owner, ...(req.signal ? { signal: req.signal } : {}) });
+    const results = await removeDeparted(targets, { stack: req.stack.name, orphan: new Set(req.stack.gitops.orphan), placed, ...keepBuiltins(req), writes: true, owner: req.owner, ...(req.signal ? { signal: req.signal } : {}) });
     await closeJournals(req, targets);
     return results.map((r) => (r.kind === 'planned' ? unexpectedPlan(r) : r.status));
   } finally {
     for (const t of targets) t.client.close();
   }
+}
+
+/** Without the list of builtin apps, their records are not the round's to prune. */
+function keepBuiltins(req: ReconcileRequest): { keep?: (app: string) => boolean } {
+  return req.builtins ? {} : { keep: isBuiltinName };
 }
 
 /** A connection, or why there is none (a missing or invalid kubeconfig): recorded as that cluster's failure. */
@@ -186,13 +198,14 @@ async function expandApps(req: ReconcileRequest, fetcher: SourceFetcher): Promis
     const revision = await fetcher.fetch(sourceOf(req, app), req.signal);
     out.push(...(await expandAppsFolder(app, revision)));
   }
+  const all = req.builtins && req.builtins.length > 0 ? withBuiltins(req.builtins, out) : out;
   const wanted = req.apps && req.apps.length > 0 ? new Set(req.apps) : undefined;
   if (wanted) {
-    const known = new Set(out.map((a) => a.name));
+    const known = new Set(all.map((a) => a.name));
     const missing = [...wanted].filter((n) => !known.has(n));
     if (missing.length > 0) throw new UnknownAppError(`no app named ${missing.map((m) => `"${m}"`).join(', ')}`, { hint: `apps: ${[...known].join(', ')}` });
   }
-  return wanted ? out.filter((a) => wanted.has(a.name)) : out;
+  return wanted ? all.filter((a) => wanted.has(a.name)) : all;
 }
 
 class UnknownAppError extends InfraError {
@@ -242,9 +255,15 @@ async function reconcileApp(
 
   let revision: Revision | undefined;
   let rendered: AppRender;
+  const builtin = req.builtins?.find((b) => b.spec.name === app.name);
   try {
-    revision = await fetcher.fetch(sourceOf(req, app), req.signal);
-    rendered = await renderApp(app, revision, { cacheRoot: req.cacheRoot, ...(req.signal ? { signal: req.signal } : {}) });
+    if (builtin) {
+      revision = { source: 'infra', commit: builtin.revision, dir: '' };
+      rendered = { shared: undefined, forCluster: async () => [] };
+    } else {
+      revision = await fetcher.fetch(sourceOf(req, app), req.signal);
+      rendered = await renderApp(app, revision, { cacheRoot: req.cacheRoot, ...(req.signal ? { signal: req.signal } : {}) });
+    }
   } catch (err) {
     if (!(err instanceof InfraError)) throw err;
     return failAll(revision?.commit ?? '', { reason: err.reason === 'SourceFailed' ? 'SourceFailed' : 'RenderFailed', message: err.message, ...(err.where ? { where: err.where } : {}) });
@@ -259,8 +278,8 @@ async function reconcileApp(
   const manifestsFor = async (t: ClusterTarget) => {
     let manifests: readonly Manifest[];
     try {
-      manifests = await rendered.forCluster(() => t.applier.discovery.capabilities(req.signal));
-      if (!rendered.shared) req.onRendered?.(app.name, manifests.map((m) => m.object));
+      manifests = builtin ? builtin.manifests(t.spec.name) : await rendered.forCluster(() => t.applier.discovery.capabilities(req.signal));
+      if (!builtin && !rendered.shared) req.onRendered?.(app.name, manifests.map((m) => m.object));
     } catch (err) {
       if (err instanceof RenderError) throw new CapabilityRenderError(err, t.spec.name);
       throw err;

@@ -21,6 +21,8 @@ export interface RemovalRequest {
   readonly orphan: ReadonlySet<string>;
   /** Apps placed on each cluster this round (by cluster name). */
   readonly placed: ReadonlyMap<string, ReadonlySet<string>>;
+  /** Departed apps to leave alone (the add-ons, when the caller does not know them). */
+  readonly keep?: (app: string) => boolean;
   readonly writes: boolean;
   readonly waitMs?: number;
   readonly signal?: AbortSignal;
@@ -47,7 +49,7 @@ export async function removeDeparted(targets: readonly ClusterTarget[], req: Rem
 async function removeOn(t: ClusterTarget, req: RemovalRequest): Promise<SyncResult[]> {
   const records = await t.round.allRecords(req.signal);
   const placed = req.placed.get(t.spec.name) ?? new Set<string>();
-  const departed = [...records].filter(([app, r]) => r.stack === req.stack && !placed.has(app)).sort(([a], [b]) => a.localeCompare(b));
+  const departed = [...records].filter(([app, r]) => r.stack === req.stack && !placed.has(app) && !req.keep?.(app)).sort(([a], [b]) => a.localeCompare(b));
   const out: SyncResult[] = [];
   for (const [app, record] of departed) {
     const cluster = t.spec.name;

@@ -3,12 +3,22 @@ import { NAME } from './gitops-parse.ts';
 import type { PathSegment } from './issues.ts';
 import type { ClusterSpec, Decision, HostSpec, Runtime, SiteSpec } from './model.ts';
 import type { FieldReader } from './reader.ts';
-import { CLUSTER, ENUMS, HOST, SITE, fieldNames } from './schema.ts';
+import { CIDR_PATTERN, CLUSTER, ENUMS, HOST, SITE, fieldNames } from './schema.ts';
 import { KUBERNETES_DEFAULT_VERSION, KUBERNETES_SUPPORTED_VERSIONS } from './versions.ts';
 
 /** Reads sites, hosts and clusters, fills defaults by the rules of docs/DECISIONS.md, reports every problem. */
 
 const NAME_TEXT = 'a lowercase name of letters, digits and dashes';
+const CIDR = new RegExp(CIDR_PATTERN);
+
+function readCilium(r: FieldReader, p: PathSegment[]): ClusterSpec['cilium'] {
+  if (!r.object(p)) return undefined;
+  r.knownKeys(p, ['kubeProxyReplacement', 'routing', 'ipam']);
+  const routing = r.oneOf([...p, 'routing'], ENUMS.ciliumRouting);
+  const ipam = r.oneOf([...p, 'ipam'], ENUMS.ciliumIpam);
+  const kpr = r.at([...p, 'kubeProxyReplacement']) === undefined ? undefined : r.boolean([...p, 'kubeProxyReplacement'], true);
+  return { ...(kpr === undefined ? {} : { kubeProxyReplacement: kpr }), ...(routing ? { routing } : {}), ...(ipam ? { ipam } : {}) };
+}
 
 export function readSites(r: FieldReader): SiteSpec[] {
   const out: SiteSpec[] = [];
@@ -112,6 +122,10 @@ export function readClusters(r: FieldReader, sites: ReadonlyMap<string, SiteSpec
       const supported = bootstrap === 'kubeadm' ? [KUBERNETES_DEFAULT_VERSION] : KUBERNETES_SUPPORTED_VERSIONS;
       if (!supported.includes(version)) r.source.report([...p, 'version'], `infra builds Kubernetes ${supported.join(' and ')}${bootstrap === 'kubeadm' ? ' for kubeadm clusters' : ''}, not ${version}`);
     }
+    const podCidr = r.string([...p, 'podCidr'], { pattern: CIDR, patternText: 'an IPv4 CIDR like 10.244.0.0/16' });
+    const serviceCidr = r.string([...p, 'serviceCidr'], { pattern: CIDR, patternText: 'an IPv4 CIDR like 10.96.0.0/16' });
+    const cilium = readCilium(r, [...p, 'cilium']);
+    const addons = r.boolean([...p, 'addons'], false);
     const labels = { [SITE_KIND_LABEL]: siteKindOf(site), ...(site?.labels ?? {}), ...(site ? { site: site.name } : {}), ...r.stringMap([...p, 'labels']) };
     if (name && datastore && cni && csi) {
       out.push({
@@ -131,6 +145,10 @@ export function readClusters(r: FieldReader, sites: ReadonlyMap<string, SiteSpec
         cni,
         csi,
         runtimes,
+        ...(podCidr ? { podCidr } : {}),
+        ...(serviceCidr ? { serviceCidr } : {}),
+        ...(cilium ? { cilium } : {}),
+        ...(addons ? { addons } : {}),
       });
     }
   });

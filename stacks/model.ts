@@ -49,6 +49,12 @@ export interface ClusterSpec {
   readonly cni: Cni;
   readonly csi: Csi;
   readonly runtimes: readonly Runtime[];
+  /** infra installs the cni, csi and runtimes as apps it owns (`addons: true`). */
+  readonly addons?: boolean;
+  /** Pod and service networks (absent: the defaults, 10.244.0.0/16 and 10.96.0.0/16). */
+  readonly podCidr?: string;
+  readonly serviceCidr?: string;
+  readonly cilium?: { readonly kubeProxyReplacement?: boolean; readonly routing?: 'tunnel' | 'native'; readonly ipam?: 'kubernetes' | 'cluster-pool' };
 }
 
 /** A default the stack or the wizard chose, and the rule that chose it (shown to the user). */

@@ -14,6 +14,8 @@ export const ENUMS = {
   cni: ['flannel', 'cilium'],
   csi: ['rook-ceph', 'local-path', 'none'],
   runtime: ['gvisor', 'kata'],
+  ciliumRouting: ['tunnel', 'native'],
+  ciliumIpam: ['kubernetes', 'cluster-pool'],
   arch: ['amd64', 'arm64'],
   network: ['reliable', 'unreliable'],
   render: ['auto', 'yaml', 'kustomize', 'helm'],
@@ -39,6 +41,7 @@ export type Field =
 
 export const NAME_PATTERN = '^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$';
 export const KUBE_VERSION_PATTERN = '^v?\\d+\\.\\d+(\\.\\d+)?([-+][0-9A-Za-z.+-]*)?$';
+export const CIDR_PATTERN = '^\\d{1,3}(\\.\\d{1,3}){3}/\\d{1,2}$';
 export const API_VERSION_PATTERN = '^([a-z0-9.-]+/)?v[0-9a-z]+(/[A-Za-z0-9]+)?$';
 const name = (description: string): Field => ({ type: 'string', description, pattern: NAME_PATTERN });
 const oneOf = (values: readonly string[], description: string): Field => ({ type: 'string', enum: values, description });
@@ -83,6 +86,14 @@ export const CLUSTER = obj('A Kubernetes or K3s cluster, or an existing one by k
   csi: oneOf(ENUMS.csi, 'Storage.'),
   runtimes: list('Extra RuntimeClasses besides containerd+runc.', oneOf(ENUMS.runtime, 'gvisor (untrusted workloads) or kata (VM isolation).')),
   security: oneOf(['standard', 'strict'], 'strict: L7 network policies (Cilium).'),
+  addons: { type: 'boolean', description: 'infra installs the chosen cni, csi and runtimes as apps it owns (default false for now: their images cannot be pulled on this project\'s test machines).' },
+  podCidr: { type: 'string', description: 'Pod network, e.g. 10.244.0.0/16 (default).', pattern: CIDR_PATTERN },
+  serviceCidr: { type: 'string', description: 'Service network, e.g. 10.96.0.0/16 (default).', pattern: CIDR_PATTERN },
+  cilium: obj('Cilium choices (cni: cilium).', {
+    kubeProxyReplacement: { type: 'boolean', description: 'Cilium replaces kube-proxy (default true).' },
+    routing: oneOf(ENUMS.ciliumRouting, 'tunnel (VXLAN, default) or native routing.'),
+    ipam: oneOf(ENUMS.ciliumIpam, 'kubernetes (node podCIDRs, default) or cluster-pool.'),
+  }),
   labels: { type: 'labels', description: 'Labels for placement (site, region, provider, tier, ...).' },
 }, ['name']);
 

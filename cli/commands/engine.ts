@@ -7,6 +7,7 @@ import { createOutput, table, type Output } from '../output.ts';
 import type { RunContext } from '../run-context.ts';
 import { stackFileFrom } from '../stack-file.ts';
 import { statusTable } from './gitops.ts';
+import { addonPreview, saveAppliedAddons, stackAddons } from '../addons.ts';
 
 /** `infra preview | up | refresh | destroy | stack ls`: the stack on the Pulumi engine. */
 
@@ -24,8 +25,10 @@ export function registerEngine(program: Command, ctx: RunContext): void {
     .description('show what `up` would change (refreshes state first)')
     .action(async (opts: Opts) => {
       const out = createOutput(opts.json === true);
+      // Add-on problems (path and line) stop the preview before the engine starts.
+      const addons = await addonPreview(await loadStackFile(await stackFileFrom(opts)));
       const result = await operate(opts, ctx, out, false, (e) => e.preview());
-      out.result(result, () => planText(result));
+      out.result({ ...result, addons: addons.changes }, () => `${planText(result)}${addons.text}`);
     });
 
   withStack(program.command('up'))
@@ -35,12 +38,14 @@ export function registerEngine(program: Command, ctx: RunContext): void {
       const out = createOutput(opts.json === true);
       // Every binary the stack runs is downloaded or built here, with progress lines, before
       // the engine starts: inside the engine's provider a 7-minute build would be silent.
+      const stack = await loadStackFile(await stackFileFrom(opts));
+      const builtins = await stackAddons(stack); // add-on problems (path and line) stop before anything changes
       const result = await operate(opts, ctx, out, true, (e) => e.up(), (spec) => resolveStackBinaries(spec, out, ctx));
       let apps: AppStatus[] = [];
-      const stack = await loadStackFile(await stackFileFrom(opts));
-      if (!opts.skipApps && stack.gitops.apps.length > 0) {
+      if (!opts.skipApps && (stack.gitops.apps.length > 0 || builtins.length > 0)) {
         const { reconcile } = await import('../../reconciler/reconcile.ts');
-        apps = await reconcile({ stack, cacheRoot: cacheDir(), progress: out.progress, signal: ctx.signal, retryForMs: 60_000 });
+        apps = await reconcile({ stack, builtins, cacheRoot: cacheDir(), progress: out.progress, signal: ctx.signal, retryForMs: 60_000 });
+        if (builtins.length > 0) await saveAppliedAddons(stack, apps);
         if (apps.some((a) => a.sync === 'Failed' || a.health !== 'Healthy')) process.exitCode = 1;
       }
       out.result({ ...result, apps }, () => `${summaryText(result)}\n\n${statusTable(apps)}`);

@@ -15,6 +15,7 @@ import { createOutput, table } from '../output.ts';
 import type { RunContext } from '../run-context.ts';
 import { foldError } from '../status-message.ts';
 import { stackFileFrom } from '../stack-file.ts';
+import { addonNotes, addonNotesText, saveAppliedAddons, stackAddons } from '../addons.ts';
 
 /** `infra reconcile`, `infra status`, `infra diff`: the GitOps reconciler from the command line. */
 
@@ -34,7 +35,9 @@ export function registerGitops(program: Command, ctx: RunContext): void {
     .action(async (apps: string[], opts: StackOpts & { retryFor: number }) => {
       const out = createOutput(opts.json === true);
       const stack = await loadStackFile(await stackFileFrom(opts));
-      const statuses = await reconcile({ stack, apps, cacheRoot: cacheDir(), retryForMs: opts.retryFor, progress: out.progress, signal: ctx.signal });
+      const builtins = await stackAddons(stack);
+      const statuses = await reconcile({ stack, apps, builtins, cacheRoot: cacheDir(), retryForMs: opts.retryFor, progress: out.progress, signal: ctx.signal });
+      if (builtins.length > 0) await saveAppliedAddons(stack, statuses);
       out.result(statuses, () => statusTable(statuses));
       // Unhealthy is a failure too: a round that leaves a Deployment without replicas must not exit 0.
       if (statuses.some((s) => s.sync === 'Failed' || s.health === 'Degraded' || s.health === 'Progressing')) process.exitCode = 1;
@@ -72,7 +75,8 @@ export function registerGitops(program: Command, ctx: RunContext): void {
       }
       statuses.sort((a, b) => a.app.localeCompare(b.app) || a.cluster.localeCompare(b.cluster));
       const placed = placements ? placementLines(placementRows((await placements.list(ctx.signal)).map((p) => p.state), Date.now())) : [];
-      out.result(statuses, () => [statusTable(statuses), ...(placed.length > 0 ? ['', 'PLACEMENT', ...placed] : [])].join('\n'));
+      const notes = addonNotes(stack);
+      out.result(notes.length > 0 ? { apps: statuses, addons: notes } : statuses, () => [`${statusTable(statuses)}${addonNotesText(notes)}`, ...(placed.length > 0 ? ['', 'PLACEMENT', ...placed] : [])].join('\n'));
     });
 
   program
@@ -84,7 +88,7 @@ export function registerGitops(program: Command, ctx: RunContext): void {
     .action(async (apps: string[], opts: StackOpts) => {
       const out = createOutput(opts.json === true);
       const stack = await loadStackFile(await stackFileFrom(opts));
-      const plans = await diff({ stack, apps, cacheRoot: cacheDir(), retryForMs: 0, progress: out.progress, signal: ctx.signal });
+      const plans = await diff({ stack, apps, builtins: await stackAddons(stack), cacheRoot: cacheDir(), retryForMs: 0, progress: out.progress, signal: ctx.signal });
       out.result(plans, () => diffText(plans));
       process.exitCode = diffExitCode(plans);
     });

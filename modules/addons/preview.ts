@@ -1,0 +1,46 @@
+import type { AddonRender } from './apps.ts';
+
+/**
+ * What a stack change does to the add-ons: a pure, deterministic diff of two rendered add-on
+ * sets (by cluster, then add-on name), for `infra preview`.
+ */
+
+export interface AddonSetEntry {
+  readonly addon: string;
+  readonly cluster: string;
+  readonly version: string;
+  readonly digest: string;
+}
+
+export interface AddonChange {
+  readonly change: 'add' | 'change' | 'remove';
+  readonly addon: string;
+  readonly cluster: string;
+  /** For a change: what changed (version, rendered objects). */
+  readonly detail?: string;
+}
+
+export function entriesOf(renders: readonly AddonRender[]): AddonSetEntry[] {
+  return renders.map((r) => ({ addon: r.addon, cluster: r.cluster, version: r.version, digest: r.digest }));
+}
+
+export function diffAddonSets(before: readonly AddonSetEntry[], after: readonly AddonSetEntry[]): AddonChange[] {
+  const key = (e: AddonSetEntry) => `${e.cluster}\u0000${e.addon}`;
+  const old = new Map(before.map((e) => [key(e), e] as const));
+  const now = new Map(after.map((e) => [key(e), e] as const));
+  const out: AddonChange[] = [];
+  for (const [k, e] of now) {
+    const o = old.get(k);
+    if (!o) out.push({ change: 'add', addon: e.addon, cluster: e.cluster, detail: e.version });
+    else if (o.version !== e.version) out.push({ change: 'change', addon: e.addon, cluster: e.cluster, detail: `${o.version} → ${e.version}` });
+    else if (o.digest !== e.digest) out.push({ change: 'change', addon: e.addon, cluster: e.cluster, detail: 'rendered objects differ' });
+  }
+  for (const [k, o] of old) if (!now.has(k)) out.push({ change: 'remove', addon: o.addon, cluster: o.cluster });
+  return out.sort((a, b) => (a.cluster < b.cluster ? -1 : a.cluster > b.cluster ? 1 : a.addon < b.addon ? -1 : a.addon > b.addon ? 1 : 0));
+}
+
+export function addonChangesText(changes: readonly AddonChange[]): string {
+  if (changes.length === 0) return 'add-ons: no changes';
+  const sym = { add: '+', change: '~', remove: '-' } as const;
+  return ['add-ons:', ...changes.map((c) => `  ${sym[c.change]} ${c.addon} on ${c.cluster}${c.detail ? ` (${c.detail})` : ''}`)].join('\n');
+}
