@@ -126,7 +126,8 @@ export function readClusters(r: FieldReader, sites: ReadonlyMap<string, SiteSpec
     const serviceCidr = r.string([...p, 'serviceCidr'], { pattern: CIDR, patternText: 'an IPv4 CIDR like 10.96.0.0/16' });
     const cilium = readCilium(r, [...p, 'cilium']);
     const addons = r.boolean([...p, 'addons'], false);
-    const labels = { [SITE_KIND_LABEL]: siteKindOf(site), ...(site?.labels ?? {}), ...(site ? { site: site.name } : {}), ...r.stringMap([...p, 'labels']) };
+    const own = r.stringMap([...p, 'labels']);
+    const labels = { [SITE_KIND_LABEL]: own['site-kind'] ?? siteKindOf(site), ...(site?.labels ?? {}), ...(site ? { site: site.name } : {}), ...own };
     if (name && datastore && cni && csi) {
       out.push({
         name,
@@ -159,6 +160,7 @@ export function readClusters(r: FieldReader, sites: ReadonlyMap<string, SiteSpec
 export const SITE_KIND_LABEL = 'infra.dev/site-kind';
 
 /** The site's `site-kind` label if it sets one (cloud, edge, dc), else edge for edge sites, else dc. */
+/** The site kind of a cluster: its own `site-kind` label (checked above), else its site's, else `edge` for an edge site, else `dc`. */
 function siteKindOf(site: { readonly edge: boolean; readonly labels: Readonly<Record<string, string>> } | undefined): string {
   return site?.labels['site-kind'] ?? (site?.edge ? 'edge' : 'dc');
 }

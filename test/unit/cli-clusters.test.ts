@@ -29,9 +29,10 @@ describe('infra clusters', { timeout: CLI_TEST_TIMEOUT_MS }, () => {
     expect(r.stdout).toBe(
       [
         'CLUSTER  HEALTH    SINCE                     UNHEALTHY SINCE           LABELS',
-        'core-1   Ready     2026-11-26T06:00:00.000Z  -                         -',
-        'dc-1     NoRecord  -                         -                         -',
-        'edge-1   Unknown   2026-11-26T07:00:05.000Z  2026-11-26T07:00:00.000Z  region=r1,site-kind=edge',
+        'core-1   Ready     2026-11-26T06:00:00.000Z  -                         infra.dev/site-kind=dc',
+        'dc-1     NoRecord  -                         -                         infra.dev/site-kind=dc',
+        // The cluster's own `site-kind` label decides its site kind.
+        'edge-1   Unknown   2026-11-26T07:00:05.000Z  2026-11-26T07:00:00.000Z  infra.dev/site-kind=edge,region=r1,site-kind=edge',
         '',
       ].join('\n'),
     );
@@ -41,9 +42,9 @@ describe('infra clusters', { timeout: CLI_TEST_TIMEOUT_MS }, () => {
     const r = await runInfra(['clusters', '-f', join(dir, 'stack.yaml'), '--json'], { ...process.env, INFRA_HOME: dir });
     expect(r.code).toBe(0);
     expect(JSON.parse(r.stdout)).toEqual([
-      { cluster: 'core-1', state: 'Ready', since: '2026-11-26T06:00:00.000Z', readySince: '2026-11-26T06:00:00.000Z', labels: {} },
-      { cluster: 'dc-1', state: 'NoRecord', labels: {} },
-      { cluster: 'edge-1', state: 'Unknown', since: '2026-11-26T07:00:05.000Z', unhealthySince: '2026-11-26T07:00:00.000Z', labels: { region: 'r1', 'site-kind': 'edge' } },
+      { cluster: 'core-1', state: 'Ready', since: '2026-11-26T06:00:00.000Z', readySince: '2026-11-26T06:00:00.000Z', labels: { 'infra.dev/site-kind': 'dc' } },
+      { cluster: 'dc-1', state: 'NoRecord', labels: { 'infra.dev/site-kind': 'dc' } },
+      { cluster: 'edge-1', state: 'Unknown', since: '2026-11-26T07:00:05.000Z', unhealthySince: '2026-11-26T07:00:00.000Z', labels: { 'infra.dev/site-kind': 'edge', region: 'r1', 'site-kind': 'edge' } },
     ]);
   });
 });
