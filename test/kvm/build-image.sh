@@ -10,11 +10,13 @@ set -euo pipefail
 
 suite=bookworm
 mirror="${INFRA_DEBIAN_MIRROR:-http://deb.debian.org/debian}"
+# debootstrap installs the base; the kernel and cloud-init (python) are installed after with apt
+# in the chroot (debootstrap's own configure pass fails on python3-cryptography).
 packages=(
-  systemd systemd-sysv dbus udev openssh-server sudo cloud-init
-  linux-image-cloud-amd64 initramfs-tools
+  systemd systemd-sysv dbus udev openssh-server sudo
   ifupdown isc-dhcp-client iproute2 procps kmod util-linux mount e2fsprogs ca-certificates
 )
+later=(cloud-init linux-image-cloud-amd64 initramfs-tools)
 
 script_hash=$(sha256sum "$0" | cut -c1-12)
 cache="${INFRA_IMAGES_DIR:-$HOME/.cache/infra/images}"
@@ -30,13 +32,20 @@ if [ -f "$target/.complete" ]; then echo "$target"; exit 0; fi
 
 tmp="$cache/.$name.tmp-$$"
 rm -rf "$tmp"
-trap 'rm -rf "$tmp"' EXIT
-mkdir -p "$tmp"
 root="$tmp/root"
+# --one-file-system: never follow a mount that is still there into the machine's own files.
+cleanup() { umount "$root/proc" 2>/dev/null || true; rm -rf --one-file-system "$tmp"; }
+trap cleanup EXIT
+mkdir -p "$tmp"
 started=$(date +%s)
 echo "building $name with debootstrap from $mirror (a few minutes)" >&2
 include=$(IFS=,; echo "${packages[*]}")
 debootstrap --variant=minbase --include="$include" "$suite" "$root" "$mirror" >&2
+mount -t proc proc "$root/proc"
+printf '#!/bin/sh\nexit 101\n' > "$root/usr/sbin/policy-rc.d"; chmod +x "$root/usr/sbin/policy-rc.d"
+chroot "$root" env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${later[@]}" >&2
+rm -f "$root/usr/sbin/policy-rc.d"
+umount "$root/proc"
 
 # Identity comes from cloud-init at first boot; the image carries none.
 rm -f "$root"/etc/ssh/ssh_host_*
@@ -62,7 +71,7 @@ kernel=$(ls "$root"/boot/vmlinuz-* | sort -V | tail -1)
 initrd=$(ls "$root"/boot/initrd.img-* | sort -V | tail -1)
 cp "$kernel" "$tmp/vmlinuz"
 cp "$initrd" "$tmp/initrd.img"
-printf '%s\n' "$suite" "${packages[@]}" > "$root/.packages"
+printf '%s\n' "$suite" "${packages[@]}" "${later[@]}" > "$root/.packages"
 # 2 GiB filesystem (sparse); a VM's disk may be larger, cloud-init's resize_rootfs grows it.
 truncate -s 2G "$tmp/root.ext4"
 mkfs.ext4 -q -L root -d "$root" "$tmp/root.ext4"
