@@ -36,8 +36,9 @@ function readKvmSite(r: FieldReader, p: PathSegment[]): KvmSiteSpec | undefined 
   const kernel = r.string([...p, 'kernel']);
   const initrd = r.string([...p, 'initrd']);
   const cmdline = r.string([...p, 'cmdline']);
+  const accel = r.oneOf([...p, 'accel'], ['kvm', 'tcg'] as const, 'kvm') ?? 'kvm';
   if (!pool || !image) return undefined;
-  return { pool, subnet, image, ...(kernel ? { kernel } : {}), ...(initrd ? { initrd } : {}), ...(cmdline ? { cmdline } : {}) };
+  return { pool, subnet, image, accel, ...(kernel ? { kernel } : {}), ...(initrd ? { initrd } : {}), ...(cmdline ? { cmdline } : {}) };
 }
 
 export function readHosts(r: FieldReader, sites: ReadonlyMap<string, SiteSpec>): HostSpec[] {

@@ -22,6 +22,7 @@ export interface KvmSiteSpec {
   readonly pool: string;
   readonly subnet: string;
   readonly image: string;
+  readonly accel: 'kvm' | 'tcg';
   readonly kernel?: string;
   readonly initrd?: string;
   readonly cmdline?: string;

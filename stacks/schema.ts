@@ -54,6 +54,7 @@ export const SITE = obj('A place clusters run: this machine, a KVM host through 
   image: { type: 'string', description: 'kvm: local qcow2 (or raw) disk image the VMs boot, e.g. a cloud image with cloud-init.' },
   kernel: { type: 'string', description: 'kvm: kernel on the libvirt host for direct kernel boot (with initrd and cmdline); absent: boot the image.' },
   initrd: { type: 'string', description: 'kvm: initrd for direct kernel boot.' },
+  accel: { type: 'string', enum: ['kvm', 'tcg'], description: 'kvm: hardware virtualisation (kvm, default) or software emulation (tcg) where the host has no usable KVM.' },
   cmdline: { type: 'string', description: 'kvm: kernel command line for direct kernel boot (default root=/dev/vda rw console=ttyS0).' },
   edge: { type: 'boolean', description: 'An edge site: small, constrained nodes (K3s by default).' },
   network: oneOf(ENUMS.network, 'How reliable the network to this site is (unreliable → K3s).'),

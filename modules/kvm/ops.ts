@@ -46,9 +46,9 @@ export async function deleteVolume(lv: Libvirt, pool: string, name: string, reso
   if (exists.ok) await lv.run(['vol-delete', '--pool', pool, name], resource);
 }
 
-/** `hvm` with kvm where the libvirt host has it, else qemu (TCG, software emulation). */
-export async function virtType(lv: Libvirt): Promise<'kvm' | 'qemu'> {
-  return (await lv.probe(['domcapabilities', '--virttype', 'kvm'])).ok ? 'kvm' : 'qemu';
+/** Whether the libvirt host offers this virtualisation type (kvm: /dev/kvm is there; it may still not work nested). */
+export async function virtTypeAvailable(lv: Libvirt, type: 'kvm' | 'qemu'): Promise<boolean> {
+  return (await lv.probe(['domcapabilities', '--virttype', type])).ok;
 }
 
 /** The address the network's DHCP server gave `mac`, waited for. */

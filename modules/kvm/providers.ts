@@ -1,5 +1,5 @@
 import { KvmInputError, LibvirtError } from './errors.ts';
-import { deleteVolume, fileSha256, imageFormat, poolPathMissing, uploadVolume, virtType, waitForLease, waitForSsh } from './ops.ts';
+import { deleteVolume, fileSha256, imageFormat, poolPathMissing, uploadVolume, virtTypeAvailable, waitForLease, waitForSsh } from './ops.ts';
 import { seedFiles, seedHash, writeSeedIso, type SeedFiles, type SeedSpec } from './seed.ts';
 import { libvirt } from './virsh.ts';
 import { diskVolumeXml, domainXml, networkXml, OWNER_MARK, ownerOf, poolXml, type DomainSpec, type NetworkSpec, type StaticLease } from './xml.ts';
@@ -160,7 +160,7 @@ export async function seedCreate(i: SeedInputs): Promise<{ id: string; outs: See
 }
 
 export function seedDiff(olds: SeedOutputs, news: SeedInputs): Diff {
-  const replaces = changed(olds, news, ['uri', 'pool', 'vm', 'hostname', 'user', 'sshPublicKey', 'network']);
+  const replaces = changed(olds, news, ['uri', 'pool', 'vm', 'hostname', 'user', 'sshPublicKey', 'mac', 'network']);
   return { changes: replaces.length > 0, replaces, deleteBeforeReplace: false };
 }
 
@@ -219,20 +219,19 @@ export async function networkDelete(_id: string, o: NetworkInputs): Promise<void
 }
 
 // ---- Domain (the VM) ----
-export interface DomainInputs extends Omit<DomainSpec, 'virtType'> {
+export interface DomainInputs extends DomainSpec {
   readonly uri: string;
   readonly autostart: boolean;
   /** How long to wait for the DHCP lease and SSH after a start. */
   readonly bootTimeoutSeconds: number;
 }
 export interface DomainOutputs extends DomainInputs {
-  readonly virtType: 'kvm' | 'qemu';
   readonly address: string;
   /** Seconds from start to SSH answering, last time it was started. */
   readonly bootSeconds: number;
 }
 
-const REPLACE_KEYS = ['uri', 'name', 'diskPath', 'seedPath', 'network', 'mac', 'kernel', 'initrd', 'cmdline', 'owner', 'consoleLog'] as const;
+const REPLACE_KEYS = ['virtType', 'uri', 'name', 'diskPath', 'seedPath', 'network', 'mac', 'kernel', 'initrd', 'cmdline', 'owner', 'consoleLog'] as const;
 
 async function refuseForeign(i: DomainInputs, res: string): Promise<boolean> {
   const lv = libvirt(i.uri);
@@ -261,13 +260,13 @@ export async function domainCreate(i: DomainInputs): Promise<{ id: string; outs:
     await lv.probe(['destroy', i.name]);
     await lv.run(['undefine', i.name], res);
   }
-  const vt = await virtType(lv);
-  await lv.withXml('define', domainXml({ ...i, virtType: vt }), [], res);
+  if (i.virtType === 'kvm' && !(await virtTypeAvailable(lv, 'kvm'))) throw new KvmInputError('the libvirt host has no KVM', { where: `${res} on ${i.uri}`, hint: 'set the site\'s accel: tcg (software emulation, slow)' });
+  await lv.withXml('define', domainXml(i), [], res);
   await lv.run(['autostart', ...(i.autostart ? [] : ['--disable']), i.name], res);
   const started = Date.now();
   await lv.run(['start', i.name], res);
   const up = await bootAndWait(i, res, started);
-  return { id: i.name, outs: { ...i, virtType: vt, ...up } };
+  return { id: i.name, outs: { ...i, ...up } };
 }
 
 export function domainDiff(olds: DomainOutputs, news: DomainInputs): Diff {
@@ -284,7 +283,7 @@ export function domainUpdateNeedsRestart(olds: Pick<DomainInputs, 'vcpus' | 'mem
 export async function domainUpdate(_id: string, olds: DomainOutputs, news: DomainInputs): Promise<{ outs: DomainOutputs }> {
   const lv = libvirt(news.uri);
   const res = `domain ${news.name}`;
-  await lv.withXml('define', domainXml({ ...news, virtType: olds.virtType }), [], res);
+  await lv.withXml('define', domainXml(news), [], res);
   await lv.run(['autostart', ...(news.autostart ? [] : ['--disable']), news.name], res);
   const running = /running/.test(await lv.run(['domstate', news.name], res));
   let up = { address: olds.address, bootSeconds: olds.bootSeconds };
@@ -300,7 +299,7 @@ export async function domainUpdate(_id: string, olds: DomainOutputs, news: Domai
     await lv.run(['start', news.name], res);
     up = await bootAndWait(news, res, started);
   }
-  return { outs: { ...news, virtType: olds.virtType, ...up } };
+  return { outs: { ...news, ...up } };
 }
 
 export async function domainDelete(_id: string, o: DomainOutputs): Promise<void> {

@@ -78,6 +78,6 @@ export class KvmDomain extends pulumi.dynamic.Resource {
   declare readonly address: pulumi.Output<string>;
   declare readonly bootSeconds: pulumi.Output<number>;
   constructor(name: string, args: In<import('./providers.ts').DomainInputs>, opts?: pulumi.CustomResourceOptions) {
-    super(provider('domain'), `kvm-vm:${name}`, { ...args, address: undefined, bootSeconds: undefined, virtType: undefined }, opts, 'infra', 'KvmDomain');
+    super(provider('domain'), `kvm-vm:${name}`, { ...args, address: undefined, bootSeconds: undefined }, opts, 'infra', 'KvmDomain');
   }
 }

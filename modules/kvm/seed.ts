@@ -15,6 +15,8 @@ export interface SeedSpec {
   readonly hostname: string;
   readonly user: string;
   readonly sshPublicKey: string;
+  /** The NIC's MAC: the network config matches it and names the interface eth0. */
+  readonly mac: string;
   readonly network: { readonly mode: 'dhcp' } | { readonly mode: 'static'; readonly address: string; readonly gateway: string; readonly dns: readonly string[] };
 }
 
@@ -50,12 +52,13 @@ export function seedFiles(s: SeedSpec): SeedFiles {
   ].join('\n');
   const net =
     s.network.mode === 'dhcp'
-      ? ['version: 2', 'ethernets:', '  nic0:', '    match: {name: "e*"}', '    dhcp4: true', '']
+      ? ['version: 2', 'ethernets:', '  eth0:', `    match: {macaddress: ${q(s.mac)}}`, '    set-name: eth0', '    dhcp4: true', '']
       : [
           'version: 2',
           'ethernets:',
-          '  nic0:',
-          '    match: {name: "e*"}',
+          '  eth0:',
+          `    match: {macaddress: ${q(s.mac)}}`,
+          '    set-name: eth0',
           `    addresses: [${q(s.network.address)}]`,
           `    gateway4: ${q(s.network.gateway)}`,
           `    nameservers: {addresses: [${s.network.dns.map(q).join(', ')}]}`,

@@ -51,13 +51,14 @@ export async function kvmSiteResources(site: SiteSpec, hosts: readonly HostSpec[
   const sshHosts = new Map<string, SshHost>();
   for (const { h, ip, mac } of vms) {
     const disk = new KvmDisk(h.name, { uri, pool: `infra-${site.name}`, name: `${h.name}-${sha.slice(0, 12)}.qcow2`, capacityGiB: VM_DISK_GIB, backingPath: base.path, backingFormat: base.format }, { dependsOn: [base] });
-    const seed = new KvmCloudInitSeed(h.name, { uri, pool: `infra-${site.name}`, vm: h.name, hostname: h.name, user: h.user, sshPublicKey: sshPublicKeyFor(ip, h), network: { mode: 'dhcp' } }, { dependsOn: [pool] });
+    const seed = new KvmCloudInitSeed(h.name, { uri, pool: `infra-${site.name}`, vm: h.name, hostname: h.name, user: h.user, sshPublicKey: sshPublicKeyFor(ip, h), mac, network: { mode: 'dhcp' } }, { dependsOn: [pool] });
     const domain = new KvmDomain(
       h.name,
       {
         uri,
         name: h.name,
         owner: `${stackName}/${site.name}/${h.name}`,
+        virtType: kvm.accel === 'tcg' ? 'qemu' : 'kvm',
         vcpus: h.cpus ?? 1,
         memoryMiB: (h.memoryGiB ?? DEFAULT_MEMORY_MIB / 1024) * 1024,
         diskPath: disk.path,

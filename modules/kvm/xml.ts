@@ -141,6 +141,8 @@ export function domainXml(d: DomainSpec): string {
     ...os,
     `  </os>`,
     `  <features><acpi/><apic/></features>`,
+    // TCG's default CPU (qemu64) lacks instructions current kernels use (cmpxchg16b): emulate the most it can.
+    d.virtType === 'kvm' ? `  <cpu mode='host-passthrough' check='none'/>` : `  <cpu mode='maximum' check='none'/>`,
     `  <on_poweroff>destroy</on_poweroff>`,
     `  <on_reboot>restart</on_reboot>`,
     `  <on_crash>destroy</on_crash>`,
