@@ -28,10 +28,10 @@ export function readSites(r: FieldReader): SiteSpec[] {
 }
 
 function readKvmSite(r: FieldReader, p: PathSegment[]): KvmSiteSpec | undefined {
+  // Without pool and image the site is previewed only (its VMs cannot be made): `up` says so.
   const pool = r.string([...p, 'pool']);
-  if (!pool) r.source.report([...p, 'pool'], 'a kvm site needs the directory of its storage pool on the libvirt host');
   const image = r.string([...p, 'image']);
-  if (!image) r.source.report([...p, 'image'], 'a kvm site needs the disk image its VMs boot (a qcow2 cloud image, or the one test/kvm/build-image.sh makes)');
+  if (!!pool !== !!image) r.source.report([...p, pool ? 'image' : 'pool'], 'a kvm site that makes VMs needs both pool (a directory on the libvirt host) and image (a qcow2 cloud image)');
   const subnet = r.string([...p, 'subnet'], { pattern: /^\d+\.\d+\.\d+\.0\/24$/, patternText: 'an IPv4 /24 like 192.168.150.0/24' }) ?? '192.168.150.0/24';
   const kernel = r.string([...p, 'kernel']);
   const initrd = r.string([...p, 'initrd']);

@@ -9,12 +9,23 @@ const IMPLEMENTATION = new URL('./providers.ts', import.meta.url).pathname;
 type Impl = typeof import('./providers.ts');
 const impl = (): Promise<Impl> => import(IMPLEMENTATION);
 
+/** Errors cross the engine as their message only: give it where and what to do (`oneLine`). */
+async function oneLine<T>(work: () => Promise<T>): Promise<T> {
+  try {
+    return await work();
+  } catch (err) {
+    const e = err as { oneLine?: () => string };
+    if (typeof e.oneLine === 'function') throw new Error(e.oneLine());
+    throw err;
+  }
+}
+
 function provider(kind: 'pool' | 'baseVolume' | 'disk' | 'seed' | 'network' | 'domain'): pulumi.dynamic.ResourceProvider {
   return {
     async create(inputs) {
       const m = await impl();
       const f = { pool: m.poolCreate, baseVolume: m.baseVolumeCreate, disk: m.diskCreate, seed: m.seedCreate, network: m.networkCreate, domain: m.domainCreate }[kind];
-      return f(inputs as never);
+      return oneLine(() => f(inputs as never));
     },
     async diff(_id, olds, news) {
       const m = await impl();
@@ -23,15 +34,15 @@ function provider(kind: 'pool' | 'baseVolume' | 'disk' | 'seed' | 'network' | 'd
     },
     async update(id, olds, news) {
       const m = await impl();
-      if (kind === 'disk') return m.diskUpdate(id, olds as never, news as never);
-      if (kind === 'network') return m.networkUpdate(id, olds as never, news as never);
-      if (kind === 'domain') return m.domainUpdate(id, olds as never, news as never);
+      if (kind === 'disk') return oneLine(() => m.diskUpdate(id, olds as never, news as never));
+      if (kind === 'network') return oneLine(() => m.networkUpdate(id, olds as never, news as never));
+      if (kind === 'domain') return oneLine(() => m.domainUpdate(id, olds as never, news as never));
       return { outs: { ...olds, ...news } };
     },
     async delete(id, props) {
       const m = await impl();
       const f = { pool: m.poolDelete, baseVolume: m.baseVolumeDelete, disk: m.diskDelete, seed: m.seedDelete, network: m.networkDelete, domain: m.domainDelete }[kind];
-      await f(id, props as never);
+      await oneLine(() => f(id, props as never));
     },
   };
 }

@@ -33,7 +33,8 @@ export function seedFiles(s: SeedSpec): SeedFiles {
     `hostname: ${q(s.hostname)}`,
     `fqdn: ${q(s.hostname)}`,
     'manage_etc_hosts: true',
-    'ssh_pwauth: false',
+    // No ssh_pwauth: setting it makes cloud-init restart sshd after boot (a refused connection
+    // right after SSH first answered); the image's sshd and locked passwords already refuse them.
     'disable_root: false',
     'package_update: false',
     'package_upgrade: false',

@@ -73,7 +73,9 @@ export async function kvmSiteResources(site: SiteSpec, hosts: readonly HostSpec[
       { dependsOn: [network, disk, seed], deleteBeforeReplace: true },
     );
     domains.set(h.name, domain);
-    sshHosts.set(h.name, new SshHost(h.name, { name: h.name, address: domain.address as unknown as string, user: h.user, port: 22, pins: [] }, { dependsOn: [domain] as pulumi.Resource[] }));
+    // The address is the VM's static lease, known before it boots: an update of the domain
+    // never looks like another machine to the Host (whose key stays pinned).
+    sshHosts.set(h.name, new SshHost(h.name, { name: h.name, address: ip, user: h.user, port: 22, pins: [] }, { dependsOn: [domain] as pulumi.Resource[] }));
   }
   return { domains, sshHosts };
 }

@@ -29,7 +29,7 @@ export async function kvmStack(run: KvmSlotLayout, image: KvmImage, vms: readonl
   const keyPath = join(dir, 'id_ed25519');
   await runCommand('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', 'infra-kvm-test', '-f', keyPath]);
   const sshConfig = join(dir, 'ssh_config');
-  await writeFile(sshConfig, `Host ${run.vmSubnetPrefix}.*\n  User ${o.user}\n  IdentityFile ${keyPath}\n  IdentitiesOnly yes\n`, { mode: 0o600 });
+  await writeFile(sshConfig, `Host *\n  User ${o.user}\n  IdentityFile ${keyPath}\n  IdentitiesOnly yes\n`, { mode: 0o600 });
   const knownHosts = join(dir, 'known_hosts');
   await writeFile(knownHosts, '', { mode: 0o600 });
   const pool = join(run.poolsDir, 'main');

@@ -78,8 +78,8 @@ describe('kvm site: two VMs through libvirt', () => {
     await writeKvmStack(fx.stackFile, kvm, image, [{ name: 'vm-a', memoryGiB: 2 }, { name: 'vm-b' }], { user: 'ops', pool: fx.pool, stack: 'vms' });
     const preview = await runInfra(['preview', '-f', fx.stackFile], fx.env);
     expect(preview.code, `${preview.stdout}\n${preview.stderr}`).toBe(0);
-    expect(preview.stdout).toMatch(/update\s+kvm-vm:vm-a/);
-    expect(preview.stdout).not.toMatch(/replace/);
+    // `~` is an update: the domain only; no replace (`+-`) of anything, the host's key stays pinned.
+    expect(preview.stdout.trim().split('\n').slice(1)).toEqual(['  ~ KvmDomain kvm-vm:vm-a']);
     const up = await runInfra(['up', '-f', fx.stackFile, '--skip-apps'], fx.env);
     expect(up.code, `${up.stdout}\n${up.stderr}`).toBe(0);
     const memKiB = Number(/MemTotal:\s+(\d+)/.exec(await ssh(0, 'cat /proc/meminfo'))?.[1]);
@@ -98,27 +98,27 @@ describe('kvm site: two VMs through libvirt', () => {
       return { lines: errorLines(r.stderr + r.stdout), file, env };
     };
     const unreachable = await bad('nouri', { uri: 'qemu:///system?socket=/nonexistent/libvirt-sock' });
-    expect(unreachable.lines[0]).toMatch(/pool infra-nouri on qemu:\/\/\/system\?socket=\/nonexistent\/libvirt-sock: virsh pool-define failed: .*Failed to connect socket/);
+    expect(unreachable.lines.join('\n')).toMatch(/^error: pool infra-nouri on qemu:\/\/\/system\?socket=\/nonexistent\/libvirt-sock: virsh pool-define failed: .*Failed to connect socket/m);
     const nopool = await bad('nopool', { pool: join(fx.dir, 'no-such-dir') });
-    expect(nopool.lines[0]).toMatch(/pool infra-nopool on .*: the pool directory .*no-such-dir does not exist/);
+    expect(nopool.lines.join('\n')).toMatch(/^error: pool infra-nopool on .*: the pool directory .*no-such-dir does not exist/m);
     // A domain someone else defined, with the name the stack wants.
     await writeFile(join(fx.dir, 'foreign.xml'), "<domain type='qemu'><name>foreign</name><memory unit='MiB'>64</memory><os><type arch='x86_64'>hvm</type></os></domain>");
     await virsh(kvm, ['define', join(fx.dir, 'foreign.xml')]);
     const before = await virsh(kvm, ['dumpxml', 'foreign']);
     await mkdir(join(fx.pool, '..', 'clash'), { recursive: true });
     const clash = await bad('clash', { vm: 'foreign', pool: join(fx.pool, '..', 'clash') });
-    expect(clash.lines[0]).toMatch(/domain foreign on .*: a domain named foreign exists and was not made by infra; it is left untouched/);
+    expect(clash.lines.join('\n')).toMatch(/^error: domain foreign on .*: a domain named foreign exists and was not made by infra; it is left untouched/m);
     expect(await virsh(kvm, ['dumpxml', 'foreign'])).toBe(before);
     // What the failed ups did create is in their state, and destroy removes it.
     for (const b of [nopool, clash]) {
-      const d = await runInfra(['destroy', '-f', b.file, '--yes'], b.env);
+      const d = await runInfra(['destroy', '-f', b.file], b.env);
       expect(d.code, `${d.stdout}\n${d.stderr}`).toBe(0);
     }
     expect(await virsh(kvm, ['list', '--all', '--name'])).toContain('foreign');
   }, 600_000);
 
   it('infra destroy leaves no domain, volume or network of the stack', async () => {
-    const d = await runInfra(['destroy', '-f', fx.stackFile, '--yes'], fx.env);
+    const d = await runInfra(['destroy', '-f', fx.stackFile], fx.env);
     expect(d.code, `${d.stdout}\n${d.stderr}`).toBe(0);
     const domains = (await virsh(kvm, ['list', '--all', '--name'])).split('\n').map((l) => l.trim()).filter(Boolean);
     expect(domains).toEqual(['foreign']);
