@@ -25,7 +25,7 @@ function provider(kind: 'pool' | 'baseVolume' | 'disk' | 'seed' | 'network' | 'd
     async create(inputs) {
       const m = await impl();
       const f = { pool: m.poolCreate, baseVolume: m.baseVolumeCreate, disk: m.diskCreate, seed: m.seedCreate, network: m.networkCreate, domain: m.domainCreate }[kind];
-      return oneLine(() => f(inputs as never));
+      return oneLine(() => f(inputs as never) as Promise<pulumi.dynamic.CreateResult>);
     },
     async diff(_id, olds, news) {
       const m = await impl();
