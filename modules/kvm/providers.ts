@@ -283,7 +283,8 @@ export function domainUpdateNeedsRestart(olds: Pick<DomainInputs, 'vcpus' | 'mem
 export async function domainUpdate(_id: string, olds: DomainOutputs, news: DomainInputs): Promise<{ outs: DomainOutputs }> {
   const lv = libvirt(news.uri);
   const res = `domain ${news.name}`;
-  await lv.withXml('define', domainXml(news), [], res);
+  const uuid = (await lv.run(['domuuid', news.name], res)).trim();
+  await lv.withXml('define', domainXml({ ...news, uuid }), [], res);
   await lv.run(['autostart', ...(news.autostart ? [] : ['--disable']), news.name], res);
   const running = /running/.test(await lv.run(['domstate', news.name], res));
   let up = { address: olds.address, bootSeconds: olds.bootSeconds };

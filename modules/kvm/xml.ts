@@ -117,6 +117,8 @@ export interface DomainSpec {
   readonly kernel?: string | undefined;
   readonly initrd?: string | undefined;
   readonly cmdline?: string | undefined;
+  /** The defined domain's UUID: redefining it (an update) must name it, or libvirt sees a clash. */
+  readonly uuid?: string | undefined;
 }
 
 export function domainXml(d: DomainSpec): string {
@@ -130,6 +132,7 @@ export function domainXml(d: DomainSpec): string {
   return [
     `<domain type='${d.virtType}'>`,
     `  <name>${esc(d.name)}</name>`,
+    ...(d.uuid ? [`  <uuid>${esc(d.uuid)}</uuid>`] : []),
     `  <metadata>`,
     `    <infra:owner xmlns:infra='${OWNER_NS}'>${esc(d.owner)}</infra:owner>`,
     `  </metadata>`,

@@ -89,9 +89,11 @@ describe('kvm site: two VMs through libvirt', () => {
   }, 1_200_000);
 
   it('bad input fails in one line: unreachable URI, missing pool directory, a domain infra does not own (left untouched)', async () => {
+    let n = 0;
     const bad = async (stack: string, o: { uri?: string; pool?: string; vm?: string }) => {
+      n++;
       const file = join(fx.dir, `${stack}.yaml`);
-      await writeKvmStack(file, kvm, image, [{ name: o.vm ?? `${stack}-vm` }], { user: 'ops', pool: o.pool ?? fx.pool, stack, site: stack, subnet: `10.216.${kvm.slot}.0/24`, ...(o.uri ? { uri: o.uri } : {}) });
+      await writeKvmStack(file, kvm, image, [{ name: o.vm ?? `${stack}-vm` }], { user: 'ops', pool: o.pool ?? fx.pool, stack, site: stack, subnet: `10.${215 + n}.${kvm.slot}.0/24`, ...(o.uri ? { uri: o.uri } : {}) });
       const env = { ...fx.env, INFRA_HOME: join(fx.dir, `home-${stack}`) };
       const r = await runInfra(['up', '-f', file, '--skip-apps'], env);
       expect(r.code, `${r.stdout}\n${r.stderr}`).not.toBe(0);
