@@ -19,6 +19,8 @@ describe('kvm XML', () => {
     expect(xml).toContain("<cpu mode='maximum' check='none'/>");
     expect(domainXml({ ...domain, kernel: undefined })).toContain("<boot dev='hd'/>");
     expect(ownerOf("<domain><name>x</name></domain>")).toBeUndefined();
+    expect(domainXml({ ...domain, uuid: 'u-1' })).toContain('<uuid>u-1</uuid>');
+    expect(domainXml(domain)).not.toContain('<uuid>');
   });
   it('a network has the gateway, the DHCP range and sorted static leases', () => {
     const xml = networkXml({ name: 'n', cidr: '10.214.3.0/24', dhcpStart: '10.214.3.100', dhcpEnd: '10.214.3.199', forward: 'nat', leases: [{ mac: '52:54:00:00:00:02', name: 'b', ip: '10.214.3.11' }, { mac: '52:54:00:00:00:01', name: 'a', ip: '10.214.3.10' }] });
