@@ -2,7 +2,7 @@ import { KvmInputError, LibvirtError } from './errors.ts';
 import { deleteVolume, fileSha256, imageFormat, poolPathMissing, uploadVolume, virtTypeAvailable, waitForLease, waitForSsh } from './ops.ts';
 import { seedFiles, seedHash, writeSeedIso, type SeedFiles, type SeedSpec } from './seed.ts';
 import { libvirt } from './virsh.ts';
-import { diskVolumeXml, domainXml, networkXml, OWNER_MARK, ownerOf, poolXml, type DomainSpec, type NetworkSpec, type StaticLease } from './xml.ts';
+import { diskVolumeXml, domainXml, networkXml, ownerOf, poolXml, type DomainSpec, type NetworkSpec, type StaticLease } from './xml.ts';
 
 /**
  * The KVM resources' provider logic (loaded lazily by resources.ts): create, diff, update and
@@ -173,16 +173,19 @@ export interface NetworkInputs extends NetworkSpec {
   readonly uri: string;
 }
 
-export async function networkCreate(i: NetworkInputs): Promise<{ id: string; outs: NetworkInputs }> {
+export interface NetworkOutputs extends NetworkInputs {
+  /** libvirt's UUID of the network infra defined: delete removes only that one. */
+  readonly uuid: string;
+}
+
+export async function networkCreate(i: NetworkInputs): Promise<{ id: string; outs: NetworkOutputs }> {
   const lv = libvirt(i.uri);
   const res = `network ${i.name}`;
-  const existing = await lv.probe(['net-dumpxml', i.name]);
-  if (existing.ok) {
-    if (!existing.stdout.includes(`<title>${OWNER_MARK}</title>`)) throw new KvmInputError(`a network named ${i.name} exists and was not made by infra; it is left untouched`, { where: `${res} on ${i.uri}`, hint: 'rename the site or remove that network' });
-    await lv.probe(['net-destroy', i.name]);
-    await lv.run(['net-undefine', i.name], res);
-  }
+  // libvirt 9.0 keeps no metadata on networks: a network of this name that is not in the
+  // state (its UUID) is not infra's, and is left alone.
+  if ((await lv.probe(['net-uuid', i.name])).ok) throw new KvmInputError(`a network named ${i.name} exists and was not made by this stack; it is left untouched`, { where: `${res} on ${i.uri}`, hint: 'rename the site or remove that network' });
   await lv.withXml('net-define', networkXml(i), [], res);
+  const uuid = (await lv.run(['net-uuid', i.name], res)).trim();
   try {
     await lv.run(['net-start', i.name], res);
   } catch (err) {
@@ -190,7 +193,7 @@ export async function networkCreate(i: NetworkInputs): Promise<{ id: string; out
     throw err;
   }
   await lv.run(['net-autostart', i.name], res);
-  return { id: i.name, outs: i };
+  return { id: i.name, outs: { ...i, uuid } };
 }
 
 export function networkDiff(olds: NetworkInputs, news: NetworkInputs): Diff {
@@ -199,7 +202,7 @@ export function networkDiff(olds: NetworkInputs, news: NetworkInputs): Diff {
 }
 
 /** Static leases change live (net-update), the network stays up. */
-export async function networkUpdate(_id: string, olds: NetworkInputs, news: NetworkInputs): Promise<{ outs: NetworkInputs }> {
+export async function networkUpdate(_id: string, olds: NetworkOutputs, news: NetworkInputs): Promise<{ outs: NetworkOutputs }> {
   const lv = libvirt(news.uri);
   const key = (l: StaticLease) => `${l.mac} ${l.name} ${l.ip}`;
   const oldKeys = new Set(olds.leases.map(key));
@@ -207,13 +210,13 @@ export async function networkUpdate(_id: string, olds: NetworkInputs, news: Netw
   const hostXml = (l: StaticLease) => `<host mac='${l.mac}' name='${l.name}' ip='${l.ip}'/>`;
   for (const l of olds.leases) if (!newKeys.has(key(l))) await lv.run(['net-update', news.name, 'delete', 'ip-dhcp-host', hostXml(l), '--live', '--config'], `network ${news.name}`);
   for (const l of news.leases) if (!oldKeys.has(key(l))) await lv.run(['net-update', news.name, 'add', 'ip-dhcp-host', hostXml(l), '--live', '--config'], `network ${news.name}`);
-  return { outs: news };
+  return { outs: { ...news, uuid: olds.uuid } };
 }
 
-export async function networkDelete(_id: string, o: NetworkInputs): Promise<void> {
+export async function networkDelete(_id: string, o: NetworkOutputs): Promise<void> {
   const lv = libvirt(o.uri);
-  const r = await lv.probe(['net-dumpxml', o.name]);
-  if (!r.ok || !r.stdout.includes(`<title>${OWNER_MARK}</title>`)) return;
+  const r = await lv.probe(['net-uuid', o.name]);
+  if (!r.ok || r.stdout.trim() !== o.uuid) return; // gone, or another network by now: never touched
   await lv.probe(['net-destroy', o.name]);
   await lv.run(['net-undefine', o.name], `network ${o.name}`);
 }

@@ -1,12 +1,11 @@
 import { createHash } from 'node:crypto';
 
 /**
- * libvirt XML of the KVM resources, from plain inputs (pure, deterministic). Every object infra
- * defines carries an ownership mark in its metadata/description, so a domain or network of the
- * same name that infra did not make is recognised and never touched.
+ * libvirt XML of the KVM resources, from plain inputs (pure, deterministic). A domain carries an
+ * ownership mark in its metadata, so one of the same name that infra did not make is recognised
+ * and never touched (networks have no metadata in libvirt 9.0: the state keeps their UUID).
  */
 export const OWNER_NS = 'https://infra.invalid/kvm/1';
-export const OWNER_MARK = 'managed-by-infra';
 
 export function esc(s: string): string {
   return s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;').replace(/'/g, '&apos;');
@@ -69,7 +68,6 @@ export function networkXml(n: NetworkSpec): string {
   return [
     `<network>`,
     `  <name>${esc(n.name)}</name>`,
-    `  <title>${OWNER_MARK}</title>`,
     `  <forward mode='${n.forward}'/>`,
     `  <bridge stp='off' delay='0'/>`,
     `  <ip address='${gateway}' netmask='${netmask}'>`,
