@@ -61,6 +61,18 @@ export default defineConfig({
           hookTimeout: 600_000,
         },
       },
+      {
+        test: {
+          // VMs through a private libvirtd + QEMU (test/harness/kvm-harness.ts); needs root.
+          name: 'kvm',
+          include: ['test/kvm/**/*.test.ts'],
+          environment: 'node',
+          globalSetup: ['test/harness/kvm-global-setup.ts'],
+          fileParallelism: false,
+          testTimeout: 600_000,
+          hookTimeout: 900_000,
+        },
+      },
     ],
   },
 });

@@ -4,6 +4,7 @@ import { binariesClusterResources } from './distributions/binaries/stack-cluster
 import { kubeadmClusterResources } from './distributions/kubeadm/resources.ts';
 import { SshHost } from './hosts/host-resource.ts';
 import { hostKeyPins } from './hosts/stack-host-key.ts';
+import { kvmSiteResources } from './kvm/stack-kvm.ts';
 import { LocalCluster } from './local/local-cluster.ts';
 import { PlannedCluster, PlannedHost } from './planned/planned.ts';
 
@@ -16,7 +17,16 @@ export function stackProgram(stack: StackSpec): () => Promise<Record<string, unk
     const hosts = new Map<string, pulumi.Resource>();
     const sshHosts = new Map<string, SshHost>();
     const sshSites = new Set(stack.sites.filter((s) => s.kind === 'ssh').map((s) => s.name));
+    // VMs on kvm sites become SSH hosts once they answer: the same clusters can go on them.
+    for (const site of stack.sites.filter((s) => s.kind === 'kvm' && s.kvm)) {
+      const vms = await kvmSiteResources(site, stack.hosts.filter((h) => h.site === site.name), stack.name);
+      for (const [name, host] of vms.sshHosts) {
+        hosts.set(name, host);
+        sshHosts.set(name, host);
+      }
+    }
     for (const h of stack.hosts) {
+      if (sshHosts.has(h.name)) continue;
       if (sshSites.has(h.site) && h.address) {
         const r = new SshHost(h.name, { name: h.name, address: h.address, user: h.user, port: h.port, pins: hostKeyPins(h) });
         hosts.set(h.name, r);

@@ -1,7 +1,7 @@
 import { chooseCni, chooseCsi, chooseDatastore, chooseDistribution, defaultVersion, type ClusterFacts } from './defaults.ts';
 import { NAME } from './gitops-parse.ts';
 import type { PathSegment } from './issues.ts';
-import type { ClusterSpec, Decision, HostSpec, Runtime, SiteSpec } from './model.ts';
+import type { ClusterSpec, Decision, HostSpec, KvmSiteSpec, Runtime, SiteSpec } from './model.ts';
 import type { FieldReader } from './reader.ts';
 import { CIDR_PATTERN, CLUSTER, ENUMS, HOST, SITE, fieldNames } from './schema.ts';
 import { KUBERNETES_DEFAULT_VERSION, KUBERNETES_SUPPORTED_VERSIONS } from './versions.ts';
@@ -30,11 +30,26 @@ export function readSites(r: FieldReader): SiteSpec[] {
     if (r.at([...p, 'kind']) === undefined) r.source.report([...p, 'kind'], 'is required (local, kvm or ssh)');
     const uri = r.string([...p, 'uri']);
     if (kind === 'kvm' && !uri) r.source.report([...p, 'uri'], 'a kvm site needs its libvirt URI, e.g. qemu:///system or qemu+ssh://root@host/system');
+    const kvm = kind === 'kvm' ? readKvmSite(r, p) : undefined;
     const network = r.oneOf([...p, 'network'], ENUMS.network, 'reliable');
     if (r.at([...p, 'labels', 'site-kind']) !== undefined) r.oneOf([...p, 'labels', 'site-kind'], ENUMS.siteKindLabel);
-    if (name && kind) out.push({ name, kind, ...(uri ? { uri } : {}), edge: r.boolean([...p, 'edge'], false), network: network ?? 'reliable', labels: r.stringMap([...p, 'labels']) });
+    if (name && kind) out.push({ name, kind, ...(uri ? { uri } : {}), ...(kvm ? { kvm } : {}), edge: r.boolean([...p, 'edge'], false), network: network ?? 'reliable', labels: r.stringMap([...p, 'labels']) });
   });
   return out;
+}
+
+function readKvmSite(r: FieldReader, p: PathSegment[]): KvmSiteSpec | undefined {
+  // Without pool and image the site is previewed only (its VMs cannot be made): `up` says so.
+  const pool = r.string([...p, 'pool']);
+  const image = r.string([...p, 'image']);
+  if (!!pool !== !!image) r.source.report([...p, pool ? 'image' : 'pool'], 'a kvm site that makes VMs needs both pool (a directory on the libvirt host) and image (a qcow2 cloud image)');
+  const subnet = r.string([...p, 'subnet'], { pattern: /^\d+\.\d+\.\d+\.0\/24$/, patternText: 'an IPv4 /24 like 192.168.150.0/24' }) ?? '192.168.150.0/24';
+  const kernel = r.string([...p, 'kernel']);
+  const initrd = r.string([...p, 'initrd']);
+  const cmdline = r.string([...p, 'cmdline']);
+  const accel = r.oneOf([...p, 'accel'], ['kvm', 'tcg'] as const, 'kvm') ?? 'kvm';
+  if (!pool || !image) return undefined;
+  return { pool, subnet, image, accel, ...(kernel ? { kernel } : {}), ...(initrd ? { initrd } : {}), ...(cmdline ? { cmdline } : {}) };
 }
 
 export function readHosts(r: FieldReader, sites: ReadonlyMap<string, SiteSpec>): HostSpec[] {

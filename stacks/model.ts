@@ -11,9 +11,21 @@ export interface SiteSpec {
   readonly name: string;
   readonly kind: SiteKind;
   readonly uri?: string;
+  /** kvm sites: where and what the VMs are made from. */
+  readonly kvm?: KvmSiteSpec;
   readonly edge: boolean;
   readonly network: 'reliable' | 'unreliable';
   readonly labels: Readonly<Record<string, string>>;
+}
+
+export interface KvmSiteSpec {
+  readonly pool: string;
+  readonly subnet: string;
+  readonly image: string;
+  readonly accel: 'kvm' | 'tcg';
+  readonly kernel?: string;
+  readonly initrd?: string;
+  readonly cmdline?: string;
 }
 
 export interface HostSpec {

@@ -1,0 +1,131 @@
+import { mkdir, mkdtemp, readFile, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runCommand } from '../../clusters/host/command.ts';
+import { seedFiles } from '../../modules/kvm/seed.ts';
+import { macFor } from '../../modules/kvm/xml.ts';
+import { runInfra } from '../harness/cli.ts';
+import { startKvm, stopKvm, virsh, type KvmRun } from '../harness/kvm-harness.ts';
+import { ensureKvmImage, type KvmImage } from '../harness/kvm-image.ts';
+import { kvmStack, writeKvmStack, type KvmStackFixture } from '../harness/kvm-stack.ts';
+
+/**
+ * `infra up` of a kvm site with two VMs on a real libvirtd + QEMU (the harness's private daemons,
+ * software emulation here): boot, cloud-init over SSH, idempotence, a memory resize, destroy,
+ * and the bad inputs that must fail in one line without touching what infra does not own.
+ */
+let kvm: KvmRun;
+let image: KvmImage;
+let fx: KvmStackFixture;
+const VMS = ['vm-a', 'vm-b'];
+
+const addressOf = (i: number) => `${kvm.vmSubnetPrefix}.${10 + i}`;
+
+async function ssh(i: number, command: string): Promise<string> {
+  const r = await runCommand('ssh', ['-F', 'none', '-i', fx.keyPath, '-o', 'IdentitiesOnly=yes', '-o', 'BatchMode=yes', '-o', 'StrictHostKeyChecking=no', '-o', 'UserKnownHostsFile=/dev/null', '-o', 'LogLevel=ERROR', `ops@${addressOf(i)}`, command]);
+  if (r.code !== 0) throw new Error(`ssh ${addressOf(i)} ${command}: exit ${r.code}: ${r.stderr}`);
+  return r.stdout.trim();
+}
+
+const errorLines = (text: string) => text.split('\n').filter((l) => l.startsWith('error: ') && !l.includes('Command failed with exit code'));
+
+beforeAll(async () => {
+  image = await ensureKvmImage();
+  kvm = await startKvm();
+  fx = await kvmStack(kvm, image, VMS.map((name) => ({ name })), { user: 'ops' });
+}, 900_000);
+
+afterAll(async () => {
+  if (kvm) await stopKvm(kvm);
+});
+
+describe('kvm site: two VMs through libvirt', () => {
+  it('infra up boots both; cloud-init set hostname, user and key (over SSH); the seed is what the stack says', async () => {
+    const started = Date.now();
+    const up = await runInfra(['up', '-f', fx.stackFile, '--skip-apps'], fx.env);
+    expect(up.code, `${up.stdout}\n${up.stderr}`).toBe(0);
+    process.stderr.write(`[kvm] up of ${VMS.length} VMs to SSH-ready: ${((Date.now() - started) / 1000).toFixed(1)} s\n`);
+    const pub = (await readFile(`${fx.keyPath}.pub`, 'utf8')).trim();
+    for (const [i, name] of VMS.entries()) {
+      expect(await ssh(i, 'hostname')).toBe(name);
+      expect(await ssh(i, 'id -un')).toBe('ops');
+      expect(await ssh(i, 'cat ~/.ssh/authorized_keys')).toContain(pub);
+      expect(await ssh(i, 'sudo -n id -u')).toBe('0');
+    }
+    // The seed ISO in the pool, read back through libvirt.
+    const vols = await virsh(kvm, ['vol-list', '--pool', 'infra-lab']);
+    const seedVol = /\s(vm-a-seed-[0-9a-f]{12}\.iso)\s/.exec(` ${vols} `)?.[1];
+    expect(seedVol, vols).toBeDefined();
+    const dir = await mkdtemp(join(tmpdir(), 'infra-kvm-seed-'));
+    await virsh(kvm, ['vol-download', '--pool', 'infra-lab', seedVol!, join(dir, 'seed.iso')]);
+    const expected = seedFiles({ hostname: 'vm-a', user: 'ops', sshPublicKey: pub, mac: macFor('lab/vm-a'), network: { mode: 'dhcp' } });
+    for (const file of ['user-data', 'meta-data', 'network-config'] as const) {
+      const x = await runCommand('xorriso', ['-osirrox', 'on', '-indev', join(dir, 'seed.iso'), '-extract', `/${file}`, join(dir, file)]);
+      expect(x.code, x.stderr).toBe(0);
+      expect(await readFile(join(dir, file), 'utf8')).toBe(expected[file]);
+    }
+  }, 1_800_000);
+
+  it('a second up changes nothing', async () => {
+    const up = await runInfra(['up', '-f', fx.stackFile, '--skip-apps'], fx.env);
+    expect(up.code, `${up.stdout}\n${up.stderr}`).toBe(0);
+    expect(up.stdout).not.toMatch(/\b(create|update|replace|delete)\b/);
+  }, 600_000);
+
+  it('more memory shows update in preview and takes effect (the VM restarts, keeps its disk)', async () => {
+    await ssh(0, 'echo kept > ~/marker');
+    await writeKvmStack(fx.stackFile, kvm, image, [{ name: 'vm-a', memoryGiB: 2 }, { name: 'vm-b' }], { user: 'ops', pool: fx.pool, stack: 'vms' });
+    const preview = await runInfra(['preview', '-f', fx.stackFile], fx.env);
+    expect(preview.code, `${preview.stdout}\n${preview.stderr}`).toBe(0);
+    // `~` is an update: the domain only; no replace (`+-`) of anything, the host's key stays pinned.
+    expect(preview.stdout.trim().split('\n').slice(1)).toEqual(['  ~ KvmDomain kvm-vm:vm-a']);
+    const up = await runInfra(['up', '-f', fx.stackFile, '--skip-apps'], fx.env);
+    expect(up.code, `${up.stdout}\n${up.stderr}`).toBe(0);
+    const memKiB = Number(/MemTotal:\s+(\d+)/.exec(await ssh(0, 'cat /proc/meminfo'))?.[1]);
+    expect(memKiB).toBeGreaterThan(1.5 * 1024 * 1024);
+    expect(await ssh(0, 'cat ~/marker')).toBe('kept');
+    expect(await virsh(kvm, ['dominfo', 'vm-a'])).toMatch(/Max memory:\s+2097152 KiB/);
+  }, 1_200_000);
+
+  it('bad input fails in one line: unreachable URI, missing pool directory, a domain infra does not own (left untouched)', async () => {
+    let n = 0;
+    const bad = async (stack: string, o: { uri?: string; pool?: string; vm?: string }) => {
+      n++;
+      const file = join(fx.dir, `${stack}.yaml`);
+      await writeKvmStack(file, kvm, image, [{ name: o.vm ?? `${stack}-vm` }], { user: 'ops', pool: o.pool ?? fx.pool, stack, site: stack, subnet: `10.${215 + n}.${kvm.slot}.0/24`, ...(o.uri ? { uri: o.uri } : {}) });
+      const env = { ...fx.env, INFRA_HOME: join(fx.dir, `home-${stack}`) };
+      const r = await runInfra(['up', '-f', file, '--skip-apps'], env);
+      expect(r.code, `${r.stdout}\n${r.stderr}`).not.toBe(0);
+      return { lines: errorLines(r.stderr + r.stdout), file, env };
+    };
+    const unreachable = await bad('nouri', { uri: 'qemu:///system?socket=/nonexistent/libvirt-sock' });
+    expect(unreachable.lines.join('\n')).toMatch(/^error: pool infra-nouri on qemu:\/\/\/system\?socket=\/nonexistent\/libvirt-sock: virsh pool-define failed: .*Failed to connect socket/m);
+    const nopool = await bad('nopool', { pool: join(fx.dir, 'no-such-dir') });
+    expect(nopool.lines.join('\n')).toMatch(/^error: pool infra-nopool on .*: the pool directory .*no-such-dir does not exist/m);
+    // A domain someone else defined, with the name the stack wants.
+    await writeFile(join(fx.dir, 'foreign.xml'), "<domain type='qemu'><name>foreign</name><memory unit='MiB'>64</memory><os><type arch='x86_64'>hvm</type></os></domain>");
+    await virsh(kvm, ['define', join(fx.dir, 'foreign.xml')]);
+    const before = await virsh(kvm, ['dumpxml', 'foreign']);
+    await mkdir(join(fx.pool, '..', 'clash'), { recursive: true });
+    const clash = await bad('clash', { vm: 'foreign', pool: join(fx.pool, '..', 'clash') });
+    expect(clash.lines.join('\n')).toMatch(/^error: domain foreign on .*: a domain named foreign exists and was not made by infra; it is left untouched/m);
+    expect(await virsh(kvm, ['dumpxml', 'foreign'])).toBe(before);
+    // What the failed ups did create is in their state, and destroy removes it.
+    for (const b of [nopool, clash]) {
+      const d = await runInfra(['destroy', '-f', b.file], b.env);
+      expect(d.code, `${d.stdout}\n${d.stderr}`).toBe(0);
+    }
+    expect(await virsh(kvm, ['list', '--all', '--name'])).toContain('foreign');
+  }, 600_000);
+
+  it('infra destroy leaves no domain, volume or network of the stack', async () => {
+    const d = await runInfra(['destroy', '-f', fx.stackFile], fx.env);
+    expect(d.code, `${d.stdout}\n${d.stderr}`).toBe(0);
+    const domains = (await virsh(kvm, ['list', '--all', '--name'])).split('\n').map((l) => l.trim()).filter(Boolean);
+    expect(domains).toEqual(['foreign']);
+    expect((await virsh(kvm, ['net-list', '--all', '--name'])).trim()).toBe('');
+    expect((await virsh(kvm, ['pool-list', '--all', '--name'])).trim()).toBe('');
+    expect((await runCommand('ls', [fx.pool])).stdout.split('\n').filter((f) => f && !f.endsWith('.console.log'))).toEqual([]);
+  }, 600_000);
+});
