@@ -10,6 +10,7 @@ import { decideMemberRemoval } from '../removal-plan.ts';
 import { etcdctl, etcdMembers } from './etcd-members.ts';
 import { runSteps } from '../run-steps.ts';
 import { clusterArtifacts } from './artifacts.ts';
+import { podNetworkOf } from '../node-addons.ts';
 import { connect, withHost, type HostAccess } from '../../../hosts/host-access.ts';
 import { stepHost } from './step-host.ts';
 
@@ -52,16 +53,19 @@ async function journal(host: string, role: string, mutations: number): Promise<v
 }
 
 async function bring(m: MemberInputs): Promise<MemberOutputs> {
-  const artifacts = await clusterArtifacts();
+  const artifacts = await clusterArtifacts({ addons: m.topology.addons });
   const steps = memberSteps(m, artifacts);
   const run = await withHost(accessOf(m, m.host), (h) => runSteps(stepHost(h), steps, { readLocal: (p) => readFile(p) }));
   await journal(m.host, m.role, run.mutations);
-  if (m.role === 'node') await waitNodeReady(m);
+  // With a CNI add-on the node is Ready only once the add-on's DaemonSet runs there (after `up` applied it).
+  if (m.role === 'node') await waitNodeReady(m, podNetworkOf(m.topology) === 'routes' ? 'Ready' : 'registered');
   return { ...m, planDigest: planDigest(steps), inSync: true, mutations: run.mutations };
 }
 
-async function waitNodeReady(m: MemberInputs): Promise<void> {
-  const probe = `[ "$(${ADMIN} get node ${m.host} -o jsonpath='{.status.conditions[?(@.type=="Ready")].status}' 2>/dev/null)" = True ]`;
+async function waitNodeReady(m: MemberInputs, until: 'Ready' | 'registered'): Promise<void> {
+  const probe = until === 'Ready'
+    ? `[ "$(${ADMIN} get node ${m.host} -o jsonpath='{.status.conditions[?(@.type=="Ready")].status}' 2>/dev/null)" = True ]`
+    : `${ADMIN} get node ${m.host} -o name >/dev/null 2>&1`;
   const script = `i=0; until ${probe}; do i=$((i+1)); if [ $i -ge 180 ]; then ${ADMIN} get node ${m.host} -o wide >&2 || true; exit 1; fi; sleep 1; done`;
   try {
     await withHost(apiHost(m), (h) => h.run({ script }, { sudo: true, quiet: true, step: `wait for node ${m.host} Ready` }));
@@ -76,7 +80,7 @@ export async function create(inputs: MemberInputs): Promise<{ id: string; outs: 
 
 export async function read(id: string, props: MemberOutputs): Promise<{ id: string; props: MemberOutputs }> {
   try {
-    const artifacts = await clusterArtifacts();
+    const artifacts = await clusterArtifacts({ addons: props.topology.addons });
     const steps = memberSteps(props, artifacts);
     const out = await withHost(accessOf(props, props.host), (h) => h.run({ script: batchCheckScript(steps) }, { sudo: true, quiet: true, step: 'check' }));
     return { id, props: { ...props, inSync: stepsOutOfPlace(out.stdout).length === 0 } };
@@ -89,7 +93,7 @@ export async function read(id: string, props: MemberOutputs): Promise<{ id: stri
 
 export async function diff(olds: MemberOutputs, news: MemberInputs): Promise<{ changes: boolean; replaces: string[]; deleteBeforeReplace: boolean }> {
   const replaces = ['cluster', 'role', 'host'].filter((k) => olds[k as keyof MemberInputs] !== news[k as keyof MemberInputs]);
-  const digest = planDigest(memberSteps(news, await clusterArtifacts()));
+  const digest = planDigest(memberSteps(news, await clusterArtifacts({ addons: news.topology.addons })));
   return { changes: replaces.length > 0 || olds.inSync === false || olds.planDigest !== digest, replaces, deleteBeforeReplace: true };
 }
 
@@ -102,7 +106,7 @@ export async function update(_id: string, olds: MemberOutputs, news: MemberInput
     new RollStoppedError(`the roll of cluster ${news.cluster} stopped at ${at.host}: ${at.message}`, { where: `host ${news.host}`, hint: `${news.host} was not changed; fix ${at.host} and run \`infra up\` again to go on` });
   // A member that only drifted (nothing planned changed) is repaired in place, outside the roll:
   // one unreachable host must not hold back the repair of the others.
-  const planned = olds.planDigest !== planDigest(memberSteps(news, await clusterArtifacts()));
+  const planned = olds.planDigest !== planDigest(memberSteps(news, await clusterArtifacts({ addons: news.topology.addons })));
   if (!planned) return { outs: await bring(news) };
   return rollQueueOf(news.cluster).run(news.host, async () => {
     if (news.role === 'node') await cordonAndDrain(news);
