@@ -33,7 +33,8 @@ const readyOf = async () => (await kubectl('get', 'nodes', '-o', 'jsonpath={rang
 async function explain(err: unknown, selector: string[]): Promise<never> {
   const pods = await kubectl('describe', 'pods', ...selector).catch((e: Error) => e.message);
   const journals = await Promise.all(hosts.slice(1).map((h) => runOnHost(h, ['sh', '-c', 'journalctl -u kubelet -u containerd --no-pager -n 20 | cut -c1-300']).catch((e: Error) => e.message)));
-  throw new Error(`${(err as Error).message}\n${pods.split('\n').slice(-40).join('\n')}\n${journals.join('\n---\n')}`);
+  const flanneld = await Promise.all(['--previous=false', '--previous=true'].map((p) => kubectl('logs', '-n', 'kube-flannel', '-l', 'app=flannel', '-c', 'kube-flannel', '--tail=15', p).catch((e: Error) => e.message)));
+  throw new Error(`${(err as Error).message}\nflanneld:\n${flanneld.join('\n')}\n${pods.split('\n').slice(-40).join('\n')}\n${journals.join('\n---\n')}`);
 }
 
 /** A test image (etcd as a server, etcdctl as its client) copied to a worker over SSH and imported. */
