@@ -5,9 +5,18 @@ import { ADDON_IMAGES } from '../../modules/distributions/binaries/node-addons.t
  * here from Flannel's documented facts: flanneld with --kube-subnet-mgr on the host network,
  * init containers putting the `flannel` CNI plugin and a conflist on the node). The image is the
  * one infra built and imported (node-addons.ts); flanneld reaches the apiserver directly, since
- * the cluster runs no kube-proxy for the `kubernetes` Service IP. nftables (netlink) instead of
- * iptables: the image has no iptables binary.
+ * the cluster runs no kube-proxy for the `kubernetes` Service IP. Its rules go through nftables
+ * (netlink), but at start it also cleans up the iptables manager's rules with the `iptables`
+ * binary, which the image lacks: the node's own (Debian's iptables-nft) is mounted read-only.
  */
+/** The node's iptables and what it loads: [volume, host path, path in the container]. */
+const NODE_IPTABLES: readonly (readonly [string, string, string])[] = [
+  ['host-usr', '/usr', '/usr'],
+  ['host-lib', '/usr/lib', '/lib'],
+  ['host-lib64', '/usr/lib64', '/lib64'],
+  ['host-alternatives', '/etc/alternatives', '/etc/alternatives'],
+];
+
 export function flannelObjects(o: { podCidr: string; apiserverHost: string }): Record<string, unknown>[] {
   const ns = 'kube-flannel';
   const labels = { app: 'flannel' };
@@ -55,12 +64,17 @@ export function flannelObjects(o: { podCidr: string; apiserverHost: string }): R
                   { name: 'POD_NAMESPACE', valueFrom: { fieldRef: { fieldPath: 'metadata.namespace' } } },
                   { name: 'KUBERNETES_SERVICE_HOST', value: o.apiserverHost },
                   { name: 'KUBERNETES_SERVICE_PORT', value: '6443' },
+                  { name: 'PATH', value: '/opt/bin:/usr/sbin:/usr/bin:/sbin:/bin' },
                 ],
                 securityContext: { privileged: true },
-                volumeMounts: [{ name: 'run', mountPath: '/run/flannel' }, { name: 'cfg', mountPath: '/etc/kube-flannel/' }],
+                volumeMounts: [
+                  { name: 'run', mountPath: '/run/flannel' },
+                  { name: 'cfg', mountPath: '/etc/kube-flannel/' },
+                  ...NODE_IPTABLES.map(([name, , path]) => ({ name, mountPath: path, readOnly: true })),
+                ],
               },
             ],
-            volumes: [hostPath('run', '/run/flannel'), hostPath('cni-plugin', '/opt/cni/bin'), hostPath('cni', '/etc/cni/net.d'), { name: 'cfg', configMap: { name: 'kube-flannel-cfg' } }],
+            volumes: [hostPath('run', '/run/flannel'), hostPath('cni-plugin', '/opt/cni/bin'), hostPath('cni', '/etc/cni/net.d'), { name: 'cfg', configMap: { name: 'kube-flannel-cfg' } }, ...NODE_IPTABLES.map(([name, host]) => hostPath(name, host))],
           },
         },
       },

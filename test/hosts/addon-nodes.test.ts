@@ -82,6 +82,9 @@ describe('Flannel on real nodes', () => {
     for (const h of hosts.slice(1)) {
       expect(await runOnHost(h, ['ip', '-d', 'link', 'show', 'flannel.1'])).toContain('vxlan');
       expect(await runOnHost(h, ['cat', '/etc/cni/net.d/10-flannel.conflist'])).toContain('"flannel"');
+      // flanneld got through its setup: it writes the node's lease for the CNI plugin last (bounded wait on the host).
+      const lease = await runOnHost(h, ['sh', '-c', 'i=0; until [ -s /run/flannel/subnet.env ]; do i=$((i+1)); [ $i -ge 60 ] && exit 1; sleep 1; done; cat /run/flannel/subnet.env']).catch((e: Error) => explain(e, ['-n', 'kube-flannel']));
+      expect(lease).toMatch(/FLANNEL_SUBNET=10\.244\.\d+\.1\/24/);
     }
   }, 900_000);
 
