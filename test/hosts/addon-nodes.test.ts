@@ -46,6 +46,7 @@ async function importProbeImage(dir: string, targets: readonly TestHost[]): Prom
     files: [{ name: 'etcd', content: await readFile(bins.etcd.path), mode: 0o755 }, { name: 'etcdctl', content: await readFile(bins.etcdctl.path), mode: 0o755 }],
   }));
   for (const h of targets) {
+    await runOnHost(h, ['mkdir', '-p', '/var/lib/infra/images']);
     const scp = await runCommand('scp', ['-q', '-i', h.users.root.keyPath, '-P', String(h.port), '-o', `UserKnownHostsFile=${h.knownHostsPath}`, '-o', 'IdentitiesOnly=yes', archive, `root@${h.address}:/var/lib/infra/images/etcd-probe.tar`]);
     if (scp.code !== 0) throw new Error(`scp to ${h.name}: ${scp.stderr}`);
     await runOnHost(h, ['ctr', '-n', 'k8s.io', 'images', 'import', '/var/lib/infra/images/etcd-probe.tar']);

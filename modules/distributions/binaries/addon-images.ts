@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { runCommand, tail } from '../../../clusters/host/command.ts';
@@ -35,7 +35,21 @@ export function addonImageBinaries(names: readonly AddonImageName[]): BinaryName
   return names.flatMap((n) => IMAGE_PLANS[n].binaries.map(([b]) => b));
 }
 
-export async function ensureAddonImage(name: AddonImageName, options: { env?: NodeJS.ProcessEnv; signal?: AbortSignal } = {}): Promise<string> {
+/** One build per image and process: every node of a cluster plans at once and asks for the same images. */
+const building = new Map<string, Promise<string>>();
+
+export function ensureAddonImage(name: AddonImageName, options: { env?: NodeJS.ProcessEnv; signal?: AbortSignal } = {}): Promise<string> {
+  const key = `${name}:${cacheDir(options.env ?? process.env)}`;
+  let p = building.get(key);
+  if (!p) {
+    p = buildAddonImage(name, options);
+    building.set(key, p);
+    p.catch(() => building.delete(key));
+  }
+  return p;
+}
+
+async function buildAddonImage(name: AddonImageName, options: { env?: NodeJS.ProcessEnv; signal?: AbortSignal }): Promise<string> {
   const env = options.env ?? process.env;
   const plan = IMAGE_PLANS[name];
   const resolved = await resolveBinaries(plan.binaries.map(([b]) => b), { env, ...(options.signal ? { signal: options.signal } : {}) });
@@ -49,7 +63,7 @@ export async function ensureAddonImage(name: AddonImageName, options: { env?: No
   if (await pathExists(archive)) return archive;
   await mkdir(dir, { recursive: true });
   const tarball = ociArchive({ reference: ADDON_IMAGES[name], architecture: 'amd64', entrypoint: plan.entrypoint, env: ['PATH=/opt/bin:/usr/bin:/bin'], files });
-  const partial = `${archive}.partial-${process.pid}`;
+  const partial = `${archive}.partial-${process.pid}-${randomUUID()}`;
   await writeFile(partial, tarball);
   await rename(partial, archive);
   return archive;
@@ -58,7 +72,7 @@ export async function ensureAddonImage(name: AddonImageName, options: { env?: No
 async function staticCp(env: NodeJS.ProcessEnv, signal?: AbortSignal): Promise<Buffer> {
   const dir = join(cacheDir(env), 'images', 'build');
   await mkdir(dir, { recursive: true });
-  const out = join(dir, `cp.partial-${process.pid}`);
+  const out = join(dir, `cp.partial-${process.pid}-${randomUUID()}`);
   const cc = await runCommand('gcc', ['-static', '-Os', '-s', '-o', out, CP_SOURCE], { env, ...(signal ? { signal } : {}) });
   if (cc.code !== 0) {
     throw new HostStepError('localhost', 'build the flannel image', `gcc -static failed: ${tail(cc.stderr)}`, { hint: 'install gcc and the static C library (Debian: gcc, libc6-dev)' });
