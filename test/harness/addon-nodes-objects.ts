@@ -5,9 +5,9 @@ import { ADDON_IMAGES } from '../../modules/distributions/binaries/node-addons.t
  * here from Flannel's documented facts: flanneld with --kube-subnet-mgr on the host network,
  * init containers putting the `flannel` CNI plugin and a conflist on the node). The image is the
  * one infra built and imported (node-addons.ts); flanneld reaches the apiserver directly, since
- * the cluster runs no kube-proxy for the `kubernetes` Service IP. Its rules go through nftables
- * (netlink), but at start it also cleans up the iptables manager's rules with the `iptables`
- * binary, which the image lacks: the node's own (Debian's iptables-nft) is mounted read-only.
+ * the cluster runs no kube-proxy for the `kubernetes` Service IP. flanneld execs `iptables` (its
+ * nftables mode execs `nft`), which the image lacks: the node's own (Debian's iptables-nft) is
+ * mounted read-only.
  */
 /** The node's iptables and what it loads: [volume, host path, path in the container]. */
 const NODE_IPTABLES: readonly (readonly [string, string, string])[] = [
@@ -21,7 +21,7 @@ export function flannelObjects(o: { podCidr: string; apiserverHost: string }): R
   const ns = 'kube-flannel';
   const labels = { app: 'flannel' };
   const image = ADDON_IMAGES.flannel;
-  const netConf = { Network: o.podCidr, EnableNFTables: true, Backend: { Type: 'vxlan' } };
+  const netConf = { Network: o.podCidr, Backend: { Type: 'vxlan' } };
   const cniConf = { name: 'cbr0', cniVersion: '0.3.1', plugins: [{ type: 'flannel', delegate: { hairpinMode: true, isDefaultGateway: true } }, { type: 'portmap', capabilities: { portMappings: true } }] };
   const hostPath = (name: string, path: string) => ({ name, hostPath: { path } });
   return [

@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCommand } from '../../clusters/host/command.ts';
 import { clusterLayout } from '../../clusters/local/layout.ts';
 import { cacheBinDir, resolveBinaries } from '../../clusters/tools/resolver.ts';
+import { ADDON_IMAGES } from '../../modules/distributions/binaries/node-addons.ts';
 import { ociArchive } from '../../modules/distributions/binaries/oci-archive.ts';
 import { flannelObjects } from '../harness/addon-nodes-objects.ts';
 import { binariesStack, type BinariesStackFixture } from '../harness/binaries-stack.ts';
@@ -55,7 +56,7 @@ async function importProbeImage(dir: string, targets: readonly TestHost[]): Prom
 
 beforeAll(async () => {
   hosts = await startTestHosts({ count: 3, prefix: 'fl' });
-  fx = await binariesStack(hosts, { cluster: 'net', controlPlanes: 1, user: 'alice', clusterFields: { cni: 'flannel' } });
+  fx = await binariesStack(hosts, { cluster: 'net', controlPlanes: 1, user: 'alice', clusterFields: { cni: 'flannel', runtimes: ['gvisor'] } });
 }, 600_000);
 
 afterAll(async () => {
@@ -121,4 +122,29 @@ describe('Flannel on real nodes', () => {
     expect(serverIp).toMatch(/^10\.244\.\d+\.\d+$/);
     expect(clientIp.split('.').slice(0, 3)).not.toEqual(serverIp.split('.').slice(0, 3));
   }, 600_000);
+});
+
+describe('gVisor on real nodes', () => {
+  it('a Pod with runtimeClassName gvisor runs under runsc: the kernel it reads is gVisor’s', async () => {
+    const node = hosts[1]!.name;
+    const printVersion = (name: string, runtimeClassName?: string) => ({
+      apiVersion: 'v1', kind: 'Pod', metadata: { name, namespace: 'default', labels: { probe: 'runtime' } },
+      spec: { nodeName: node, restartPolicy: 'Never', ...(runtimeClassName ? { runtimeClassName } : {}), containers: [{ name, image: ADDON_IMAGES.flannel, imagePullPolicy: 'Never', command: ['/bin/cp', '/proc/version', '-'] }] },
+    });
+    const objects = [{ apiVersion: 'node.k8s.io/v1', kind: 'RuntimeClass', metadata: { name: 'gvisor' }, handler: 'runsc' }, printVersion('sandboxed', 'gvisor'), printVersion('plain')];
+    await writeFile(join(fx.dir, 'runtime.json'), JSON.stringify({ apiVersion: 'v1', kind: 'List', items: objects }));
+    await kubectl('apply', '-f', join(fx.dir, 'runtime.json'));
+    for (const pod of ['plain', 'sandboxed']) {
+      try {
+        await kubectl('wait', '--for=jsonpath={.status.phase}=Succeeded', `pod/${pod}`, '--timeout=120s');
+      } catch (err) {
+        await explain(err, ['-l', 'probe=runtime']);
+      }
+    }
+    const plain = await kubectl('logs', 'plain');
+    const sandboxed = await kubectl('logs', 'sandboxed');
+    expect(plain).toContain((await runOnHost(hosts[1]!, ['uname', '-r'])).trim());
+    expect(sandboxed).toMatch(/gvisor/i);
+    expect(sandboxed).not.toEqual(plain);
+  }, 300_000);
 });
