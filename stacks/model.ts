@@ -3,7 +3,8 @@
 export type SiteKind = 'local' | 'kvm' | 'ssh';
 export type Distribution = 'kubernetes' | 'k3s' | 'local';
 export type Datastore = 'sqlite' | 'embedded-etcd' | 'external-etcd' | 'external-sql';
-export type Cni = 'flannel' | 'cilium';
+/** `bridge`: the `binaries` distribution's own bridge with Pod ranges routed host to host (no add-on). */
+export type Cni = 'flannel' | 'cilium' | 'bridge';
 export type Csi = 'rook-ceph' | 'local-path' | 'none';
 export type Runtime = 'gvisor' | 'kata';
 

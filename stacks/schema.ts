@@ -11,7 +11,7 @@ export const ENUMS = {
   distribution: ['kubernetes', 'k3s', 'local'],
   bootstrap: ['binaries', 'kubeadm'],
   datastore: ['sqlite', 'embedded-etcd', 'external-etcd', 'external-sql'],
-  cni: ['flannel', 'cilium'],
+  cni: ['flannel', 'cilium', 'bridge'],
   csi: ['rook-ceph', 'local-path', 'none'],
   runtime: ['gvisor', 'kata'],
   ciliumRouting: ['tunnel', 'native'],

@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import type { Command } from 'commander';
 import type { LocalClusterInfo } from '../../clusters/local/local-cluster.ts';
-import { BINARIES, KUBERNETES_VERSION, SUPPORTED_KUBERNETES_VERSIONS, VERSIONED_BINARY_NAMES, type BinaryName } from '../../clusters/tools/versions.ts';
+import { BINARIES, KUBERNETES_VERSION, ON_DEMAND_BINARIES, SUPPORTED_KUBERNETES_VERSIONS, VERSIONED_BINARY_NAMES, type BinaryName } from '../../clusters/tools/versions.ts';
 import { wholeNumber } from '../options.ts';
 import { createOutput, table } from '../output.ts';
 import type { RunContext } from '../run-context.ts';
@@ -85,11 +85,12 @@ export function registerLocal(program: Command, ctx: RunContext): void {
   local
     .command('binaries')
     .option('--json', 'print the result as JSON')
-    .description('find or build every pinned tool: etcd, Kubernetes (and the other version ssh clusters may run), kwok, kustomize, helm, pulumi')
-    .action(async (opts: { json?: boolean }) => {
+    .option('--all', 'also the add-on binaries built only on demand (local-path provisioner, runsc)')
+    .description('find or build every pinned tool: etcd, Kubernetes (and the other version ssh clusters may run), kwok, kustomize, helm, pulumi, flanneld')
+    .action(async (opts: { json?: boolean; all?: boolean }) => {
       const out = createOutput(opts.json === true);
       const { resolveBinaries } = await import('../../clusters/tools/resolver.ts');
-      const names = Object.keys(BINARIES) as BinaryName[];
+      const names = (Object.keys(BINARIES) as BinaryName[]).filter((n) => opts.all === true || !ON_DEMAND_BINARIES.includes(n));
       const found = await resolveBinaries(names, { progress: out.progress, signal: ctx.signal });
       const rows = names.map((n) => found[n]);
       // The other supported Kubernetes versions of clusters on ssh hosts (what they upgrade from).

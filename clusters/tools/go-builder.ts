@@ -29,7 +29,7 @@ export async function buildWithGo(
   options: { env: NodeJS.ProcessEnv; signal?: AbortSignal },
 ): Promise<string> {
   const { recipe } = spec;
-  const env = { ...options.env, CGO_ENABLED: '0', GOFLAGS: '-mod=mod' };
+  const env = { ...options.env, CGO_ENABLED: recipe.cgo ? '1' : '0', GOFLAGS: '-mod=mod' };
   const fail = (step: string, detail: string): never => {
     throw new BinaryUnavailableError(`building ${spec.name} v${spec.version} failed at ${step}: ${detail}`, {
       hint: 'check network access to the Go module proxy (GOPROXY) and disk space, or put the binary in $INFRA_BIN_DIR',

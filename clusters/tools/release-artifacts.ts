@@ -1,5 +1,5 @@
 import type { BinaryName } from './versions.ts';
-import { BINARIES } from './versions.ts';
+import { ADDON_BINARY_NAMES, BINARIES } from './versions.ts';
 
 /**
  * Where each pinned binary is published as a release artifact, and the SHA-256 published
@@ -109,6 +109,11 @@ function layout(name: BinaryName, version: string, arch: ReleaseArch): Layout {
     case 'cni-host-local':
     case 'cni-loopback':
     case 'cni-portmap':
+    case 'flanneld':
+    case 'cni-flannel':
+    case 'local-path-provisioner':
+    case 'runsc':
+    case 'containerd-shim-runsc-v1':
       throw new Error(`${name} has no release layout (built from the Go module proxy)`);
     case 'pulumi':
       // Pulumi names amd64 `x64`; its checksum file has no `v` before the version.
@@ -147,6 +152,7 @@ export function releaseArtifact(
 ): ArtifactPlan {
   if (env['INFRA_OFFLINE'] === '1') return { kind: 'none', why: 'INFRA_OFFLINE=1' };
   if (name.startsWith('cni-')) return { kind: 'none', why: 'the CNI plugins are released as one archive; infra builds the ones it needs' };
+  if ((ADDON_BINARY_NAMES as readonly string[]).includes(name)) return { kind: 'none', why: 'the add-ons on real nodes are built from the Go module proxy' };
   const arch = releaseArch(platform.platform, platform.arch);
   if (!arch) return { kind: 'none', why: `no release artifacts for ${platform.platform}/${platform.arch}` };
   const l = layout(name, version, arch);

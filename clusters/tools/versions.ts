@@ -16,7 +16,9 @@ export type EtcdToolBinary = 'etcdctl' | 'etcdutl';
 export type KubeadmBinary = 'kubeadm';
 /** The CNI plugins a node's Pod network needs (containerd calls them; hosts have no package for them). */
 export type CniPluginBinary = 'cni-bridge' | 'cni-host-local' | 'cni-loopback' | 'cni-portmap';
-export type BinaryName = ControlPlaneBinary | RenderBinary | EngineBinary | NodeBinary | EtcdToolBinary | KubeadmBinary | CniPluginBinary;
+/** What the cluster add-ons run on real nodes (packaged as OCI archives; `cni-flannel` is the node's CNI plugin). */
+export type AddonBinary = 'flanneld' | 'cni-flannel' | 'local-path-provisioner' | 'runsc' | 'containerd-shim-runsc-v1';
+export type BinaryName = ControlPlaneBinary | RenderBinary | EngineBinary | NodeBinary | EtcdToolBinary | KubeadmBinary | CniPluginBinary | AddonBinary;
 
 /** What a local cluster runs. */
 export const BINARY_NAMES: readonly ControlPlaneBinary[] = [
@@ -46,6 +48,25 @@ export const HELM_VERSION = '3.19.0';
 // the Go module proxy serves here.
 export const PULUMI_VERSION = '3.259.0';
 export const CNI_PLUGINS_VERSION = '1.7.1';
+// 0.28.x needs tencentcloud-sdk-go/tencentcloud/vpc v1.3.188, which the Go module proxy does not serve here (403);
+// 0.27.4 needs v1.1.14, which it does.
+export const FLANNEL_VERSION = '0.27.4';
+// The flannel CNI plugin moved to github.com/flannel-io/cni-plugin, which the Go module proxy does not
+// serve here (403); the reference plugins carried it (plugins/meta/flannel) up to v0.9.1.
+export const CNI_FLANNEL_VERSION = '0.9.1';
+export const LOCAL_PATH_PROVISIONER_VERSION = '0.0.30';
+// gVisor tags no releases on the proxy; its `go` branch (what @latest resolves to) is pinned by pseudo-version.
+export const RUNSC_MODULE_VERSION = 'v0.0.0-20260905035102-160fafc42237';
+export const RUNSC_VERSION = '0.0.0-20260905035102';
+
+/**
+ * Built only when a stack asks for them (or `infra local binaries --all`): cold, they cost CI
+ * ~20 min more on this machine and no test runs them yet.
+ */
+export const ON_DEMAND_BINARIES: readonly BinaryName[] = ['local-path-provisioner', 'runsc', 'containerd-shim-runsc-v1'];
+
+/** What the add-ons on real nodes run. */
+export const ADDON_BINARY_NAMES: readonly AddonBinary[] = ['flanneld', 'cni-flannel', 'local-path-provisioner', 'runsc', 'containerd-shim-runsc-v1'];
 
 /** What a node's containerd runs to wire Pods (binary names on the host drop the `cni-` prefix). */
 export const CNI_PLUGIN_NAMES: readonly CniPluginBinary[] = ['cni-bridge', 'cni-host-local', 'cni-loopback', 'cni-portmap'];
@@ -73,6 +94,8 @@ export interface GoRecipe {
   readonly extraRequires?: readonly (readonly [string, string])[];
   /** Replace directives the wrapper must copy from the module (its own are ignored in a dependency). */
   readonly replaces?: readonly (readonly [string, string])[];
+  /** Needs cgo (linked statically, so the binary still runs in an image without a libc). */
+  readonly cgo?: boolean;
 }
 
 export interface BinarySpec {
@@ -147,6 +170,74 @@ function cniPlugin(name: CniPluginBinary, dir: 'main' | 'ipam' | 'meta'): Binary
 }
 
 export const BINARIES: Readonly<Record<BinaryName, BinarySpec>> = {
+  flanneld: {
+    name: 'flanneld',
+    version: FLANNEL_VERSION,
+    versionArgs: ['--version'],
+    versionPattern: /v(\d+\.\d+\.\d+)/,
+    recipe: {
+      module: 'github.com/flannel-io/flannel',
+      moduleVersion: `v${FLANNEL_VERSION}`,
+      mainPackage: 'github.com/flannel-io/flannel',
+      tags: [],
+      // Its udp backend is cgo.
+      ldflags: [`-X github.com/flannel-io/flannel/pkg/version.Version=v${FLANNEL_VERSION}`, '-extldflags=-static'],
+      cgo: true,
+    },
+  },
+  'cni-flannel': {
+    name: 'cni-flannel',
+    version: CNI_FLANNEL_VERSION,
+    versionArgs: [],
+    versionPattern: /CNI flannel plugin v(\d+\.\d+\.\d+)/,
+    recipe: {
+      module: 'github.com/containernetworking/plugins',
+      moduleVersion: `v${CNI_FLANNEL_VERSION}`,
+      mainPackage: 'github.com/containernetworking/plugins/plugins/meta/flannel',
+      tags: [],
+      ldflags: [`-X github.com/containernetworking/plugins/pkg/utils/buildversion.BuildVersion=v${CNI_FLANNEL_VERSION}`],
+    },
+  },
+  'local-path-provisioner': {
+    name: 'local-path-provisioner',
+    version: LOCAL_PATH_PROVISIONER_VERSION,
+    versionArgs: ['--version'],
+    versionPattern: /v(\d+\.\d+\.\d+)/,
+    recipe: {
+      module: 'github.com/rancher/local-path-provisioner',
+      moduleVersion: `v${LOCAL_PATH_PROVISIONER_VERSION}`,
+      mainPackage: 'github.com/rancher/local-path-provisioner',
+      tags: [],
+      ldflags: [`-X main.VERSION=v${LOCAL_PATH_PROVISIONER_VERSION}`],
+    },
+  },
+  runsc: {
+    name: 'runsc',
+    version: RUNSC_VERSION,
+    versionArgs: ['--version'],
+    versionPattern: /runsc version (\S+)/,
+    recipe: {
+      module: 'gvisor.dev/gvisor',
+      moduleVersion: RUNSC_MODULE_VERSION,
+      mainPackage: 'gvisor.dev/gvisor/runsc',
+      tags: [],
+      ldflags: [`-X gvisor.dev/gvisor/runsc/version.version=${RUNSC_VERSION}`],
+    },
+  },
+  // containerd runs a runtime handler through its shim (runtime_type io.containerd.runsc.v1).
+  'containerd-shim-runsc-v1': {
+    name: 'containerd-shim-runsc-v1',
+    version: RUNSC_VERSION,
+    versionArgs: ['-v'],
+    versionPattern: /(\d+\.\d+\.\d+)/,
+    recipe: {
+      module: 'gvisor.dev/gvisor',
+      moduleVersion: RUNSC_MODULE_VERSION,
+      mainPackage: 'gvisor.dev/gvisor/shim',
+      tags: [],
+      ldflags: [],
+    },
+  },
   'cni-bridge': cniPlugin('cni-bridge', 'main'),
   'cni-host-local': cniPlugin('cni-host-local', 'ipam'),
   'cni-loopback': cniPlugin('cni-loopback', 'main'),

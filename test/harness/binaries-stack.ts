@@ -16,7 +16,8 @@ export interface BinariesStackFixture {
   readonly infraHome: string;
 }
 
-export async function binariesStack(hosts: readonly TestHost[], o: { cluster: string; controlPlanes: number; user?: 'root' | 'alice'; version?: string }): Promise<BinariesStackFixture> {
+/** `version`: the cluster's Kubernetes version; `clusterFields` override the cluster's (e.g. `cni: flannel` so the CNI add-on brings the Pod network). */
+export async function binariesStack(hosts: readonly TestHost[], o: { cluster: string; controlPlanes: number; user?: 'root' | 'alice'; version?: string; clusterFields?: Record<string, unknown> }): Promise<BinariesStackFixture> {
   const dir = await mkdtemp(join(tmpdir(), 'infra-binaries-'));
   const user = o.user ?? 'alice';
   const subnet = hosts[0]!.address.split('.').slice(0, 3).join('.');
@@ -26,7 +27,7 @@ export async function binariesStack(hosts: readonly TestHost[], o: { cluster: st
   await writeFile(knownHosts, '', { mode: 0o600 });
   // Its own home per fixture: the stack's state must not outlive the hosts it pinned.
   const infraHome = join(dir, 'home');
-  await writeStack(join(dir, 'stack.yaml'), hosts, o.cluster, o.controlPlanes, user, undefined, o.version ? { version: o.version } : {});
+  await writeStack(join(dir, 'stack.yaml'), hosts, o.cluster, o.controlPlanes, user, undefined, { ...(o.version ? { version: o.version } : {}), ...o.clusterFields });
   return {
     dir,
     stackFile: join(dir, 'stack.yaml'),
@@ -43,7 +44,7 @@ export async function writeStack(path: string, hosts: readonly TestHost[], clust
     metadata: { name: cluster },
     sites: [{ name: 'lab', kind: 'ssh' }],
     hosts: hosts.map((h) => ({ name: h.name, site: 'lab', address: h.address, user, port: h.port, memoryGiB: 4, cpus: 2 })),
-    clusters: [{ name: cluster, site: 'lab', distribution: 'kubernetes', controlPlanes, hosts: hosts.map((h) => h.name), cni: 'flannel', csi: 'none', labels: { where: 'lab' }, ...extra }],
+    clusters: [{ name: cluster, site: 'lab', distribution: 'kubernetes', controlPlanes, hosts: hosts.map((h) => h.name), cni: 'bridge', csi: 'none', labels: { where: 'lab' }, ...extra }],
     ...(gitops ? { gitops } : {}),
   });
   await writeFile(path, text);

@@ -17,7 +17,7 @@ const host = (name: string, n: number): HostSpec => ({ name, site: 'lab', addres
 const HOSTS = [host('cp1', 11), host('cp2', 12), host('cp3', 13), host('w1', 21), host('w2', 22)];
 const cluster = (hosts: string[], controlPlanes: number): ClusterSpec => ({
   name: 'lab', local: false, labels: {}, site: 'lab', distribution: 'kubernetes', version: '1.34.4', controlPlanes, nodes: hosts.length - controlPlanes,
-  hosts, datastore: 'embedded-etcd', cni: 'flannel', csi: 'none', runtimes: [],
+  hosts, datastore: 'embedded-etcd', cni: 'bridge', csi: 'none', runtimes: [],
 });
 const artifacts: Artifacts = {
   binaries: Object.fromEntries(['etcd', 'etcdctl', 'kube-apiserver', 'kube-controller-manager', 'kube-scheduler', 'kubectl', 'kubelet', 'cni-bridge', 'cni-host-local', 'cni-loopback', 'cni-portmap'].map((b) => [b, { path: `/cache/${b}`, sha256: 'a'.repeat(64) }])),

@@ -11,10 +11,10 @@ describe('stack JSON Schema', () => {
 
   it('lists every cluster field the parser accepts, with the same allowed values', () => {
     const cluster = (jsonSchema() as any).properties.clusters.items;
-    expect(cluster.properties.cni.enum).toEqual(['flannel', 'cilium']);
+    expect(cluster.properties.cni.enum).toEqual(['flannel', 'cilium', 'bridge']);
     expect(cluster.additionalProperties).toBe(false);
     expect(() => parseStack('s.yaml', 'apiVersion: infra.dev/v1alpha1\nkind: Stack\nclusters:\n  - name: a\n    cni: calico\n')).toThrow(
-      'clusters[0].cni: expected flannel or cilium, got "calico" (s.yaml:5)',
+      'clusters[0].cni: expected one of flannel, cilium, bridge, got "calico" (s.yaml:5)',
     );
   });
 

@@ -2,6 +2,7 @@ import { renderKubeconfig } from '../../../clusters/local/kubeconfig-file.ts';
 import { certOf, type ClusterPki } from './cluster-pki.ts';
 import { CNI_BIN_DIR, CNI_CONF_DIR, ETCD_DATA_DIR, ETCD_JOIN_ENV, KUBELET_DIR, PAUSE_IMAGE, kubeconfigPath, pki } from './layout.ts';
 import { APISERVER_PORT, ETCD_CLIENT_PORT, ETCD_PEER_PORT, etcdInitialCluster, etcdServers, type BinariesTopology, type ClusterHost, type WorkerNode } from './topology.ts';
+import { podNetworkOf, runtimeHandlers } from './node-addons.ts';
 import { systemdUnit } from './units.ts';
 
 /**
@@ -64,8 +65,9 @@ export function workerFiles(t: BinariesTopology, node: WorkerNode, p: ClusterPki
     ...certFiles(p, `kubelet-serving-${node.name}`, 'kubelet-serving', 'kubelet'),
     kubeconfig(t, p, 'kubelet', `kubelet-${node.name}`, t.apiserverUrl, 'kubelet'),
     { path: `${KUBELET_DIR}/config.yaml`, content: kubeletConfig(t, options), mode: 0o644, secret: false, service: 'kubelet' },
-    { path: '/etc/containerd/config.toml', content: containerdConfig(options), mode: 0o644, secret: false, service: 'containerd' },
-    { path: `${CNI_CONF_DIR}/10-infra-bridge.conflist`, content: cniConfig(node), mode: 0o644, secret: false, service: 'containerd' },
+    { path: '/etc/containerd/config.toml', content: containerdConfig(options, runtimeHandlers(t.addons)), mode: 0o644, secret: false, service: 'containerd' },
+    // With a CNI add-on its DaemonSet writes the CNI config: the node is NotReady until then.
+    ...(podNetworkOf(t) === 'routes' ? [{ path: `${CNI_CONF_DIR}/10-infra-bridge.conflist`, content: cniConfig(node), mode: 0o644, secret: false, service: 'containerd' }] : []),
     unitFile('kubelet', kubeletUnit(node)),
   ];
 }
@@ -143,8 +145,9 @@ function controllerManagerUnit(t: BinariesTopology): string {
     `--cluster-signing-key-file=${pki('ca.key')}`,
     `--cluster-name=${t.cluster}`,
     `--service-cluster-ip-range=${t.serviceCidr}`,
-    // Pod ranges are assigned by infra (one per node, routed host to host), not allocated here.
-    '--allocate-node-cidrs=false',
+    // Pod ranges are assigned by infra (one per node, routed host to host), or, with a CNI add-on,
+    // allocated here as each node's spec.podCIDR (what flanneld's --kube-subnet-mgr leases).
+    ...(podNetworkOf(t) === 'routes' ? ['--allocate-node-cidrs=false'] : ['--allocate-node-cidrs=true', `--cluster-cidr=${t.clusterCidr}`, '--node-cidr-mask-size=24']),
     '--profiling=false',
   ], ['kube-apiserver.service']);
 }
@@ -193,7 +196,7 @@ export function kubeletConfig(t: BinariesTopology, options: NodeOptions): string
   )}\n`;
 }
 
-export function containerdConfig(options: NodeOptions): string {
+export function containerdConfig(options: NodeOptions, handlers: readonly string[] = []): string {
   return [
     'version = 2',
     '',
@@ -208,6 +211,7 @@ export function containerdConfig(options: NodeOptions): string {
     '  runtime_type = "io.containerd.runc.v2"',
     '[plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runc.options]',
     `  SystemdCgroup = ${options.cgroupDriver === 'systemd'}`,
+    ...handlers,
     '[plugins."io.containerd.grpc.v1.cri".cni]',
     `  bin_dir = "${CNI_BIN_DIR}"`,
     `  conf_dir = "${CNI_CONF_DIR}"`,

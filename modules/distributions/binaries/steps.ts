@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import type { HostFile } from './host-files.ts';
 import { BIN_DIR, CNI_BIN_DIR, ETCD_DATA_DIR, IMAGE_DIR, PAUSE_IMAGE, kubeconfigPath } from './layout.ts';
 import type { BinariesTopology, ClusterHost, WorkerNode } from './topology.ts';
+import { ADDON_IMAGES, podNetworkOf } from './node-addons.ts';
 
 /**
  * The ordered steps of one host, each "check before change": `check` is a read-only script that
@@ -33,6 +34,8 @@ export interface LocalArtifact {
 export interface Artifacts {
   readonly binaries: Readonly<Record<string, LocalArtifact>>;
   readonly pauseImage: LocalArtifact;
+  /** The add-on images the stack needs on its nodes (node-addons.ts), by name. */
+  readonly addonImages?: Readonly<Record<string, LocalArtifact>>;
 }
 
 export const sha256Of = (text: string): string => createHash('sha256').update(text).digest('hex');
@@ -112,11 +115,27 @@ export function workerSteps(t: BinariesTopology, node: WorkerNode, files: readon
       check: `[ "$(sysctl -n net.ipv4.ip_forward)" = 1 ]`,
       apply: [{ kind: 'run', script: 'sysctl -qw net.ipv4.ip_forward=1' }],
     },
-    ...podRouteSteps(others),
-    serviceStep('containerd', changedFor('containerd', files, ['cni-bridge', 'cni-host-local', 'cni-loopback', 'cni-portmap'])),
+    ...(podNetworkOf(t) === 'routes' ? podRouteSteps(others) : []),
+    ...runtimeBinarySteps(t, artifacts),
+    serviceStep('containerd', changedFor('containerd', files, ['cni-bridge', 'cni-host-local', 'cni-loopback', 'cni-portmap', ...(t.addons?.gvisor ? GVISOR_BINARIES : [])])),
     ...pauseImageSteps(artifacts.pauseImage),
+    ...addonImageSteps(t, artifacts),
     serviceStep('kubelet', changedFor('kubelet', files, ['kubelet'])),
   ];
+}
+
+const GVISOR_BINARIES = ['runsc', 'containerd-shim-runsc-v1'];
+
+function runtimeBinarySteps(t: BinariesTopology, artifacts: Artifacts): Step[] {
+  return t.addons?.gvisor ? GVISOR_BINARIES.map((b) => binaryStep(b, artifactOf(artifacts, b))) : [];
+}
+
+function addonImageSteps(t: BinariesTopology, artifacts: Artifacts): Step[] {
+  return (t.addons?.images ?? []).flatMap((name) => {
+    const archive = artifacts.addonImages?.[name];
+    if (!archive) throw new Error(`no local artifact for the ${name} image: resolve it before planning`);
+    return imageSteps(name, ADDON_IMAGES[name], archive);
+  });
 }
 
 /** Pod ranges are routed host to host (every node is on one L2 network with the others). */

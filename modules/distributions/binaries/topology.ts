@@ -1,5 +1,6 @@
 import { InfraError } from '../../../stacks/errors.ts';
 import type { ClusterSpec, HostSpec } from '../../../stacks/model.ts';
+import { nodeAddonsOf, type NodeAddons } from './node-addons.ts';
 
 /**
  * Who does what in a `binaries` cluster: the first `controlPlanes` hosts of the cluster run etcd
@@ -30,6 +31,8 @@ export interface BinariesTopology {
   readonly kubernetesServiceIp: string;
   readonly clusterCidr: string;
   readonly clusterDomain: string;
+  /** What the stack's add-ons need on the nodes (node-addons.ts). */
+  readonly addons?: NodeAddons;
 }
 
 export const APISERVER_PORT = 6443;
@@ -72,6 +75,7 @@ export function planTopology(cluster: ClusterSpec, hosts: readonly HostSpec[]): 
     kubernetesServiceIp: KUBERNETES_SERVICE_IP,
     clusterCidr: CLUSTER_CIDR,
     clusterDomain: 'cluster.local',
+    addons: nodeAddonsOf(cluster),
   };
 }
 

@@ -3,7 +3,9 @@ import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { resolveBinaries } from '../../../../clusters/tools/resolver.ts';
 import { isVersionedBinary, KUBERNETES_VERSION, type BinaryName } from '../../../../clusters/tools/versions.ts';
+import { ensureAddonImage } from '../addon-images.ts';
 import { ensurePauseImage } from '../pause-image.ts';
+import type { NodeAddons } from '../node-addons.ts';
 import type { Artifacts, LocalArtifact } from '../steps.ts';
 
 /** What a `binaries` cluster uploads: the pinned control-plane and node binaries and the pause image. */
@@ -29,15 +31,21 @@ async function artifact(path: string): Promise<LocalArtifact> {
 }
 
 /**
- * Resolves (from the cache, or builds) every binary and the pause image, with their digests:
+ * Resolves (from the cache, or builds) every binary, the pause image and the add-on images, with their digests:
  * the kube-* components and the kubelet at the cluster's Kubernetes `version`, the rest pinned.
  */
-export async function clusterArtifacts(options: { version?: string; env?: NodeJS.ProcessEnv; signal?: AbortSignal; progress?: (line: string) => void } = {}): Promise<Artifacts> {
+export async function clusterArtifacts(options: { version?: string; env?: NodeJS.ProcessEnv; signal?: AbortSignal; progress?: (line: string) => void; addons?: NodeAddons | undefined } = {}): Promise<Artifacts> {
   const common = { ...(options.env ? { env: options.env } : {}), ...(options.signal ? { signal: options.signal } : {}), ...(options.progress ? { progress: options.progress } : {}) };
   const version = options.version ?? KUBERNETES_VERSION;
-  const pinned = await resolveBinaries(CLUSTER_BINARIES.filter((n) => !isVersionedBinary(n)), common);
-  const versioned = await resolveBinaries(CLUSTER_BINARIES.filter(isVersionedBinary), { ...common, kubernetesVersion: version });
+  // gVisor's runsc and its containerd shim only when the stack asks for the runtime.
+  const names: BinaryName[] = [...CLUSTER_BINARIES, ...(options.addons?.gvisor ? (['runsc', 'containerd-shim-runsc-v1'] as const) : [])];
+  const pinned = await resolveBinaries(names.filter((n) => !isVersionedBinary(n)), common);
+  const versioned = await resolveBinaries(names.filter(isVersionedBinary), { ...common, kubernetesVersion: version });
   const binaries: Record<string, LocalArtifact> = {};
-  for (const name of CLUSTER_BINARIES) binaries[name] = await artifact((isVersionedBinary(name) ? versioned[name] : pinned[name]).path);
-  return { binaries, pauseImage: await artifact(await ensurePauseImage(options.env, options.signal)) };
+  for (const name of names) binaries[name] = await artifact((isVersionedBinary(name) ? versioned[name] : pinned[name]).path);
+  const addonImages: Record<string, LocalArtifact> = {};
+  for (const name of options.addons?.images ?? []) {
+    addonImages[name] = await artifact(await ensureAddonImage(name, { ...(options.env ? { env: options.env } : {}), ...(options.signal ? { signal: options.signal } : {}) }));
+  }
+  return { binaries, pauseImage: await artifact(await ensurePauseImage(options.env, options.signal)), addonImages };
 }

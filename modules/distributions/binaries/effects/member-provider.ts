@@ -11,6 +11,7 @@ import { etcdctl, etcdMembers } from './etcd-members.ts';
 import { finishJoin, planJoin, startJoin } from './etcd-join.ts';
 import { runSteps } from '../run-steps.ts';
 import { clusterArtifacts } from './artifacts.ts';
+import { podNetworkOf } from '../node-addons.ts';
 import { connect, withHost, type HostAccess } from '../../../hosts/host-access.ts';
 import { stepHost } from './step-host.ts';
 
@@ -55,21 +56,25 @@ async function journal(host: string, role: string, mutations: number): Promise<v
 }
 
 /** The binaries of the cluster's Kubernetes version (kube-*, kubelet) and the pinned rest. */
-const artifactsOf = (m: MemberPlanInput) => clusterArtifacts({ version: m.topology.version });
+const artifactsOf = (m: MemberPlanInput) => clusterArtifacts({ version: m.topology.version, addons: m.topology.addons });
 
 async function bring(m: MemberInputs): Promise<MemberOutputs> {
   const artifacts = await artifactsOf(m);
   const steps = memberSteps(m, artifacts);
   const run = await withHost(accessOf(m, m.host), (h) => runSteps(stepHost(h), steps, { readLocal: (p) => readFile(p) }));
   await journal(m.host, m.role, run.mutations);
-  if (m.role === 'node') await waitNodeReady(m);
+  // With a CNI add-on the node is Ready only once the add-on's DaemonSet runs there (after `up` applied it).
+  if (m.role === 'node') await waitNodeReady(m, podNetworkOf(m.topology) === 'routes' ? 'Ready' : 'registered');
   return { ...m, planDigest: planDigest(steps), inSync: true, mutations: run.mutations, outOfPlace: [] };
 }
 
-async function waitNodeReady(m: MemberInputs): Promise<void> {
-  // Ready as reported by the kubelet at the cluster's version (after an upgrade, not the old one's last status).
+async function waitNodeReady(m: MemberInputs, until: 'Ready' | 'registered'): Promise<void> {
+  // Ready as reported by the kubelet at the cluster's version (after an upgrade, not the old one's last status);
+  // registered: the kubelet at that version has its Node (a CNI add-on makes it Ready later).
   const want = `True v${m.topology.version}`;
-  const probe = `[ "$(${ADMIN} get node ${m.host} -o jsonpath='{.status.conditions[?(@.type=="Ready")].status} {.status.nodeInfo.kubeletVersion}' 2>/dev/null)" = '${want}' ]`;
+  const probe = until === 'Ready'
+    ? `[ "$(${ADMIN} get node ${m.host} -o jsonpath='{.status.conditions[?(@.type=="Ready")].status} {.status.nodeInfo.kubeletVersion}' 2>/dev/null)" = '${want}' ]`
+    : `[ "$(${ADMIN} get node ${m.host} -o jsonpath='{.status.nodeInfo.kubeletVersion}' 2>/dev/null)" = 'v${m.topology.version}' ]`;
   const script = `i=0; until ${probe}; do i=$((i+1)); if [ $i -ge 180 ]; then ${ADMIN} get node ${m.host} -o wide >&2 || true; exit 1; fi; sleep 1; done`;
   try {
     await withHost(apiHost(m), (h) => h.run({ script }, { sudo: true, quiet: true, step: `wait for node ${m.host} Ready` }));
