@@ -5,7 +5,7 @@ import { isTransient, KubeClient } from '../../clusters/kube-client.ts';
 import { FailoverController } from '../../reconciler/failover/controller.ts';
 import { recordMoveEvent } from '../../reconciler/failover/events.ts';
 import { ConfigMapPlacementStore, FilePlacementStore, PLACEMENT_NAMESPACE, type PlacementStore } from '../../reconciler/failover/store.ts';
-import { ConfigMapHealthStore, FileHealthStore, HEALTH_STATES, HealthMonitor } from '../../clusters/health/index.ts';
+import { ConfigMapHealthStore, FileHealthStore, HEALTH_STATES, HealthMonitor, type ClusterHealth } from '../../clusters/health/index.ts';
 import { removeDeparted } from '../../reconciler/removal.ts';
 import { readRecord } from '../../reconciler/status/app-record.ts';
 import type { ServeLog } from '../../reconciler/serve/log.ts';
@@ -51,6 +51,8 @@ export function serveFailover(opts: {
   probeIntervalMs: number;
   metrics: ServeMetrics;
   log: ServeLog;
+  /** Every health change (state or clocks): the dashboard's cluster headers. */
+  onHealth?: (cluster: string, health: ClusterHealth) => void;
 }): FailoverWiring {
   const store = placementStore(opts.stackName, opts.managementKubeconfig);
   const management = opts.managementKubeconfig ? new KubeClient('management-events', opts.managementKubeconfig) : undefined;
@@ -67,6 +69,7 @@ export function serveFailover(opts: {
     intervalMs: opts.probeIntervalMs,
     onChange: (cluster, h, prev) => {
       if (prev?.state !== h.state) opts.log.info(`cluster health: ${h.state}`, { cluster });
+      opts.onHealth?.(cluster, h);
       controller?.poke();
     },
     onMetric: (cluster, state) => {

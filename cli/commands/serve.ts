@@ -2,9 +2,11 @@ import { readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { InvalidArgumentError, Option, type Command } from 'commander';
 import { cacheDir, infraHome } from '../../clusters/host/paths.ts';
+import type { ClusterHealth } from '../../clusters/health/index.ts';
 import { loadAuthFile } from '../../reconciler/dashboard/auth.ts';
 import { seedFromRecords, ServeDashboardBackend } from '../../reconciler/dashboard/backend.ts';
 import { Dashboard } from '../../reconciler/dashboard/routes.ts';
+import { healthAnswer, placementAnswer } from '../../reconciler/dashboard/placement-view.ts';
 import { DashboardState } from '../../reconciler/dashboard/state.ts';
 import { DEFAULT_DIST } from '../../reconciler/dashboard/static-files.ts';
 import { NO_WEBHOOKS, startHttpServer, type WebhookHandler } from '../../reconciler/serve/http-server.ts';
@@ -81,10 +83,11 @@ export function registerServe(program: Command, ctx: RunContext): void {
             probeIntervalMs: opts.probeInterval,
             metrics,
             log,
+            ...(state ? { onHealth: (cluster: string, h: ClusterHealth) => state.setClusterHealth(cluster, healthAnswer(h)) } : {}),
           })
         : undefined;
       const loop: ServeLoop = new ServeLoop({ stack, ...(stackFrom ? { stackFrom } : {}), cacheRoot: cacheDir(), metrics, log, concurrency: opts.concurrency, retryForMs: opts.retryFor, ...(leases ? { ownership: leases.ownership, relay: (t) => leases.relay(t) } : {}), ...(failover ? { placement: failover.controller } : {}), ...(state ? { observer: state, suspended: (app: string) => state.isSuspended(app) } : {}) });
-      const dashboard = uiAuth && state ? await startDashboard(state, loop, uiAuth, log, opts.tlsCert !== undefined) : undefined;
+      const dashboard = uiAuth && state ? await startDashboard(state, loop, uiAuth, log, opts.tlsCert !== undefined, failover) : undefined;
       const server = await startHttpServer({
         host: opts.listen.host,
         port: opts.listen.port,
@@ -107,6 +110,8 @@ export function registerServe(program: Command, ctx: RunContext): void {
         await leases?.watchTriggers((t) => loop.watches(t.source) && loop.trigger(t));
         // Stored placements first: a replica taking over applies where its predecessor decided.
         await failover?.start(ctx.signal);
+        // The stored health (loaded by start) until the first probe changes it.
+        if (state && failover) for (const [cluster, h] of failover.monitor.snapshot()) state.setClusterHealth(cluster, healthAnswer(h));
         await loop.start();
         failover?.controller.start();
         await new Promise<void>((resolve) => (ctx.signal.aborted ? resolve() : ctx.signal.addEventListener('abort', () => resolve(), { once: true })));
@@ -122,7 +127,7 @@ export function registerServe(program: Command, ctx: RunContext): void {
 }
 
 /** The dashboard's routes over `state`, its backend on the real clusters; suspended apps kept in INFRA_HOME/dashboard/. */
-async function startDashboard(state: DashboardState, loop: ServeLoop, auth: Awaited<ReturnType<typeof loadAuthFile>>, log: ServeLog, secure: boolean): Promise<Dashboard> {
+async function startDashboard(state: DashboardState, loop: ServeLoop, auth: Awaited<ReturnType<typeof loadAuthFile>>, log: ServeLog, secure: boolean, failover: FailoverWiring | undefined): Promise<Dashboard> {
   state.useStack(() => loop.stack);
   const backend = new ServeDashboardBackend({
     state,
@@ -130,6 +135,14 @@ async function startDashboard(state: DashboardState, loop: ServeLoop, auth: Awai
     cacheRoot: cacheDir(),
     serve: { queueApp: (app, reason) => loop.queueApp(app, reason) },
     suspendFile: join(infraHome(), 'dashboard', `${loop.stack.name}.suspended.json`),
+    ...(failover
+      ? {
+          placement: (app: string) => {
+            const v = failover.controller.view(app);
+            return v ? placementAnswer(v.state, v.explain, Date.now()) : undefined;
+          },
+        }
+      : {}),
   });
   await backend.loadSuspended();
   return new Dashboard({ state, auth, backend, log, dist: DEFAULT_DIST, secure });

@@ -31,8 +31,27 @@ export interface AppDetail {
   readonly suspended: boolean;
   readonly clusters: readonly { readonly cluster: string; readonly cell: Cell; readonly objects: readonly ObjectHealth[]; readonly error?: string }[];
   readonly history: readonly ReconcileRun[];
-  readonly placement?: unknown;
-  readonly moves?: readonly unknown[];
+  readonly placement?: Placement;
+  readonly moves?: readonly Move[];
+}
+
+/** An app's failover placement (reconciler/dashboard/placement-view.ts). */
+export interface Placement {
+  readonly clusters: readonly string[];
+  readonly home: readonly string[];
+  readonly why: string;
+  readonly explain?: readonly { readonly cluster: string; readonly chosen: boolean; readonly rule: string }[];
+  readonly pending: readonly { readonly from: string; readonly to?: string; readonly reason: string; readonly dueAt?: string; readonly secondsLeft?: number; readonly waitingFor?: string }[];
+  readonly blocked?: string;
+  readonly purging?: readonly string[];
+}
+
+export interface Move {
+  readonly at: string;
+  readonly from: string;
+  readonly to: string;
+  readonly reason: string;
+  readonly detail: string;
 }
 
 export interface AppDiff {
@@ -71,7 +90,24 @@ async function getJson<T>(path: string): Promise<T> {
 }
 
 export const getSession = (): Promise<Session> => getJson('/session');
-export const getOverview = (): Promise<Overview> => getJson('/overview');
+export const getOverview = async (): Promise<Overview> => {
+  const o = await getJson<Overview>('/overview');
+  return {
+    ...o,
+    clusters: o.clusters.map((c) => {
+      const { health: raw, ...rest } = c;
+      const health = healthText(raw);
+      return health !== undefined ? { ...rest, health } : rest;
+    }),
+  };
+};
+
+/** A cluster's health as one word: the server sends `{ state, since, ... }` (or, older, a plain string). */
+export function healthText(h: unknown): string | undefined {
+  if (typeof h === 'string') return h;
+  if (h !== null && typeof h === 'object' && typeof (h as { state?: unknown }).state === 'string') return (h as { state: string }).state;
+  return undefined;
+}
 export const getApp = (app: string): Promise<AppDetail> => getJson(`/apps/${encodeURIComponent(app)}`);
 export const getDiff = (app: string): Promise<AppDiff> => getJson(`/apps/${encodeURIComponent(app)}/diff`);
 export const getCluster = (cluster: string): Promise<ClusterDetail> => getJson(`/clusters/${encodeURIComponent(cluster)}`);
@@ -95,7 +131,8 @@ export function subscribe(onChange: (event: LiveEvent) => void, onStatus: (conne
   });
   source.addEventListener('cluster', (e) => {
     const d = JSON.parse((e as MessageEvent<string>).data) as { cluster: string; health?: unknown };
-    onChange({ type: 'cluster', cluster: d.cluster, ...(typeof d.health === 'string' ? { health: d.health } : {}) });
+    const health = healthText(d.health);
+    onChange({ type: 'cluster', cluster: d.cluster, ...(health !== undefined ? { health } : {}) });
   });
   source.addEventListener('app', (e) => {
     const d = JSON.parse((e as MessageEvent<string>).data) as { app: string; suspended: boolean };

@@ -1,5 +1,5 @@
 import { useCallback, useEffect, useState } from 'preact/hooks';
-import { getApp, getDiff, postAction, type AppAction, type AppDetail, type AppDiff, type Session } from './api.ts';
+import { getApp, getDiff, postAction, type AppAction, type AppDetail, type AppDiff, type Placement, type Session } from './api.ts';
 import { CellView } from './cell-view.tsx';
 import { clusterHref } from './route.ts';
 
@@ -142,18 +142,72 @@ export function AppPage({ app, session, changes }: { app: string; session: Sessi
         </tbody>
       </table>
 
-      {detail.placement !== undefined ? (
-        <>
-          <h2>Placement</h2>
-          <pre class="placement">{JSON.stringify(detail.placement, null, 2)}</pre>
-        </>
-      ) : null}
+      {detail.placement !== undefined ? <PlacementView placement={detail.placement} /> : null}
       {detail.moves && detail.moves.length > 0 ? (
         <>
           <h2>Moves</h2>
-          <pre class="moves">{detail.moves.map((m) => JSON.stringify(m)).join('\n')}</pre>
+          <table class="moves" data-testid="moves">
+            <thead>
+              <tr>
+                <th>time</th>
+                <th>from</th>
+                <th>to</th>
+                <th>reason</th>
+                <th>detail</th>
+              </tr>
+            </thead>
+            <tbody>
+              {detail.moves.map((m) => (
+                <tr data-reason={m.reason}>
+                  <td>{m.at}</td>
+                  <td>{m.from}</td>
+                  <td>{m.to}</td>
+                  <td>{m.reason}</td>
+                  <td>{m.detail}</td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
         </>
       ) : null}
     </section>
+  );
+}
+
+/** Where failover decided the app runs, why (one row per candidate cluster), and the moves still waiting. */
+function PlacementView({ placement: p }: { placement: Placement }) {
+  return (
+    <>
+      <h2>Placement</h2>
+      <p class="placement" data-testid="placement">
+        on <strong>{p.clusters.join(', ') || 'no cluster'}</strong> (home {p.home.join(', ') || '-'}) — {p.why}
+      </p>
+      {p.blocked ? <p class="result-Failed">blocked: {p.blocked}</p> : null}
+      {p.explain && p.explain.length > 0 ? (
+        <table class="explain">
+          <tbody>
+            {p.explain.map((e) => (
+              <tr data-cluster={e.cluster} data-chosen={String(e.chosen)}>
+                <td>{e.cluster}</td>
+                <td>{e.chosen ? 'chosen' : 'not chosen'}</td>
+                <td>{e.rule}</td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      ) : null}
+      {p.pending.length > 0 ? (
+        <ul class="pending">
+          {p.pending.map((m) => (
+            <li>
+              {m.reason} {m.from}
+              {m.to ? ` → ${m.to}` : ''}
+              {m.secondsLeft !== undefined ? ` in ${m.secondsLeft} s` : ''}
+              {m.waitingFor ? ` (waiting for ${m.waitingFor})` : ''}
+            </li>
+          ))}
+        </ul>
+      ) : null}
+    </>
   );
 }

@@ -33,6 +33,8 @@ export interface BackendOptions {
   /** Per cluster read of the app page (ms). */
   readonly readTimeoutMs?: number;
   readonly diffTimeoutMs?: number;
+  /** The app page's `placement` and `moves` (serve's failover controller); absent: no failover here. */
+  readonly placement?: (app: string) => { readonly placement: unknown; readonly moves: readonly unknown[] } | undefined;
 }
 
 export interface ObjectRow {
@@ -117,6 +119,7 @@ export class ServeDashboardBackend implements DashboardBackend {
       suspended: state.isSuspended(app),
       clusters,
       history: state.historyOf(app),
+      ...(this.opts.placement?.(app) ?? {}),
     };
   }
 

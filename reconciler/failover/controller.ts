@@ -3,7 +3,7 @@ import type { AppSpec, ClusterSpec } from '../../stacks/gitops.ts';
 import type { StackSpec } from '../../stacks/load.ts';
 import { decide } from '../place/decide.ts';
 import { demandOf } from '../place/demand.ts';
-import type { AppDemand, AppHealthState, ClusterCapacity, ClusterHealth, DesiredCluster, MoveRecord } from '../place/types.ts';
+import type { AppDemand, AppHealthState, ClusterCapacity, ClusterHealth, DesiredCluster, Explanation, MoveRecord } from '../place/types.ts';
 import type { AppRecord } from '../status/app-record.ts';
 import { parseKey, type KubeObject } from '../types.ts';
 import { PlacementConflictError } from './errors.ts';
@@ -51,6 +51,8 @@ export class FailoverController implements PlacementView {
   private readonly busy = new Set<string>();
   /** What each app's last render asks of a cluster (this process's rounds). */
   private readonly demands = new Map<string, AppDemand>();
+  /** Each app's last decision's explanation rows (this process's decisions). */
+  private readonly explains = new Map<string, readonly Explanation[]>();
   private timer: NodeJS.Timeout | undefined;
   private stopped = false;
   private running: Promise<void> = Promise.resolve();
@@ -67,6 +69,13 @@ export class FailoverController implements PlacementView {
   desired(app: string): readonly DesiredCluster[] | undefined {
     const s = this.states.get(app);
     return s ? desiredFromState(s) : undefined;
+  }
+
+  /** The app's placement as last decided here or loaded: the state and the explanation rows (absent before a decision). */
+  view(app: string): { readonly state: PlacementState; readonly explain?: readonly Explanation[] } | undefined {
+    const state = this.states.get(app);
+    const explain = this.explains.get(app);
+    return state ? { state, ...(explain ? { explain } : {}) } : undefined;
   }
 
   /** A round rendered the app: its demand (workload requests, PVCs) for the next decisions. */
@@ -165,6 +174,7 @@ export class FailoverController implements PlacementView {
       if (d.blocked && d.blocked !== prev?.blocked) this.deps.log('warn', `placement blocked: ${d.blocked}`, { app: app.name });
     }
     this.states.set(app.name, next);
+    this.explains.set(app.name, d.explain);
     const key = desired.join(',');
     if (this.queued.get(app.name) !== key) {
       this.queued.set(app.name, key);

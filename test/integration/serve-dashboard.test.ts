@@ -301,3 +301,49 @@ describe('infra serve --ui', () => {
     expect(open.stderr).toContain('readable by group or others');
   }, CLI_TEST_TIMEOUT_MS);
 });
+
+describe('infra serve --ui with a failover policy', () => {
+  it("shows the app's placement and its placement move, and each cluster's health (Ready, since when)", async () => {
+    const [first, second] = clusters as [(typeof clusters)[number], (typeof clusters)[number]];
+    await repo.commit({ 'moved/cm.yaml': `apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: moved\ndata:\n  v: "1"\n` });
+    const stackFile = join(dir, 'failover-stack.yaml');
+    await writeFile(
+      stackFile,
+      stringify({
+        apiVersion: 'infra.dev/v1alpha1',
+        kind: 'Stack',
+        metadata: { name: 'serve-dashboard-failover' },
+        clusters: [first, second].map((c) => ({ name: c.name, kubeconfig: c.kubeconfig })),
+        gitops: {
+          sources: [{ name: 'repo', url: repo.dir, interval: '1s' }],
+          apps: [{ name: 'moved', source: 'repo', path: 'moved', namespace: `moved-${process.pid}`, createNamespace: true, timeout: '30s', targets: { clusters: [first.name, second.name] }, placement: { maxClusters: 1, preference: [second.name, first.name], failover: { tolerationSeconds: 30 } } }],
+        },
+      }),
+    );
+    const own = ServeProcess.start(['-f', stackFile, '--ui', '--ui-auth-file', join(dir, 'auth.yaml'), '--probe-interval', '1s'], { ...env, INFRA_HOME: join(dir, 'home-failover') });
+    try {
+      const url = await own.url();
+      const get = async (path: string) => JSON.parse(await (await fetch(`${url}${path}`, { headers: bob })).text()) as Record<string, unknown>;
+      type Page = { placement?: { clusters: string[]; why: string; explain?: { cluster: string; chosen: boolean; rule: string }[] }; moves?: { from: string; to: string; reason: string; at: string }[] };
+      const page = (await waitFor(async () => {
+        const p = (await get('/ui/api/apps/moved')) as Page;
+        return p.placement?.explain && p.moves?.some((m) => m.reason === 'placement') ? p : undefined;
+      }, { timeoutMs: 30_000, intervalMs: 200 })) as Page | undefined;
+      expect(page, JSON.stringify(await get('/ui/api/apps/moved'))).toBeDefined();
+      expect(page?.placement?.clusters).toEqual([second.name]);
+      expect(page?.placement?.why).toBe('at home');
+      expect(page?.placement?.explain?.find((e) => e.cluster === second.name)?.chosen).toBe(true);
+      expect(page?.placement?.explain?.find((e) => e.cluster === first.name)?.chosen).toBe(false);
+      expect(page?.moves?.find((m) => m.reason === 'placement')).toMatchObject({ to: second.name, at: expect.stringMatching(/^\d{4}-\d\d-\d\dT/) });
+      const health = await waitFor(async () => {
+        const h = (await get(`/ui/api/clusters/${first.name}`))['health'] as { state?: string; since?: string } | undefined;
+        return h?.state === 'Ready' ? h : undefined;
+      }, { timeoutMs: 30_000, intervalMs: 200 });
+      expect(health?.since).toMatch(/^\d{4}-\d\d-\d\dT/);
+      const o = (await get('/ui/api/overview')) as { clusters: { name: string; health?: { state: string } }[] };
+      expect(o.clusters.map((c) => c.health?.state)).toEqual(['Ready', 'Ready']);
+    } finally {
+      await own.stop('SIGKILL');
+    }
+  }, 60_000);
+});
