@@ -1,6 +1,5 @@
 /**
- * Cluster health and capacity as the placement engine sees them (issue 12 contract,
- * /work/tasks/failover-API.md). They live here, in clusters/, because the probes and the
+ * Cluster health and capacity as the placement engine sees them. They live here, in clusters/, because the probes and the
  * capacity reader produce them and clusters/ may not import reconciler/; reconciler/place
  * imports them from this file.
  */

@@ -1,33 +1,8 @@
-/** The shapes the pure placement/failover engine talks through (contract: failover-API.md). No I/O here. */
+/** The shapes the pure placement/failover engine talks through (the probes' types come from clusters/health/types.ts). No I/O here. */
 import type { AppSpec, ClusterSpec } from '../../stacks/gitops.ts';
 
-// Structurally identical to clusters/health/types.ts (branch `health`); switch to importing from there once merged.
-export type HealthState = 'Ready' | 'NotReady' | 'Unknown';
-
-export interface Resources {
-  readonly cpuMilli: number;
-  readonly memoryBytes: number;
-  readonly pods: number;
-}
-
-export interface ClusterHealth {
-  readonly cluster: string;
-  readonly state: HealthState;
-  /** ms, start of this state. */
-  readonly since: number;
-  /** Start of the current non-Ready stretch; NOT reset by NotReady<->Unknown wobble. */
-  readonly unhealthySince?: number;
-  readonly readySince?: number;
-  /** The last probe got an answer. */
-  readonly reachable: boolean;
-  readonly latencyMs?: number;
-}
-
-export interface ClusterCapacity {
-  readonly cluster: string;
-  readonly allocatable: Resources;
-  readonly requested: Resources;
-}
+export type { ClusterCapacity, ClusterHealth, HealthState, Resources } from '../../clusters/health/types.ts';
+import type { ClusterCapacity, ClusterHealth, Resources } from '../../clusters/health/types.ts';
 
 /** What one copy of the app needs, from its rendered manifests. */
 export interface AppDemand {
