@@ -5,8 +5,8 @@ import type { DashboardEvent, DashboardState } from './state.ts';
 import { serveStatic } from './static-files.ts';
 
 /**
- * Everything under `/ui/` of `infra serve`: the API described in
- * docs/DASHBOARD.md), the event stream, and the built page. Every path asks for credentials
+ * Everything under `/ui/` of `infra serve`: the API described in docs/DASHBOARD.md,
+ * the event stream, and the built page. Every path asks for credentials
  * first (401 otherwise, assets and the stream included); writes need the write role, the CSRF
  * header and our own Origin, and each is logged as `ui action` with who did it.
  */
