@@ -24,7 +24,7 @@ export function placementRows(states: readonly PlacementState[], now: number): P
       clusters: [...s.clusters],
       home: [...s.home],
       why: whyOf(s) + Object.keys(s.capacity ?? {}).sort().map((c) => `; not on ${c}: ${s.capacity![c]}`).join(''),
-      ...(s.desired?.some((d) => d.replicas !== undefined) ? { replicas: Object.fromEntries(s.desired.map((d) => [d.cluster, d.replicas ?? 0])) } : {}),
+      ...(s.desired?.some((d) => d.replicas !== undefined) ? { replicas: Object.fromEntries(s.desired.map((d) => [d.cluster, d.replicas ?? 0] as const).sort((x, y) => x[0].localeCompare(y[0]))) } : {}),
       pending: [...s.pending]
         .sort((a, b) => a.from.localeCompare(b.from) || (a.to ?? '').localeCompare(b.to ?? ''))
         .map((p) => ({ ...p, ...(p.dueAt !== undefined ? { secondsLeft: Math.max(0, Math.ceil((p.dueAt - now) / 1000)) } : {}) })),
