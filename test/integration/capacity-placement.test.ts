@@ -91,11 +91,11 @@ describe('infra serve: capacity-aware Divided placement', () => {
         template: { metadata: { labels: { app: 'web' } }, spec: { containers: [{ name: 'web', image: 'web:1', resources: { requests: { cpu: '500m', memory: '64Mi' } } }] } },
       },
     };
-    await repo.commit({ 'apps/web/deployment.yaml': stringify(deployment) }, 'web');
+    await repo.commit({ 'apps/capacity-web/deployment.yaml': stringify(deployment) }, 'web');
     const stack = {
       apiVersion: 'infra.dev/v1alpha1',
       kind: 'Stack',
-      metadata: { name: 'capacity' },
+      metadata: { name: 'capacity-divided' },
       clusters: [
         { name: 'a', kubeconfig: a.kubeconfig },
         { name: 'b', kubeconfig: b.kubeconfig },
@@ -105,9 +105,9 @@ describe('infra serve: capacity-aware Divided placement', () => {
         sources: [{ name: 'repo', url: repo.dir, ref: { branch: 'main' }, interval: '1s' }],
         apps: [
           {
-            name: 'web',
+            name: 'capacity-web',
             source: 'repo',
-            path: 'apps/web',
+            path: 'apps/capacity-web',
             namespace: ns,
             createNamespace: true,
             timeout: '30s',
@@ -129,7 +129,7 @@ describe('infra serve: capacity-aware Divided placement', () => {
     }, { timeoutMs: 45_000, intervalMs: 250 });
     expect(split).toEqual([3, 3, undefined]);
     const out = JSON.parse((await run(process.execPath, [INFRA_BIN, 'status', '-f', stackFile, '--json'], { env })).stdout) as { placements: { app: string; why: string; replicas?: Record<string, number> }[] };
-    const web = out.placements.find((p) => p.app === 'web');
+    const web = out.placements.find((p) => p.app === 'capacity-web');
     expect(web?.replicas).toEqual({ a: 3, b: 3 });
     expect(web?.why).toMatch(/not on full: capacity: needs 500m cpu for 1 replica\(s\), \d+m cpu free/);
   }, 60_000);
