@@ -74,9 +74,12 @@ export function registerGitops(program: Command, ctx: RunContext): void {
         }
       }
       statuses.sort((a, b) => a.app.localeCompare(b.app) || a.cluster.localeCompare(b.cluster));
-      const placed = placements ? placementLines(placementRows((await placements.list(ctx.signal)).map((p) => p.state), Date.now())) : [];
+      const rows = placements ? placementRows((await placements.list(ctx.signal)).map((p) => p.state), Date.now()) : [];
+      const placed = placementLines(rows);
       const notes = addonNotes(stack);
-      out.result(notes.length > 0 ? { apps: statuses, addons: notes } : statuses, () => [`${statusTable(statuses)}${addonNotesText(notes)}`, ...(placed.length > 0 ? ['', 'PLACEMENT', ...placed] : [])].join('\n'));
+      // JSON: the bare array of statuses, or {apps, addons?, placements?} when there is more to say.
+      const json = notes.length > 0 || rows.length > 0 ? { apps: statuses, ...(notes.length > 0 ? { addons: notes } : {}), ...(rows.length > 0 ? { placements: rows } : {}) } : statuses;
+      out.result(json, () => [`${statusTable(statuses)}${addonNotesText(notes)}`, ...(placed.length > 0 ? ['', 'PLACEMENT', ...placed] : [])].join('\n'));
     });
 
   program

@@ -5,7 +5,7 @@ import { isTransient, KubeClient } from '../../clusters/kube-client.ts';
 import { FailoverController } from '../../reconciler/failover/controller.ts';
 import { recordMoveEvent } from '../../reconciler/failover/events.ts';
 import { ConfigMapPlacementStore, FilePlacementStore, PLACEMENT_NAMESPACE, type PlacementStore } from '../../reconciler/failover/store.ts';
-import { ConfigMapHealthStore, FileHealthStore, HEALTH_STATES, HealthMonitor, type ClusterHealth } from '../../clusters/health/index.ts';
+import { CapacityPoller, ConfigMapHealthStore, FileHealthStore, HEALTH_STATES, HealthMonitor, type ClusterHealth } from '../../clusters/health/index.ts';
 import { removeDeparted } from '../../reconciler/removal.ts';
 import { readRecord } from '../../reconciler/status/app-record.ts';
 import type { ServeLog } from '../../reconciler/serve/log.ts';
@@ -63,6 +63,8 @@ export function serveFailover(opts: {
     return c;
   };
   let controller: FailoverController | undefined;
+  // Capacity for placement, read apart from the probes; a cluster not read (yet, or failing) gets no capacity rule.
+  const capacity = new CapacityPoller({ clusters: () => opts.stack().clusters.map(clientOf), onChange: () => controller?.poke(), onError: (err, cluster) => opts.log.warn(`cluster capacity: ${(err as Error).message}`, { cluster }) });
   const monitor = new HealthMonitor({
     clusters: () => opts.stack().clusters.map(clientOf),
     store: management ? new ConfigMapHealthStore(management) : new FileHealthStore(join(infraHome(), 'serve', `health-${opts.stackName}.json`)),
@@ -70,6 +72,7 @@ export function serveFailover(opts: {
     onChange: (cluster, h, prev) => {
       if (prev?.state !== h.state) opts.log.info(`cluster health: ${h.state}`, { cluster });
       opts.onHealth?.(cluster, h);
+      if (prev?.state !== h.state && h.state === 'Ready') capacity.refresh(cluster);
       controller?.poke();
     },
     onMetric: (cluster, state) => {
@@ -83,6 +86,7 @@ export function serveFailover(opts: {
     owns: opts.owns,
     signalOf: opts.signalOf,
     health: () => monitor.snapshot(),
+    capacity: () => capacity.snapshot(),
     recordOf: (spec, app, signal) => readRecord(clientOf(spec), app, signal),
     reconcile: (app, reason) => opts.loop().enqueue(app, reason),
     purge: async (app, cluster, signal) => {
@@ -112,6 +116,7 @@ export function serveFailover(opts: {
   });
   const stopProbes = new AbortController();
   let probing: Promise<void> = Promise.resolve();
+  let capacityLoop: Promise<void> = Promise.resolve();
   const ctl = controller;
   return {
     controller: ctl,
@@ -120,12 +125,16 @@ export function serveFailover(opts: {
     start: async (signal) => {
       await monitor.load(signal);
       await ctl.load(signal);
-      probing = monitor.run(AbortSignal.any([signal, stopProbes.signal]));
+      const running = AbortSignal.any([signal, stopProbes.signal]);
+      probing = monitor.run(running);
+      await capacity.readAll(running); // before the first decision (each read bounded by its timeout)
+      capacityLoop = capacity.run(running);
     },
     stop: async () => {
       stopProbes.abort();
       await ctl.stop();
       await probing;
+      await capacityLoop;
       for (const c of clients.values()) c.close();
       management?.close();
     },

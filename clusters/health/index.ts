@@ -5,4 +5,5 @@ export { nextHealth, clocksChanged, publicHealth } from './health-state.ts';
 export { ConfigMapHealthStore, FileHealthStore, mergeHealth, healthObjectName, defaultHealthFile, HEALTH_NAMESPACE, type HealthStore } from './health-store.ts';
 export { readCapacity, capacityOf, freeOf } from './capacity.ts';
 export { HealthMonitor, HEALTH_STATES, type HealthMonitorOptions } from './monitor.ts';
+export { CapacityPoller, DEFAULT_CAPACITY_INTERVAL_MS, type CapacityPollerOptions } from './capacity-poller.ts';
 export { HealthStoreError, QuantityFormatError } from './health-errors.ts';

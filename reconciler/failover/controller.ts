@@ -162,7 +162,8 @@ export class FailoverController implements PlacementView {
     const purging = [...new Set([...(prev?.purging ?? []), ...d.purge, ...strays])].sort();
     const kept = d.desired.filter((x) => !purging.includes(x.cluster));
     const desired = kept.map((x) => x.cluster);
-    let next: PlacementState = { ...d.next, desired: kept, ownsPvc: ownsPvc === true, ...(d.blocked ? { blocked: d.blocked } : {}), ...(purging.length > 0 ? { purging } : {}) };
+    const short = Object.fromEntries(d.explain.filter((e) => !e.chosen && e.rule.startsWith('capacity:')).map((e) => [e.cluster, e.rule]));
+    let next: PlacementState = { ...d.next, desired: kept, ownsPvc: ownsPvc === true, ...(d.blocked ? { blocked: d.blocked } : {}), ...(purging.length > 0 ? { purging } : {}), ...(Object.keys(short).length > 0 ? { capacity: short } : {}) };
     let version = stored?.version;
     if (!prev || !sameState(prev, next)) {
       // Persisted before anything is acted on: a replica killed after this line leaves the move to its successor.

@@ -11,6 +11,8 @@ export interface PlacementRow {
   readonly clusters: readonly string[];
   readonly home: readonly string[];
   readonly why: string;
+  /** Divided: the replicas given to each decided cluster. */
+  readonly replicas?: Readonly<Record<string, number>>;
   readonly pending: readonly (PendingMove & { readonly secondsLeft?: number })[];
 }
 
@@ -21,7 +23,8 @@ export function placementRows(states: readonly PlacementState[], now: number): P
       app: s.app,
       clusters: [...s.clusters],
       home: [...s.home],
-      why: whyOf(s),
+      why: whyOf(s) + Object.keys(s.capacity ?? {}).sort().map((c) => `; not on ${c}: ${s.capacity![c]}`).join(''),
+      ...(s.desired?.some((d) => d.replicas !== undefined) ? { replicas: Object.fromEntries(s.desired.map((d) => [d.cluster, d.replicas ?? 0] as const).sort((x, y) => x[0].localeCompare(y[0]))) } : {}),
       pending: [...s.pending]
         .sort((a, b) => a.from.localeCompare(b.from) || (a.to ?? '').localeCompare(b.to ?? ''))
         .map((p) => ({ ...p, ...(p.dueAt !== undefined ? { secondsLeft: Math.max(0, Math.ceil((p.dueAt - now) / 1000)) } : {}) })),
@@ -49,7 +52,8 @@ export function pendingText(p: PlacementRow['pending'][number]): string {
 export function placementLines(rows: readonly PlacementRow[]): string[] {
   return rows.map((r) => {
     const pending = r.pending.length > 0 ? `; pending: ${r.pending.map(pendingText).join('; ')}` : '';
-    return `${r.app}: on ${r.clusters.join(', ') || 'no cluster'} (home ${r.home.join(', ') || '-'}) — ${r.why}${pending}`;
+    const on = r.replicas ? Object.keys(r.replicas).sort().map((c) => `${c}×${r.replicas![c]}`).join(', ') : '';
+    return `${r.app}: on ${r.clusters.join(', ') || 'no cluster'}${on ? ` (replicas ${on})` : ''} (home ${r.home.join(', ') || '-'}) — ${r.why}${pending}`;
   });
 }
 

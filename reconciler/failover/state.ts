@@ -13,4 +13,6 @@ export interface PlacementState extends EngineState {
   readonly purging?: readonly string[];
   /** The app's inventory held PersistentVolumeClaims when last read (kept while its cluster is down). */
   readonly ownsPvc?: boolean;
+  /** Candidates the last decision left out for lack of room, with the rule (`capacity: needs ...`), by cluster. */
+  readonly capacity?: Readonly<Record<string, string>>;
 }
