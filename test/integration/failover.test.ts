@@ -122,20 +122,20 @@ async function infra(args: string[]): Promise<string> {
 
 describe('failover in infra serve', () => {
   it('moves the app to core-1 after tolerationSeconds and back after stabilizationSeconds, purging core-1 only once Healthy on edge-1', async () => {
-    const { stackFile, ns } = await setup({ name: 'web' });
+    const { stackFile, ns } = await setup({ name: 'fo-web' });
     const s = serve(stackFile);
-    expect(await until(() => present(edge, 'web', ns), 60_000), s.raw).toBe(true);
-    expect(await present(core, 'web', ns)).toBe(false);
+    expect(await until(() => present(edge, 'fo-web', ns), 60_000), s.raw).toBe(true);
+    expect(await present(core, 'fo-web', ns)).toBe(false);
 
     await killApiserver(edge);
     const killedAt = Date.now();
-    expect(await until(() => present(core, 'web', ns), 60_000), s.raw).toBe(true);
+    expect(await until(() => present(core, 'fo-web', ns), 60_000), s.raw).toBe(true);
     const recovered = Date.now() - killedAt;
     expect(recovered).toBeGreaterThanOrEqual(TOLERATION_S * 1000);
     // The reconcile retrying the dead edge-1 (for up to --retry-for, 30 s by default) stops as soon as
     // the app is moved off it, instead of holding the reconcile onto core-1 back until it gives up.
     expect(recovered).toBeLessThan(30_000);
-    const failedOver = await stored('web');
+    const failedOver = await stored('fo-web');
     expect(failedOver?.moves.some((m) => m.reason === 'failover' && m.from === 'edge-1' && m.to === 'core-1')).toBe(true);
 
     // The copy left on edge-1 was never touched (edge-1 could not be reached): failback re-applies it.
@@ -144,14 +144,14 @@ describe('failover in infra serve', () => {
     // Never on zero clusters while failing back: core-1 keeps it until edge-1 has it.
     let sawZero = false;
     const gone = await until(async () => {
-      const [e, c] = await Promise.all([present(edge, 'web', ns), present(core, 'web', ns)]);
+      const [e, c] = await Promise.all([present(edge, 'fo-web', ns), present(core, 'fo-web', ns)]);
       if (!e && !c) sawZero = true;
       return e && !c;
     }, 90_000);
     expect(gone, s.raw).toBe(true);
     expect(sawZero).toBe(false);
     expect(Date.now() - restartedAt).toBeGreaterThanOrEqual(STABILIZATION_S * 1000);
-    const back = await stored('web');
+    const back = await stored('fo-web');
     expect(back?.clusters).toEqual(['edge-1']);
     expect(back?.moves.map((m) => m.reason)).toEqual(expect.arrayContaining(['failover', 'failback']));
     // The purge of core-1 came after the app was Healthy on edge-1 (the controller's order, from its log).
@@ -162,71 +162,71 @@ describe('failover in infra serve', () => {
     expect(removed).toBeGreaterThan(failback);
 
     // Status and history from the management cluster; an Event and the moves counter per move.
-    const history = JSON.parse(await infra(['status', '-f', stackFile, '--management-kubeconfig', core.kubeconfig, '--history', 'web', '--json'])) as { from: string; to: string; reason: string }[];
+    const history = JSON.parse(await infra(['status', '-f', stackFile, '--management-kubeconfig', core.kubeconfig, '--history', 'fo-web', '--json'])) as { from: string; to: string; reason: string }[];
     expect(history.filter((h) => h.reason === 'failover' || h.reason === 'failback').map((h) => `${h.reason} ${h.from}→${h.to}`)).toEqual(['failover edge-1→core-1', 'failback core-1→edge-1']);
     const text = await infra(['status', '-f', stackFile, '--management-kubeconfig', core.kubeconfig]);
-    expect(text).toMatch(/PLACEMENT\nweb: on edge-1 \(home edge-1\)/);
+    expect(text).toMatch(/PLACEMENT\nfo-web: on edge-1 \(home edge-1\)/);
     const events = await adminRequest<{ items: { involvedObject: { name: string }; reason: string }[] }>(core, 'GET', '/api/v1/namespaces/infra-system/events');
-    expect(events.items.filter((e) => e.involvedObject.name === 'infra-placement-web').map((e) => e.reason)).toEqual(expect.arrayContaining(['FailedOver', 'FailedBack']));
+    expect(events.items.filter((e) => e.involvedObject.name === 'infra-placement-fo-web').map((e) => e.reason)).toEqual(expect.arrayContaining(['FailedOver', 'FailedBack']));
     const metrics = await (await fetch(`${await s.url()}/metrics`)).text();
-    expect(metrics).toMatch(/infra_placement_moves_total\{app="web",from="edge-1",to="core-1",reason="failover"\} 1/);
-    await deleteIfPresent(core, '/api/v1/namespaces/infra-system/configmaps/infra-placement-web');
+    expect(metrics).toMatch(/infra_placement_moves_total\{app="fo-web",from="edge-1",to="core-1",reason="failover"\} 1/);
+    await deleteIfPresent(core, '/api/v1/namespaces/infra-system/configmaps/infra-placement-fo-web');
   }, 300_000);
 
   it('finishes a failover when the replica that decided it is SIGKILLed; the app never ends on zero clusters', async () => {
-    const { stackFile, ns } = await setup({ name: 'api' });
+    const { stackFile, ns } = await setup({ name: 'fo-api' });
     const first = serve(stackFile);
-    expect(await until(() => present(edge, 'api', ns), 60_000), first.raw).toBe(true);
+    expect(await until(() => present(edge, 'fo-api', ns), 60_000), first.raw).toBe(true);
     await killApiserver(edge);
     // Killed right after it persisted the move, before (or while) it applies to core-1.
     await first.waitForLog((l) => String(l['msg']).startsWith('placement: failover'), 60_000);
     await first.stop('SIGKILL');
-    const mid = await stored('api');
+    const mid = await stored('fo-api');
     expect(mid?.clusters.length).toBeGreaterThan(0);
     expect(mid?.desired?.map((d) => d.cluster)).toEqual(['core-1']);
     const second = serve(stackFile);
-    expect(await until(() => present(core, 'api', ns), 60_000), second.raw).toBe(true);
-    const after = await stored('api');
+    expect(await until(() => present(core, 'fo-api', ns), 60_000), second.raw).toBe(true);
+    const after = await stored('fo-api');
     expect(after?.clusters).toContain('core-1');
     expect(after?.moves.filter((m) => m.reason === 'failover')).toHaveLength(1);
     await deleteIfPresent(core, '/api/v1/namespaces/infra-system/configmaps/infra-placement-api');
   }, 240_000);
 
   it('keeps an app that owns a PVC and has no data policy where it is, and status says why', async () => {
-    const { stackFile, ns } = await setup({ name: 'db', pvc: true });
+    const { stackFile, ns } = await setup({ name: 'fo-db', pvc: true });
     const s = serve(stackFile);
-    expect(await until(() => present(edge, 'db', ns), 60_000), s.raw).toBe(true);
+    expect(await until(() => present(edge, 'fo-db', ns), 60_000), s.raw).toBe(true);
     await killApiserver(edge);
-    expect(await until(async () => (await stored('db'))?.blocked !== undefined, 60_000), s.raw).toBe(true);
-    expect(await present(core, 'db', ns)).toBe(false);
-    expect((await stored('db'))?.clusters).toEqual(['edge-1']);
+    expect(await until(async () => (await stored('fo-db'))?.blocked !== undefined, 60_000), s.raw).toBe(true);
+    expect(await present(core, 'fo-db', ns)).toBe(false);
+    expect((await stored('fo-db'))?.clusters).toEqual(['edge-1']);
     const text = await infra(['status', '-f', stackFile, '--management-kubeconfig', core.kubeconfig]);
     expect(text).toMatch(/db: on edge-1 .*stays put: .*PersistentVolumeClaim|db: on edge-1 .*stays put: .*data/);
     await deleteIfPresent(core, '/api/v1/namespaces/infra-system/configmaps/infra-placement-db');
   }, 240_000);
 
   it('a flapping cluster causes no move storm: after maxMovesPerHour moves the app stays where it is and the state says why', async () => {
-    const { stackFile, ns } = await setup({ name: 'flap', maxMovesPerHour: 2 });
+    const { stackFile, ns } = await setup({ name: 'fo-flap', maxMovesPerHour: 2 });
     const s = serve(stackFile);
-    const moves = async () => ((await stored('flap'))?.moves ?? []).filter((m) => m.reason === 'failover' || m.reason === 'failback').length;
+    const moves = async () => ((await stored('fo-flap'))?.moves ?? []).filter((m) => m.reason === 'failover' || m.reason === 'failback').length;
     let sawZero = false;
     const watch = async () => {
-      const st = await stored('flap');
+      const st = await stored('fo-flap');
       if (st && st.clusters.length === 0) sawZero = true;
       return st;
     };
-    expect(await until(() => present(edge, 'flap', ns), 60_000), s.raw).toBe(true);
+    expect(await until(() => present(edge, 'fo-flap', ns), 60_000), s.raw).toBe(true);
     // Outage 1: failover (move 1); back: failback (move 2).
     await killApiserver(edge);
     expect(await until(async () => (await watch())?.desired?.[0]?.cluster === 'core-1', 60_000), s.raw).toBe(true);
     await restartCluster(edge);
-    expect(await until(async () => (await watch())?.desired?.[0]?.cluster === 'edge-1' && (await moves()) === 2 && !(await present(core, 'flap', ns)), 90_000), s.raw).toBe(true);
+    expect(await until(async () => (await watch())?.desired?.[0]?.cluster === 'edge-1' && (await moves()) === 2 && !(await present(core, 'fo-flap', ns)), 90_000), s.raw).toBe(true);
     // Outage 2: the cap is reached; the app is not moved again, and the state says why.
     await killApiserver(edge);
     expect(await until(async () => /maxMovesPerHour 2 reached/.test((await watch())?.blocked ?? ''), 60_000), s.raw).toBe(true);
-    expect((await stored('flap'))?.desired?.map((d) => d.cluster)).toEqual(['edge-1']);
+    expect((await stored('fo-flap'))?.desired?.map((d) => d.cluster)).toEqual(['edge-1']);
     expect(await moves()).toBe(2);
-    expect(await present(core, 'flap', ns)).toBe(false);
+    expect(await present(core, 'fo-flap', ns)).toBe(false);
     expect(sawZero).toBe(false);
     await restartCluster(edge);
     await deleteIfPresent(core, '/api/v1/namespaces/infra-system/configmaps/infra-placement-flap');
