@@ -53,6 +53,10 @@ export async function provision(
  * Records pid and start time; resolves when sshd answers on the host's address.
  */
 export async function boot(slot: SlotLayout, host: HostLayout, options: { timeoutMs: number; signal?: AbortSignal }): Promise<void> {
+  // Whatever way this machine name last stopped (killed, a boot that timed out, a crashed run),
+  // its propagate folder may be left; nspawn refuses to boot over it where /run is a disk file
+  // system ("Attempted to remove disk file system"). The slot's lock means no live machine owns it.
+  await rm(`/run/systemd/nspawn/propagate/${host.netns}`, { recursive: true, force: true });
   const procs = await createHostGroups(slot.slot, host.name);
   const args = [
     '--boot',
