@@ -3,7 +3,10 @@ import type { ClusterHealth, HealthRecord, HealthState, HealthThresholds, ProbeR
 /**
  * The health state machine as a pure function: previous record + one probe + now → next record.
  *
- * - A cluster nothing is known about starts Unknown (its non-Ready stretch begins at the first probe).
+ * - A cluster nothing is known about is Ready on its first good probe (there is no failure clock
+ *   a lucky probe could reset, and a placement made at start must not prefer whichever cluster
+ *   happened to answer twice first), and Unknown or NotReady on a failing one (its non-Ready
+ *   stretch begins then).
  * - Ready → NotReady (answered but failing) or Unknown (no answer) after `failureThreshold`
  *   consecutive failing probes; `unhealthySince` starts then.
  * - While not Ready, the state follows the latest failing probe (NotReady <-> Unknown) at once,
@@ -11,8 +14,9 @@ import type { ClusterHealth, HealthRecord, HealthState, HealthThresholds, ProbeR
  * - Not Ready → Ready after `successThreshold` consecutive good probes; `readySince` starts then.
  */
 export function nextHealth(prev: ClusterHealth | HealthRecord | undefined, probe: ProbeResult, now: number, thresholds: HealthThresholds, cluster?: string): HealthRecord {
-  const base: HealthRecord = prev ? withCounts(prev) : { cluster: cluster ?? '', state: 'Unknown', since: now, unhealthySince: now, reachable: false, failures: 0, successes: 0 };
   const observed = { reachable: probe.answered, latencyMs: probe.latencyMs };
+  if (!prev && probe.ok) return { cluster: cluster ?? '', state: 'Ready', since: now, readySince: now, ...observed, failures: 0, successes: 1 };
+  const base: HealthRecord = prev ? withCounts(prev) : { cluster: cluster ?? '', state: 'Unknown', since: now, unhealthySince: now, reachable: false, failures: 0, successes: 0 };
 
   if (probe.ok) {
     const successes = base.successes + 1;

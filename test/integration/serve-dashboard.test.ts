@@ -330,7 +330,7 @@ describe('infra serve --ui with a failover policy', () => {
         return p.placement?.explain && p.moves?.some((m) => m.reason === 'placement') ? p : undefined;
       }, { timeoutMs: 30_000, intervalMs: 200 })) as Page | undefined;
       expect(page, JSON.stringify(await get('/ui/api/apps/moved'))).toBeDefined();
-      expect(page?.placement?.clusters).toEqual([second.name]);
+      expect(page?.placement?.clusters, JSON.stringify(page)).toEqual([second.name]);
       expect(page?.placement?.why).toBe('at home');
       expect(page?.placement?.explain?.find((e) => e.cluster === second.name)?.chosen).toBe(true);
       expect(page?.placement?.explain?.find((e) => e.cluster === first.name)?.chosen).toBe(false);

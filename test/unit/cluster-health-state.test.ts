@@ -20,16 +20,23 @@ function run(probes: readonly ProbeResult[], start = 1_000_000, prev?: HealthRec
 }
 
 describe('nextHealth', () => {
-  it('starts Unknown and becomes Ready after successThreshold good probes', () => {
-    const [a, b] = run([OK, OK]);
-    expect(a).toMatchObject({ cluster: 'c1', state: 'Unknown', since: 1_000_000, unhealthySince: 1_000_000, reachable: true });
-    expect(b).toMatchObject({ state: 'Ready', since: 1_002_000, readySince: 1_002_000, reachable: true, latencyMs: 5 });
-    expect(b!.unhealthySince).toBeUndefined();
+  it('is Ready on its first good probe when nothing is known (no failure clock to protect)', () => {
+    const [a] = run([OK]);
+    expect(a).toMatchObject({ cluster: 'c1', state: 'Ready', since: 1_000_000, readySince: 1_000_000, reachable: true, latencyMs: 5 });
+    expect(a!.unhealthySince).toBeUndefined();
+  });
+
+  it('starts Unknown on a failing first probe, its failure clock running, and needs successThreshold good probes', () => {
+    const [a, b, c] = run([SILENT, OK, OK]);
+    expect(a).toMatchObject({ cluster: 'c1', state: 'Unknown', since: 1_000_000, unhealthySince: 1_000_000, reachable: false });
+    expect(b).toMatchObject({ state: 'Unknown', unhealthySince: 1_000_000, reachable: true });
+    expect(c).toMatchObject({ state: 'Ready', since: 1_004_000, readySince: 1_004_000, reachable: true });
+    expect(c!.unhealthySince).toBeUndefined();
   });
 
   it('leaves Ready only after failureThreshold failing probes: answered → NotReady, silent → Unknown', () => {
     const notReady = run([OK, OK, FAILING, FAILING]);
-    expect(notReady[2]).toMatchObject({ state: 'Ready', since: 1_002_000, reachable: true });
+    expect(notReady[2]).toMatchObject({ state: 'Ready', since: 1_000_000, reachable: true });
     expect(notReady[3]).toMatchObject({ state: 'NotReady', since: 1_006_000, unhealthySince: 1_006_000, reachable: true });
     expect(notReady[3]!.readySince).toBeUndefined();
     const unknown = run([OK, OK, SILENT, SILENT]);
@@ -52,7 +59,7 @@ describe('nextHealth', () => {
 
   it('one failing probe between good ones does not leave Ready (failureThreshold 2)', () => {
     const r = run([OK, OK, FAILING, OK, SILENT, OK]);
-    expect(r.slice(1).every((h) => h.state === 'Ready' && h.since === 1_002_000 && h.readySince === 1_002_000)).toBe(true);
+    expect(r.every((h) => h.state === 'Ready' && h.since === 1_000_000 && h.readySince === 1_000_000)).toBe(true);
   });
 
   it('recovers to Ready with a fresh readySince and no unhealthySince', () => {
@@ -70,9 +77,10 @@ describe('nextHealth', () => {
   });
 
   it('clocksChanged ignores latency and reachability, sees state and clocks', () => {
-    const [a, b] = run([OK, OK]);
+    const [, a, b] = run([SILENT, OK, OK]);
     expect(clocksChanged(undefined, a!)).toBe(true);
     expect(clocksChanged(a, b!)).toBe(true);
+    expect(clocksChanged(b, run([SILENT, OK, OK, OK])[3]!)).toBe(false);
     expect(clocksChanged(b, { ...b!, latencyMs: 99, reachable: false })).toBe(false);
   });
 });
