@@ -1,6 +1,6 @@
 import { HostUnreachableError } from '../../../hosts/index.ts';
 import { withHost, type HostAccess } from '../../../hosts/host-access.ts';
-import { QuorumRefusedError } from '../errors.ts';
+import { HostStepError, QuorumRefusedError } from '../errors.ts';
 import { decideJoin, joinEnvFile, type JoinDecision, type KnownMember } from '../join-plan.ts';
 import { ETCD_DATA_DIR, ETCD_JOIN_ENV } from '../layout.ts';
 import { ETCD_PEER_PORT, type BinariesTopology, type ClusterHost } from '../topology.ts';
@@ -85,8 +85,20 @@ export async function startJoin(m: JoiningMember, plan: JoinPlan): Promise<void>
   }
 }
 
-/** Once the member runs: its env file goes (etcd reads it only with an empty data dir anyway). */
+/** How long a joined member may take to serve (it first streams a snapshot from the leader). */
+const JOIN_HEALTH_TRIES = 60;
+
+/**
+ * Once the member runs and serves (its own endpoint answers a health check: `up` never reports a
+ * join done while the new member cannot answer), its env file goes (etcd reads it only with an
+ * empty data dir anyway).
+ */
 export async function finishJoin(m: JoiningMember): Promise<void> {
+  const self = selfOf(m);
+  const check = `${etcdctl(self.address)} --endpoints=https://${self.address}:2379 --command-timeout=3s endpoint health >/dev/null 2>&1`;
+  const wait = `for i in $(seq 1 ${JOIN_HEALTH_TRIES}); do ${check} && exit 0; sleep 2; done; exit 1`;
+  const served = await withHost(accessOf(m, m.host), (h) => h.run({ script: wait }, { sudo: true, quiet: true, okExitCodes: [0, 1], step: 'wait for the joined etcd member to serve' }));
+  if (served.code !== 0) throw new HostStepError(m.host, 'wait for the joined etcd member to serve', `etcd joined the cluster of ${m.cluster} but does not answer a health check on https://${self.address}:2379`, { hint: `look at \`journalctl -u etcd\` on ${m.host}, then run \`infra up\` again` });
   await withHost(accessOf(m, m.host), (h) => h.run({ script: `rm -f ${ETCD_JOIN_ENV}` }, { sudo: true, mutating: true, step: 'finish the etcd join' }));
 }
 
