@@ -12,7 +12,7 @@ import { renderApp, type AppRender } from './render/render.ts';
 import { substituteManifests } from './render/variables.ts';
 import { SourceFetcher } from './source/git-source.ts';
 import { removeDeparted, type RemovalRequest } from './removal.ts';
-import { corruptStatus, writeRecord } from './status/app-record.ts';
+import { corruptStatus, ownedByOtherStatus, writeRecord } from './status/app-record.ts';
 import { commitSync } from './sync/commit.ts';
 import { prepareSync } from './sync/prepare.ts';
 import { failed, failedStatus, type PlannedChange, type SyncResult } from './sync/result.ts';
@@ -434,6 +434,7 @@ async function recordFailure(t: ClusterTarget, app: AppSpec, revision: string, e
   try {
     const record = await t.round.record(app.name, signal);
     if (record.corrupt) return failed(corruptStatus(app.name, t.spec.name, record.corrupt));
+    if (record.ownedBy) return failed(ownedByOtherStatus(app.name, t.spec.name, t.round.stack, record.ownedBy));
     const status: AppStatus = {
       ...base,
       health: record.status?.health ?? 'Unknown',

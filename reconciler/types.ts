@@ -90,6 +90,7 @@ export interface StatusError {
     | 'Forbidden'
     | 'KubeconfigInvalid'
     | 'StateCorrupt'
+    | 'OwnedByOtherStack'
     | 'DependencyNotReady'
     | 'Conflict'
     | 'HookFailed';

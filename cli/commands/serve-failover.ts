@@ -18,7 +18,7 @@ import { durationMs } from '../options.ts';
 /** `infra serve`'s failover: the placement store, the controller, and how it purges and reports. */
 
 export function failoverOptions(command: Command): Command {
-  return command.option('--probe-interval <duration>', 'probe every cluster this often when an app has a failover policy (default 2s)', durationMs, 2_000);
+  return command.option('--probe-interval <duration>', 'probe every cluster this often when an app has a failover policy or the dashboard is on (default 2s)', durationMs, 2_000);
 }
 
 /** Where placement states live: the management cluster, else a private file per stack under $INFRA_HOME. */
@@ -31,9 +31,18 @@ export interface FailoverWiring {
   readonly controller: FailoverController;
   readonly store: PlacementStore;
   readonly monitor: HealthMonitor;
+  readonly capacity: CapacityPoller;
   /** Loads the stored placements and clocks (before the first round), then probes until `signal` aborts. */
   start(signal: AbortSignal): Promise<void>;
   stop(): Promise<void>;
+}
+
+/**
+ * Whether serve probes the clusters: for apps with a failover policy, and for the dashboard (its cluster
+ * headers and pages show health and capacity). Without failover apps the controller has nothing to move.
+ */
+export function needsHealth(stack: StackSpec, ui: boolean): boolean {
+  return ui || hasFailover(stack);
 }
 
 export function hasFailover(stack: StackSpec): boolean {
@@ -122,6 +131,7 @@ export function serveFailover(opts: {
     controller: ctl,
     store,
     monitor,
+    capacity,
     start: async (signal) => {
       await monitor.load(signal);
       await ctl.load(signal);

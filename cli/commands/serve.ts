@@ -6,7 +6,7 @@ import type { ClusterHealth } from '../../clusters/health/index.ts';
 import { loadAuthFile } from '../../reconciler/dashboard/auth.ts';
 import { seedFromRecords, ServeDashboardBackend } from '../../reconciler/dashboard/backend.ts';
 import { Dashboard } from '../../reconciler/dashboard/routes.ts';
-import { healthAnswer, placementAnswer } from '../../reconciler/dashboard/placement-view.ts';
+import { capacityAnswer, healthAnswer, placementAnswer, probesAnswer } from '../../reconciler/dashboard/placement-view.ts';
 import { DashboardState } from '../../reconciler/dashboard/state.ts';
 import { DEFAULT_DIST } from '../../reconciler/dashboard/static-files.ts';
 import { NO_WEBHOOKS, startHttpServer, type WebhookHandler } from '../../reconciler/serve/http-server.ts';
@@ -21,7 +21,7 @@ import { loadStackFile } from '../../stacks/load.ts';
 import { durationMs, wholeNumber } from '../options.ts';
 import type { RunContext } from '../run-context.ts';
 import { stackFileFrom } from '../stack-file.ts';
-import { failoverOptions, hasFailover, serveFailover, type FailoverWiring } from './serve-failover.ts';
+import { failoverOptions, needsHealth, serveFailover, type FailoverWiring } from './serve-failover.ts';
 import { leaseOptions, serveLeases, type LeaseOpts } from './serve-leases.ts';
 
 /** `infra serve`: the long-running reconciler with its HTTP server (probes, metrics, webhooks). */
@@ -71,8 +71,8 @@ export function registerServe(program: Command, ctx: RunContext): void {
       const uiAuth = opts.uiAuthFile ? await loadAuthFile(opts.uiAuthFile) : undefined;
       const state = uiAuth ? new DashboardState() : undefined;
       const leases = serveLeases(opts, metrics, log, () => loop.stack.gitops.apps.map((a) => a.name));
-      // Apps with a failover policy: placement decided from cluster health (reconciler/failover/).
-      const failover: FailoverWiring | undefined = hasFailover(stack)
+      // Apps with a failover policy: placement decided from cluster health (reconciler/failover/); the dashboard shows that health.
+      const failover: FailoverWiring | undefined = needsHealth(stack, state !== undefined)
         ? serveFailover({
             stackName: stack.name,
             stack: () => loop.stack,
@@ -87,7 +87,7 @@ export function registerServe(program: Command, ctx: RunContext): void {
           })
         : undefined;
       const loop: ServeLoop = new ServeLoop({ stack, ...(stackFrom ? { stackFrom } : {}), cacheRoot: cacheDir(), metrics, log, concurrency: opts.concurrency, retryForMs: opts.retryFor, ...(leases ? { ownership: leases.ownership, relay: (t) => leases.relay(t) } : {}), ...(failover ? { placement: failover.controller } : {}), ...(state ? { observer: state, suspended: (app: string) => state.isSuspended(app) } : {}) });
-      const dashboard = uiAuth && state ? await startDashboard(state, loop, uiAuth, log, opts.tlsCert !== undefined, failover) : undefined;
+      const dashboard = uiAuth && state ? await startDashboard(state, loop, uiAuth, log, opts.tlsCert !== undefined, failover, opts.probeInterval) : undefined;
       const server = await startHttpServer({
         host: opts.listen.host,
         port: opts.listen.port,
@@ -127,7 +127,7 @@ export function registerServe(program: Command, ctx: RunContext): void {
 }
 
 /** The dashboard's routes over `state`, its backend on the real clusters; suspended apps kept in INFRA_HOME/dashboard/. */
-async function startDashboard(state: DashboardState, loop: ServeLoop, auth: Awaited<ReturnType<typeof loadAuthFile>>, log: ServeLog, secure: boolean, failover: FailoverWiring | undefined): Promise<Dashboard> {
+async function startDashboard(state: DashboardState, loop: ServeLoop, auth: Awaited<ReturnType<typeof loadAuthFile>>, log: ServeLog, secure: boolean, failover: FailoverWiring | undefined, probeIntervalMs: number): Promise<Dashboard> {
   state.useStack(() => loop.stack);
   const backend = new ServeDashboardBackend({
     state,
@@ -140,6 +140,10 @@ async function startDashboard(state: DashboardState, loop: ServeLoop, auth: Awai
           placement: (app: string) => {
             const v = failover.controller.view(app);
             return v ? placementAnswer(v.state, v.explain, Date.now()) : undefined;
+          },
+          clusterFacts: (cluster: string) => {
+            const capacity = failover.capacity.snapshot().get(cluster);
+            return { probes: probesAnswer(probeIntervalMs, failover.monitor.snapshot().get(cluster)), ...(capacity ? { capacity: capacityAnswer(capacity) } : {}) };
           },
         }
       : {}),

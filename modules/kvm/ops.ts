@@ -66,6 +66,26 @@ export async function waitForLease(lv: Libvirt, network: string, mac: string, re
   }
 }
 
+/**
+ * Stops a running domain the way its OS expects: an ACPI power-button press, then waits until it is shut off.
+ * A guest that does not stop within `timeoutMs` (no ACPI handling, hung) is powered off hard. Returns how it
+ * stopped. A hard power-off loses what the guest had not written to disk yet, so it is the fallback only.
+ */
+export async function shutDown(lv: Libvirt, name: string, resource: string, options: { timeoutMs: number; signal?: AbortSignal }): Promise<'clean' | 'forced'> {
+  const signal = options.signal ? { signal: options.signal } : {};
+  const off = async () => /shut off/.test((await lv.probe(['domstate', name], signal)).stdout);
+  if (await off()) return 'clean';
+  await lv.run(['shutdown', '--mode', 'acpi', name], resource, signal);
+  const deadline = Date.now() + options.timeoutMs;
+  while (Date.now() < deadline) {
+    if (await off()) return 'clean';
+    await delay(500, undefined, signal);
+  }
+  if (await off()) return 'clean';
+  await lv.run(['destroy', name], resource, signal);
+  return 'forced';
+}
+
 /** Waits until `address:port` answers with an SSH banner. */
 export async function waitForSsh(address: string, port: number, resource: string, options: { timeoutMs: number; signal?: AbortSignal }): Promise<void> {
   const deadline = Date.now() + options.timeoutMs;

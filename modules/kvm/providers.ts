@@ -1,5 +1,7 @@
-import { KvmInputError, LibvirtError } from './errors.ts';
-import { deleteVolume, fileSha256, imageFormat, poolPathMissing, uploadVolume, virtTypeAvailable, waitForLease, waitForSsh } from './ops.ts';
+import { readFile } from 'node:fs/promises';
+import { notePreview } from '../engine/preview-note.ts';
+import { KvmInputError, LibvirtError, VmNotReadyError } from './errors.ts';
+import { deleteVolume, fileSha256, imageFormat, poolPathMissing, shutDown, uploadVolume, virtTypeAvailable, waitForLease, waitForSsh } from './ops.ts';
 import { seedFiles, seedHash, writeSeedIso, type SeedFiles, type SeedSpec } from './seed.ts';
 import { libvirt } from './virsh.ts';
 import { diskVolumeXml, domainXml, networkXml, ownerOf, poolXml, type DomainSpec, type NetworkSpec, type StaticLease } from './xml.ts';
@@ -250,10 +252,31 @@ async function refuseForeign(i: DomainInputs, res: string): Promise<boolean> {
 async function bootAndWait(i: DomainInputs, res: string, started: number): Promise<{ address: string; bootSeconds: number }> {
   const lv = libvirt(i.uri);
   const timeoutMs = i.bootTimeoutSeconds * 1000;
-  const address = await waitForLease(lv, i.network, i.mac, res, { timeoutMs });
-  await waitForSsh(address, 22, res, { timeoutMs: Math.max(1000, timeoutMs - (Date.now() - started)) });
-  return { address, bootSeconds: Math.round((Date.now() - started) / 100) / 10 };
+  try {
+    const address = await waitForLease(lv, i.network, i.mac, res, { timeoutMs });
+    await waitForSsh(address, 22, res, { timeoutMs: Math.max(1000, timeoutMs - (Date.now() - started)) });
+    return { address, bootSeconds: Math.round((Date.now() - started) / 100) / 10 };
+  } catch (err) {
+    if (!(err instanceof VmNotReadyError)) throw err;
+    throw new VmNotReadyError(`${err.message}${await consoleTail(i)}`, { where: `${res} on ${i.uri}`, hint: `see the VM's console log ${i.consoleLog} on the libvirt host` });
+  }
 }
+
+/** The last lines the VM printed, when its console log is on this machine (a local libvirt): for the error. */
+async function consoleTail(i: DomainInputs): Promise<string> {
+  if (!isLocalUri(i.uri)) return '';
+  const text = await readFile(i.consoleLog, 'utf8').catch(() => '');
+  // eslint-disable-next-line no-control-regex -- the console's colour codes
+  const lines = text.replace(/\x1b\[[0-9;]*[A-Za-z]/g, '').split(/\r?\n/).map((l) => l.trim()).filter((l) => l.length > 0);
+  return lines.length === 0 ? '' : `; its console's last lines: ${lines.slice(-5).join(' | ')}`;
+}
+
+function isLocalUri(uri: string): boolean {
+  return /^qemu:\/\/\/(system|session)\b/.test(uri);
+}
+
+/** How long a guest gets to stop after the power button before it is powered off hard. */
+const SHUTDOWN_TIMEOUT_MS = 180_000;
 
 export async function domainCreate(i: DomainInputs): Promise<{ id: string; outs: DomainOutputs }> {
   const lv = libvirt(i.uri);
@@ -272,10 +295,33 @@ export async function domainCreate(i: DomainInputs): Promise<{ id: string; outs:
   return { id: i.name, outs: { ...i, ...up } };
 }
 
+const UPDATE_KEYS = ['vcpus', 'memoryMiB', 'autostart', 'bootTimeoutSeconds'] as const;
+
 export function domainDiff(olds: DomainOutputs, news: DomainInputs): Diff {
   const replaces = changed(olds as DomainInputs, news, REPLACE_KEYS);
-  const updates = changed(olds as DomainInputs, news, ['vcpus', 'memoryMiB', 'autostart', 'bootTimeoutSeconds']);
+  const updates = changed(olds as DomainInputs, news, UPDATE_KEYS);
   return { changes: replaces.length + updates.length > 0, replaces, deleteBeforeReplace: true };
+}
+
+/** During `infra preview`: what an in-place update of the domain does (a restart or not), under its line of the plan. */
+export async function noteDomainPreview(olds: DomainOutputs, news: DomainInputs): Promise<void> {
+  const d = domainDiff(olds, news);
+  if (d.changes && d.replaces.length === 0) await notePreview(`kvm-vm:${news.name}`, () => domainUpdateSteps(olds, news));
+}
+
+/** What an update does to the VM, for `infra preview` (pure). */
+export function domainUpdateSteps(olds: Pick<DomainInputs, 'vcpus' | 'memoryMiB' | 'autostart'>, news: Pick<DomainInputs, 'vcpus' | 'memoryMiB' | 'autostart'>): string[] {
+  const what = [
+    ...(olds.memoryMiB !== news.memoryMiB ? [`memory ${olds.memoryMiB} → ${news.memoryMiB} MiB`] : []),
+    ...(olds.vcpus !== news.vcpus ? [`vCPUs ${olds.vcpus} → ${news.vcpus}`] : []),
+    ...(olds.autostart !== news.autostart ? [`autostart ${news.autostart ? 'on' : 'off'}`] : []),
+  ];
+  const how = domainUpdateNeedsRestart(olds, news)
+    ? 'restart: a clean shutdown, then start (the disk is kept)'
+    : news.memoryMiB < olds.memoryMiB
+      ? 'no restart: memory given back live through the balloon'
+      : 'no restart';
+  return what.length === 0 ? [how] : [`${what.join(', ')}; ${how}`];
 }
 
 /** What an update of a running VM needs: more memory than it booted with, or other vCPUs, need a restart. */
@@ -292,7 +338,7 @@ export async function domainUpdate(_id: string, olds: DomainOutputs, news: Domai
   const running = /running/.test(await lv.run(['domstate', news.name], res));
   let up = { address: olds.address, bootSeconds: olds.bootSeconds };
   if (running && domainUpdateNeedsRestart(olds, news)) {
-    await lv.run(['destroy', news.name], res);
+    await shutDown(lv, news.name, res, { timeoutMs: SHUTDOWN_TIMEOUT_MS });
     const started = Date.now();
     await lv.run(['start', news.name], res);
     up = await bootAndWait(news, res, started);

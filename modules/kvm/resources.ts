@@ -30,6 +30,7 @@ function provider(kind: 'pool' | 'baseVolume' | 'disk' | 'seed' | 'network' | 'd
     async diff(_id, olds, news) {
       const m = await impl();
       const f = { pool: m.poolDiff, baseVolume: m.baseVolumeDiff, disk: m.diskDiff, seed: m.seedDiff, network: m.networkDiff, domain: m.domainDiff }[kind];
+      if (kind === 'domain') await m.noteDomainPreview(olds as never, news as never);
       return f(olds as never, news as never);
     },
     async update(id, olds, news) {

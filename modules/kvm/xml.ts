@@ -166,7 +166,8 @@ export function domainXml(d: DomainSpec): string {
     `      <rom enabled='no'/>`,
     `    </interface>`,
     `    <serial type='file'>`,
-    `      <source path='${esc(d.consoleLog)}'/>`,
+    // Appended across boots: what the VM printed before a restart stays readable after it.
+    `      <source path='${esc(d.consoleLog)}' append='on'/>`,
     `      <target port='0'/>`,
     `    </serial>`,
     `    <memballoon model='virtio'/>`,

@@ -35,6 +35,8 @@ export interface BackendOptions {
   readonly diffTimeoutMs?: number;
   /** The app page's `placement` and `moves` (serve's failover controller); absent: no failover here. */
   readonly placement?: (app: string) => { readonly placement: unknown; readonly moves: readonly unknown[] } | undefined;
+  /** The cluster page's probes and capacity, from serve's health monitor and capacity reads (absent: not known here). */
+  readonly clusterFacts?: (cluster: string) => { readonly probes?: unknown; readonly capacity?: unknown };
 }
 
 export interface ObjectRow {
@@ -146,7 +148,7 @@ export class ServeDashboardBackend implements DashboardBackend {
     if (!listed) return undefined;
     const overview = state.overview();
     const apps = overview.apps.filter((a) => a.cells[cluster] !== undefined || placeApp(state.appSpec(a.name) ?? NO_TARGETS_APP, stack.clusters).some((c) => c.name === cluster)).map((a) => a.name);
-    return { ...listed, apps };
+    return { ...listed, apps, ...(this.opts.clusterFacts?.(cluster) ?? {}) };
   }
 }
 

@@ -1,4 +1,5 @@
-import type { ClusterHealth, Explanation } from '../place/types.ts';
+import type { ClusterCapacity, ClusterHealth, Explanation } from '../place/types.ts';
+import { freeOf } from '../place/capacity.ts';
 import { historyRows, placementRows, type HistoryRow } from '../failover/report.ts';
 import type { PlacementState } from '../failover/state.ts';
 
@@ -63,6 +64,27 @@ export function healthAnswer(h: ClusterHealth): HealthAnswer {
     ...(h.readySince !== undefined ? { readySince: iso(h.readySince) } : {}),
     reachable: h.reachable,
     ...(h.latencyMs !== undefined ? { latencyMs: h.latencyMs } : {}),
+  };
+}
+
+/** How serve probes a cluster and what the last probe saw: the cluster page's Probes rows. */
+export function probesAnswer(intervalMs: number, h: ClusterHealth | undefined): Record<string, string> {
+  return {
+    probe: 'GET /readyz, then a Lease renewal round trip (infra-system/infra-probe)',
+    every: `${intervalMs / 1000}s`,
+    ...(h ? { 'last answer': h.reachable ? 'reached the apiserver' : 'no answer' } : { 'last answer': 'not probed yet' }),
+    ...(h?.latencyMs !== undefined ? { 'last latency': `${h.latencyMs} ms` } : {}),
+  };
+}
+
+/** Free against allocatable on the cluster's Ready, schedulable nodes: the cluster page's Capacity rows. */
+export function capacityAnswer(c: ClusterCapacity): Record<string, string> {
+  const free = freeOf(c);
+  const gib = (b: number) => `${(b / 2 ** 30).toFixed(1)} GiB`;
+  return {
+    cpu: `${free.cpuMilli}m free of ${c.allocatable.cpuMilli}m`,
+    memory: `${gib(free.memoryBytes)} free of ${gib(c.allocatable.memoryBytes)}`,
+    pods: `${free.pods} free of ${c.allocatable.pods}`,
   };
 }
 

@@ -23,6 +23,11 @@ export interface AppRecord {
   readonly stack?: string;
   /** Why the stored record cannot be read; such a record is never overwritten by a round. */
   readonly corrupt?: string;
+  /**
+   * Set by a round of another stack than the one that wrote the record: the app of that name on this
+   * cluster belongs to that stack, and this round never writes the record, applies or prunes for it.
+   */
+  readonly ownedBy?: string;
 }
 
 interface ConfigMap {
@@ -112,6 +117,25 @@ function isObject(v: unknown): v is Record<string, unknown> {
 }
 
 /** The status a corrupt record is shown with: what is wrong and how to rebuild it. */
+/** The status of an app whose name another stack already uses on the cluster: nothing of it is touched. */
+export function ownedByOtherStatus(app: string, cluster: string, stack: string, owner: string): AppStatus {
+  return {
+    app,
+    cluster,
+    revision: '',
+    sync: 'Failed',
+    health: 'Unknown',
+    drifted: [],
+    unhealthy: [],
+    objects: 0,
+    error: {
+      reason: 'OwnedByOtherStack',
+      message: `app "${app}" on this cluster belongs to stack "${owner}", not to stack "${stack}"; nothing was applied or pruned: rename the app in one of the stacks, or remove it from stack "${owner}" first (its objects are then pruned by that stack)`,
+      where: `cluster ${cluster}: ConfigMap ${SYSTEM_NAMESPACE}/${recordName(app)}`,
+    },
+  };
+}
+
 export function corruptStatus(app: string, cluster: string, corrupt: string): AppStatus {
   return {
     app,
@@ -141,6 +165,7 @@ export async function deleteRecord(client: KubeClient, app: string, signal?: Abo
 
 export async function writeRecord(client: KubeClient, app: string, record: AppRecord, signal?: AbortSignal): Promise<void> {
   if (record.corrupt) throw new Error(`refusing to overwrite a corrupt record: ${record.corrupt}`);
+  if (record.ownedBy) throw new Error(`refusing to take over the record of app ${app}, which belongs to stack ${record.ownedBy}`);
   const labels = { [RECORD_LABEL]: 'app', [`${PREFIX}/app-record`]: app, ...(record.stack ? { [STACK_LABEL]: record.stack } : {}) };
   const body = {
     apiVersion: 'v1',

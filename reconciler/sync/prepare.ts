@@ -5,7 +5,7 @@ import { APP_LABEL, APPLY_ANNOTATION, digestOf, FIELD_MANAGER, isCreateOnly, isS
 import { driftOf, ignoredPointers } from '../drift/compare.ts';
 import { byKey } from '../inventory/inventory.ts';
 import { mapLimit } from '../pool.ts';
-import { corruptStatus } from '../status/app-record.ts';
+import { corruptStatus, ownedByOtherStatus } from '../status/app-record.ts';
 import { describeObject, groupOf, keyOf, parseKey, type KubeObject, type Manifest, type StatusError } from '../types.ts';
 import type { AppSpec } from '../../stacks/gitops.ts';
 import type { OwnedMeta } from './round-cache.ts';
@@ -29,6 +29,7 @@ export async function prepareSync(
   const { applier } = cluster;
   const record = await cluster.round.record(app.name, options.signal);
   if (record.corrupt) throw new ClusterError(corruptStatus(app.name, cluster.spec.name, record.corrupt).error as StatusError);
+  if (record.ownedBy) throw new ClusterError(ownedByOtherStatus(app.name, cluster.spec.name, cluster.round.stack, record.ownedBy).error as StatusError);
   const digestSecret = await cluster.round.digestKey(options.signal);
   const crdKinds = new Set(
     manifests

@@ -40,10 +40,15 @@ export class ClusterRound {
     this.apps = apps;
   }
 
-  /** The app's record, as this round will write it (stamped with the round's stack). */
+  /**
+   * The app's record, as this round will write it (stamped with the round's stack). A record another stack
+   * wrote comes back with `ownedBy` set: one app name on one cluster belongs to one stack, never taken over.
+   */
   async record(app: string, signal?: AbortSignal): Promise<AppRecord> {
     const found = (await this.records_(signal)).get(app) ?? { inventory: EMPTY_INVENTORY as Inventory };
-    return found.corrupt || !this.stack ? found : { ...found, stack: this.stack };
+    if (found.corrupt || !this.stack) return found;
+    if (found.stack && found.stack !== this.stack) return { ...found, ownedBy: found.stack };
+    return { ...found, stack: this.stack };
   }
 
   /** Every app record in the cluster, as stored. */

@@ -120,7 +120,8 @@ beforeAll(async () => {
   await simpleGit().clone(repo.dir, bare, ['--bare']);
   await writeFile(join(dir, 'bootstrap.yaml'), stackYaml([]));
   users = await writeDashboardAuth(join(dir, 'ui-auth.yaml'));
-  serve = ServeProcess.start(['-f', join(dir, 'bootstrap.yaml'), '--stack-from', 'repo:stacks/dashboard.yaml', '--ui', '--ui-auth-file', join(dir, 'ui-auth.yaml')]);
+  // Its own INFRA_HOME: serve keeps health clocks, placements and suspended apps there, and a run must not start from an earlier run's.
+  serve = ServeProcess.start(['-f', join(dir, 'bootstrap.yaml'), '--stack-from', 'repo:stacks/dashboard.yaml', '--ui', '--ui-auth-file', join(dir, 'ui-auth.yaml')], { ...process.env, INFRA_HOME: join(dir, 'home') });
   base = await serve.url();
   browser = await launchChromium();
 });
@@ -175,10 +176,17 @@ describe('dashboard in a real browser', () => {
     expect(await cell(page, 'web', names[0]!).textContent()).toContain('Synced · Healthy');
     expect(await page.getByTestId('who').textContent()).toBe(`${users.writer.name} (write)`);
 
-    // The cluster page lists the apps placed there.
+    // The cluster page: its health and since when, how it is probed, the apps placed there, its capacity.
     await page.locator(`[data-cluster-column="${names[1]}"]`).click();
     await page.waitForSelector('[data-testid=cluster-page]');
     expect(await page.locator('[data-testid=cluster-page] ul.apps li').allTextContents()).toEqual(expect.arrayContaining(APPS));
+    const facts = async () => Object.fromEntries(await page.locator('[data-testid=cluster-page] table.facts tr').evaluateAll((rows) => rows.map((r) => [r.querySelector('th')?.textContent ?? '', r.querySelector('td')?.textContent ?? ''])));
+    await expect.poll(async () => (await facts())['state'], { timeout: 30_000 }).toBe('Ready');
+    const seen = await facts();
+    expect(seen['since']).toMatch(/^\d{4}-\d\d-\d\dT/);
+    expect(seen['probe']).toMatch(/readyz.*Lease/);
+    expect(seen['cpu']).toMatch(/^\d+m free of [1-9]\d*m$/);
+    expect(seen['pods']).toMatch(/^\d+ free of [1-9]\d*$/);
   });
 
   it('a push turns a cell Synced → Progressing → Synced at the new revision, without a reload', async () => {

@@ -119,15 +119,19 @@ describe('infra serve: capacity-aware Divided placement', () => {
     };
     const stackFile = join(work, 'stack.yaml');
     await writeFile(stackFile, stringify(stack));
-    const env = { ...process.env, INFRA_CACHE_DIR: join(work, 'cache') };
+    // Its own INFRA_HOME: serve keeps the placement and health clocks there (no management cluster), and an earlier
+    // run's placement (on all three, from before the full cluster was filled) must not be where this one starts.
+    const env = { ...process.env, INFRA_CACHE_DIR: join(work, 'cache'), INFRA_HOME: join(work, 'home') };
     serve = ServeProcess.start(['-f', stackFile, '--probe-interval', '1s'], env);
     // A round may apply the app before its first render told serve what it requests (initial placement: every
     // candidate); the decision then divides it and removes it from the full cluster once it is Healthy on a and b.
+    let seen: (number | undefined)[] = [];
     const split = await waitFor(async () => {
       const r = [await replicasOn(a), await replicasOn(b), await replicasOn(full)];
+      seen = r;
       return r[0] !== undefined && r[1] !== undefined && r[0] + r[1] === 6 && r[2] === undefined ? r : undefined;
     }, { timeoutMs: 45_000, intervalMs: 250 });
-    expect(split).toEqual([3, 3, undefined]);
+    expect(split, `replicas on a, b, full last seen: ${JSON.stringify(seen)}; serve's log:\n${serve.raw.split('\n').slice(-60).join('\n')}`).toEqual([3, 3, undefined]);
     const out = JSON.parse((await run(process.execPath, [INFRA_BIN, 'status', '-f', stackFile, '--json'], { env })).stdout) as { placements: { app: string; why: string; replicas?: Record<string, number> }[] };
     const web = out.placements.find((p) => p.app === 'capacity-web');
     expect(web?.replicas).toEqual({ a: 3, b: 3 });

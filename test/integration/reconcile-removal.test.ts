@@ -126,3 +126,38 @@ describe('a prune that does not finish', () => {
     }
   });
 });
+
+describe('an app name another stack already uses on a cluster', () => {
+  it('is refused there, naming both stacks; the owner\'s objects and record are untouched, and the owner keeps pruning its own', async () => {
+    await repo.commit({ 'shared-a/cm.yaml': cm('shared-a-cm'), 'shared-b/cm.yaml': cm('shared-b-cm') });
+    const owner = stackFor(repo.dir, [{ name: 'shared', path: 'shared-a', targets: { clusters: [first.name] } }]);
+    expect(byCluster(await reconcileOnce(owner), 'shared').get(first.name)).toMatchObject({ sync: 'Synced', objects: 1 });
+
+    const intruder: StackSpec = { ...stackFor(repo.dir, [{ name: 'shared', path: 'shared-b', targets: everywhere }]), name: 'intruder' };
+    const statuses = byCluster(await reconcileOnce(intruder), 'shared');
+    expect(statuses.get(first.name)).toMatchObject({ sync: 'Failed', error: { reason: 'OwnedByOtherStack', where: `cluster ${first.name}: ConfigMap infra-system/infra-app-shared` } });
+    expect(statuses.get(first.name)?.error?.message).toContain(`belongs to stack "${owner.name}", not to stack "intruder"`);
+    // Where nobody owns the name, the intruder's app is an app like any other.
+    expect(statuses.get(second.name)).toMatchObject({ sync: 'Synced', objects: 1 });
+    expect(await readObject(first, 'v1', 'ConfigMap', 'shared-a-cm', 'default'), "the owner's object stays").toBeDefined();
+    expect(await readObject(first, 'v1', 'ConfigMap', 'shared-b-cm', 'default'), 'nothing of the intruder applied').toBeUndefined();
+    const client = new KubeClient(first.name, first.kubeconfig);
+    try {
+      const record = await readRecord(client, 'shared');
+      expect(record.stack).toBe(owner.name);
+      expect(record.status?.sync).toBe('Synced');
+      expect(record.inventory.entries.map((e) => e.key)).toEqual(['/ConfigMap/default/shared-a-cm']);
+    } finally {
+      client.close();
+    }
+
+    // The owner drops the app: it prunes its own object; the intruder's app elsewhere is not its to prune.
+    await reconcileOnce(stackFor(repo.dir, []));
+    expect(await readObject(first, 'v1', 'ConfigMap', 'shared-a-cm', 'default')).toBeUndefined();
+    expect(await readObject(second, 'v1', 'ConfigMap', 'shared-b-cm', 'default')).toBeDefined();
+    // Then the name is free on the first cluster, and the other stack's next round takes it.
+    expect(byCluster(await reconcileOnce(intruder), 'shared').get(first.name)).toMatchObject({ sync: 'Synced', objects: 1 });
+    await reconcileOnce({ ...stackFor(repo.dir, []), name: 'intruder' });
+    for (const c of [first, second]) expect(await readObject(c, 'v1', 'ConfigMap', 'shared-b-cm', 'default')).toBeUndefined();
+  });
+});

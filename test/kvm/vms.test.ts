@@ -78,13 +78,18 @@ describe('kvm site: two VMs through libvirt', () => {
     await writeKvmStack(fx.stackFile, kvm, image, [{ name: 'vm-a', memoryGiB: 2 }, { name: 'vm-b' }], { user: 'ops', pool: fx.pool, stack: 'vms' });
     const preview = await runInfra(['preview', '-f', fx.stackFile], fx.env);
     expect(preview.code, `${preview.stdout}\n${preview.stderr}`).toBe(0);
-    // `~` is an update: the domain only; no replace (`+-`) of anything, the host's key stays pinned.
-    expect(preview.stdout.trim().split('\n').slice(1)).toEqual(['  ~ KvmDomain kvm-vm:vm-a']);
+    // `~` is an update: the domain only, and it says it restarts; no replace (`+-`) of anything, the host's key stays pinned.
+    expect(preview.stdout.trim().split('\n').slice(1)).toEqual(['  ~ KvmDomain kvm-vm:vm-a  update: memory 1024 → 2048 MiB; restart: a clean shutdown, then start (the disk is kept)']);
     const up = await runInfra(['up', '-f', fx.stackFile, '--skip-apps'], fx.env);
     expect(up.code, `${up.stdout}\n${up.stderr}`).toBe(0);
     const memKiB = Number(/MemTotal:\s+(\d+)/.exec(await ssh(0, 'cat /proc/meminfo'))?.[1]);
     expect(memKiB).toBeGreaterThan(1.5 * 1024 * 1024);
     expect(await ssh(0, 'cat ~/marker')).toBe('kept');
+    // The restart was a clean shutdown (the guest powered itself off), not a pulled plug: the console log keeps both boots.
+    const consoleLog = await readFile(join(fx.pool, 'vm-a.console.log'), 'utf8');
+    const boots = consoleLog.split(/Linux version \d/);
+    expect(boots.length, 'two boots in the console log').toBeGreaterThanOrEqual(3);
+    expect(boots.at(-2)).toMatch(/reboot: Power down/);
     expect(await virsh(kvm, ['dominfo', 'vm-a'])).toMatch(/Max memory:\s+2097152 KiB/);
   }, 1_200_000);
 

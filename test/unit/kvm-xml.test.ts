@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { kvmSlotOfName } from '../harness/kvm-layout.ts';
-import { diskDiff, domainDiff, domainUpdateNeedsRestart, seedDiff, type DiskOutputs, type DomainOutputs, type SeedOutputs } from '../../modules/kvm/providers.ts';
+import { diskDiff, domainDiff, domainUpdateNeedsRestart, domainUpdateSteps, seedDiff, type DiskOutputs, type DomainOutputs, type SeedOutputs } from '../../modules/kvm/providers.ts';
 import { seedFiles, seedHash } from '../../modules/kvm/seed.ts';
 import { libvirtMessage } from '../../modules/kvm/virsh.ts';
 import { domainXml, macFor, networkXml, ownerOf, subnetOf } from '../../modules/kvm/xml.ts';
@@ -60,6 +60,13 @@ describe('kvm diffs', () => {
     expect(domainUpdateNeedsRestart(domain, { vcpus: 1, memoryMiB: 2048 })).toBe(true);
     expect(domainUpdateNeedsRestart(domain, { vcpus: 2, memoryMiB: 1024 })).toBe(true);
     expect(domainUpdateNeedsRestart(domain, { vcpus: 1, memoryMiB: 512 })).toBe(false);
+  });
+  it('preview says what an update changes and whether the VM restarts', () => {
+    const was = { vcpus: 1, memoryMiB: 1024, autostart: true };
+    expect(domainUpdateSteps(was, { ...was, memoryMiB: 2048 })).toEqual(['memory 1024 → 2048 MiB; restart: a clean shutdown, then start (the disk is kept)']);
+    expect(domainUpdateSteps(was, { ...was, memoryMiB: 512, autostart: false })).toEqual(['memory 1024 → 512 MiB, autostart off; no restart: memory given back live through the balloon']);
+    expect(domainUpdateSteps(was, { ...was, vcpus: 2 })).toEqual(['vCPUs 1 → 2; restart: a clean shutdown, then start (the disk is kept)']);
+    expect(domainUpdateSteps(was, was)).toEqual(['no restart']);
   });
   it('a disk grows in place and is replaced to shrink; a seed is replaced on any change', () => {
     const disk: DiskOutputs = { uri: 'u', pool: 'p', name: 'd', capacityGiB: 8, backingPath: '/b', backingFormat: 'qcow2', path: '/p/d' };

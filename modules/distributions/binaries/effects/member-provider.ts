@@ -10,6 +10,7 @@ import { decideMemberRemoval } from '../removal-plan.ts';
 import { etcdctl, etcdMembers } from './etcd-members.ts';
 import { finishJoin, planJoin, startJoin } from './etcd-join.ts';
 import { runSteps } from '../run-steps.ts';
+import { notePreview } from '../../../engine/preview-note.ts';
 import { clusterArtifacts } from './artifacts.ts';
 import { podNetworkOf } from '../node-addons.ts';
 import { connect, withHost, type HostAccess } from '../../../hosts/host-access.ts';
@@ -125,28 +126,13 @@ export async function diff(olds: MemberOutputs, news: MemberInputs): Promise<{ c
   if (changes && replaces.length === 0) {
     // The old plan's binaries may be gone from the cache: then preview says only that the plan changed.
     const oldArtifacts = await artifactsOf(olds).catch(() => undefined);
-    await notePreview(news, () => {
+    await notePreview(`${news.role === 'node' ? 'node' : 'control-plane'}:${news.cluster}:${news.host}`, () => {
       if (!oldArtifacts) throw new Error('old binaries unavailable');
       const lines = pendingSteps(memberSteps(olds, oldArtifacts), steps, olds.outOfPlace ?? []);
       return lines.length > 0 ? lines : ['every check again (the host did not answer the refresh)'];
     });
   }
   return { changes, replaces, deleteBeforeReplace: true };
-}
-
-/** During `infra preview` (INFRA_PREVIEW_DIR set by the engine): the steps `up` would run here, for the plan it prints. */
-async function notePreview(m: MemberInputs, steps: () => string[]): Promise<void> {
-  const dir = process.env['INFRA_PREVIEW_DIR'];
-  if (!dir) return;
-  const name = `${m.role === 'node' ? 'node' : 'control-plane'}:${m.cluster}:${m.host}`;
-  let lines: string[];
-  try {
-    lines = steps();
-  } catch {
-    // The old plan cannot be made again (state from an older infra): say only that it differs.
-    lines = ['the plan changed'];
-  }
-  await writeFile(join(dir, `${encodeURIComponent(name)}.json`), JSON.stringify({ name, steps: lines }));
 }
 
 /**
