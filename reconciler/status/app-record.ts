@@ -2,7 +2,7 @@ import { KubeApiError } from '../../clusters/errors.ts';
 import type { KubeClient } from '../../clusters/kube-client.ts';
 import { PREFIX } from '../../stacks/gitops.ts';
 import { EMPTY_INVENTORY, type Inventory } from '../inventory/inventory.ts';
-import type { AppStatus } from '../types.ts';
+import type { AppStatus, StatusError } from '../types.ts';
 
 /**
  * Where an app's inventory and status live: a ConfigMap per app in the target cluster's
@@ -119,35 +119,24 @@ function isObject(v: unknown): v is Record<string, unknown> {
 /** The status a corrupt record is shown with: what is wrong and how to rebuild it. */
 /** The status of an app whose name another stack already uses on the cluster: nothing of it is touched. */
 export function ownedByOtherStatus(app: string, cluster: string, stack: string, owner: string): AppStatus {
-  return {
-    app,
-    cluster,
-    revision: '',
-    sync: 'Failed',
-    health: 'Unknown',
-    drifted: [],
-    unhealthy: [],
-    objects: 0,
-    error: {
-      reason: 'OwnedByOtherStack',
-      message: `app "${app}" on this cluster belongs to stack "${owner}", not to stack "${stack}"; nothing was applied or pruned: rename the app in one of the stacks, or remove it from stack "${owner}" first (its objects are then pruned by that stack)`,
-      where: `cluster ${cluster}: ConfigMap ${SYSTEM_NAMESPACE}/${recordName(app)}`,
-    },
-  };
+  return untouched(app, cluster, {
+    reason: 'OwnedByOtherStack',
+    message: `app "${app}" on this cluster belongs to stack "${owner}", not to stack "${stack}"; nothing was applied or pruned: rename the app in one of the stacks, or remove it from stack "${owner}" first (its objects are then pruned by that stack)`,
+    where: `cluster ${cluster}: ConfigMap ${SYSTEM_NAMESPACE}/${recordName(app)}`,
+  });
 }
 
 export function corruptStatus(app: string, cluster: string, corrupt: string): AppStatus {
-  return {
-    app,
-    cluster,
-    revision: '',
-    sync: 'Failed',
-    health: 'Unknown',
-    drifted: [],
-    unhealthy: [],
-    objects: 0,
-    error: { reason: 'StateCorrupt', message: `${corrupt}; infra will not overwrite it: delete it to rebuild it (owned objects are adopted again by their ${PREFIX}/app label, but objects that left Git meanwhile are no longer pruned)`, where: `cluster ${cluster}` },
-  };
+  return untouched(app, cluster, {
+    reason: 'StateCorrupt',
+    message: `${corrupt}; infra will not overwrite it: delete it to rebuild it (owned objects are adopted again by their ${PREFIX}/app label, but objects that left Git meanwhile are no longer pruned)`,
+    where: `cluster ${cluster}`,
+  });
+}
+
+/** A Failed status for an app whose record a round leaves alone. */
+function untouched(app: string, cluster: string, error: StatusError): AppStatus {
+  return { app, cluster, revision: '', sync: 'Failed', health: 'Unknown', drifted: [], unhealthy: [], objects: 0, error };
 }
 
 /** All app records of a cluster (for `infra status`). */
