@@ -26,6 +26,7 @@ export default defineConfig({
           include: ['test/integration/**/*.test.ts'],
           environment: 'node',
           globalSetup: ['test/harness/global-setup.ts'],
+          setupFiles: ['test/harness/app-records-reset.ts'],
           // Tests share the clusters the global setup starts; files run one at a time so
           // one that kills an apiserver cannot surprise another.
           fileParallelism: false,
@@ -41,6 +42,7 @@ export default defineConfig({
           include: ['test/browser/**/*.test.ts'],
           environment: 'node',
           globalSetup: ['test/harness/dashboard-build-setup.ts', 'test/harness/global-setup.ts'],
+          setupFiles: ['test/harness/app-records-reset.ts'],
           // Shares the integration project's clusters (global-setup.ts). Without file parallelism (and no groupOrder) vitest
           // runs its files in the same one-at-a-time group as the integration files, some of which kill apiservers.
           fileParallelism: false,
