@@ -48,6 +48,8 @@ interface InitOpts {
   l7Policies?: boolean;
   sharedStorage?: boolean;
   disks?: string;
+  edgeHosts?: string;
+  edgeClusters?: string;
 }
 
 /** The GitOps answers: where the manifests are and how a push reaches infra. */
@@ -84,6 +86,8 @@ export function registerInit(program: Command): void {
     .option('--l7-policies', 'L7 network policies are needed (kvm/ssh sites: security strict → Cilium)')
     .option('--shared-storage', 'shared storage is wanted (kvm/ssh sites: Rook-Ceph when 3+ hosts have spare disks)')
     .option('--disks <list>', 'comma-separated spare block devices on every host of the site, e.g. /dev/vdb')
+    .option('--edge-hosts <list>', 'a second, edge site over SSH with these host addresses (mixed estate; needs a kvm or ssh --site)')
+    .option('--edge-clusters <list>', 'cluster names of the --edge-hosts site (default edge)')
     .action(async (opts: InitOpts) => {
       if (!opts.force && (await exists(opts.file))) throw new UsageError(`${opts.file} exists`, { hint: 'pass --force to overwrite it, or -f another file' });
       const interactive = !opts.yes;
@@ -179,8 +183,10 @@ async function stoppable<T>(prompting: Promise<T>): Promise<T> {
 function fromFlags(o: InitOpts): DraftAnswers {
   const site = parseSite(o.site ?? 'local');
   const addons = addonsFromFlags(o, site);
+  const edge = edgeSiteFromFlags(o, site);
   return {
     ...(addons ? { addons } : {}),
+    ...(edge ? { more: [edge] } : {}),
     name: o.name ?? 'local',
     site,
     ...(o.uri ? { uri: o.uri } : site === 'kvm' ? { uri: 'qemu:///system' } : {}),
@@ -233,14 +239,16 @@ async function ask(o: InitOpts): Promise<{ draft: DraftAnswers; gitops: GitopsAn
   const site = parseSite(String(a['site']));
   const more: DraftSiteAnswers[] = [];
   // A mixed estate: more sites after a kvm or ssh one (a local site keeps to this machine).
-  while (site !== 'local' && (await confirm(more.length === 0 ? 'Add another site (e.g. an edge site)?' : 'Add one more site?', false))) {
+  const edgeGiven = edgeSiteFromFlags(o, site);
+  while (site !== 'local' && ((edgeGiven && more.length === 0) || (await confirm(more.length === 0 ? 'Add another site (e.g. an edge site)?' : 'Add one more site?', false)))) {
+    const pre = edgeGiven && more.length === 0 ? { site: 'ssh', edge: true, hosts: edgeGiven.hosts.join(','), ...(o.edgeClusters ? { clusters: o.edgeClusters } : {}) } : {};
     const m = await inquirer.prompt([
       { type: 'select', name: 'site', message: 'Where does this site run?', choices: [
         { name: 'existing hosts over SSH', value: 'ssh' },
         { name: 'VMs on a KVM host (libvirt)', value: 'kvm' },
       ] },
       ...siteQuestions({ edge: true, clusters: more.length === 0 ? 'edge' : `edge-${more.length + 1}` }),
-    ] as never);
+    ] as never, pre);
     more.push(siteAnswers(m));
   }
   const g = await inquirer.prompt(
@@ -307,6 +315,16 @@ function siteAnswers(a: Record<string, unknown>): DraftSiteAnswers {
       ? {}
       : { addons: { untrusted: a['untrusted'] === true, vmIsolation: a['vmIsolation'] === true, l7Policies: a['l7Policies'] === true, sharedStorage: a['sharedStorage'] === true, disks: diskList(a['disks'] === undefined ? undefined : String(a['disks'])) } }),
   };
+}
+
+/** `--edge-hosts`: a second site, at the edge, over SSH; its clusters' choices come from the stack's rules. */
+function edgeSiteFromFlags(o: InitOpts, site: SiteKind): DraftSiteAnswers | undefined {
+  if (!o.edgeHosts) {
+    if (o.edgeClusters) throw new UsageError('--edge-clusters goes with --edge-hosts', { hint: 'pass --edge-hosts 198.51.100.7,...' });
+    return undefined;
+  }
+  if (site === 'local') throw new UsageError('--edge-hosts adds a site next to a kvm or ssh one', { hint: 'pass --site ssh or --site kvm' });
+  return { site: 'ssh', edge: true, unreliableNetwork: false, hosts: hostList('ssh', o.edgeHosts), arm: false, clusters: (o.edgeClusters ?? 'edge').split(',').map((c) => c.trim()).filter(Boolean) };
 }
 
 /** The add-on flags; they answer questions only kvm and ssh sites have. */
