@@ -138,7 +138,7 @@ export function registerInit(program: Command): void {
       const secretLine = secret ? `${secret.created ? 'wrote' : 'kept'} the webhook secret in ${secret.file} (mode 0600; the stack names it, infra serve reads it)\n` : '';
       const setupText = setup ? `${setup.lines.join('\n')}\n` : '';
       if (interactive) process.stdout.write(`--- ${opts.file} ---\n${text}---\n`);
-      process.stdout.write(`wrote ${opts.file}\n${lines.length ? `defaults chosen by rule:\n${lines.map((l) => `  ${l}`).join('\n')}\n` : ''}${secretLine}${setupText}next: ${next}\n`);
+      process.stdout.write(`wrote ${opts.file}\n${lines.length ? `chosen by rule (defaults and your answers):\n${lines.map((l) => `  ${l}`).join('\n')}\n` : ''}${secretLine}${setupText}next: ${next}\n`);
       if (interactive && (await stoppable(confirm('Run infra preview now?', false)))) await runPreview(opts.file);
     });
 }
