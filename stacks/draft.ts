@@ -95,10 +95,10 @@ export function draftStack(a: DraftAnswers): Record<string, unknown> {
             ...(disks.length > 0 ? { disks: [...disks] } : {}),
           }));
     hosts.push(...own);
-    const perCluster = s.clusters.length > 0 ? Math.max(1, Math.floor(own.length / s.clusters.length)) : 0;
+    const shares = shareHosts(own, s.clusters.length);
     s.clusters.forEach((name, i) => {
-      const mine = own.slice(i * perCluster, (i + 1) * perCluster);
-      const chosen = Object.fromEntries(addonDecisions(s.addons, mine.length).map((d) => [d.field, d.value]));
+      const mine = shares[i] ?? [];
+      const chosen = Object.fromEntries(addonDecisions(s.addons, mine.length).flatMap((d) => (d.value === undefined ? [] : [[d.field, d.value]])));
       clusters.push({
         name,
         ...(all.length > 1 ? { site: siteName } : {}),
@@ -128,21 +128,28 @@ export function draftStack(a: DraftAnswers): Record<string, unknown> {
   return doc;
 }
 
+/** The hosts of a site split among its clusters: an equal share each (at least one), in order. */
+function shareHosts<T>(own: readonly T[], clusters: number): T[][] {
+  const per = clusters > 0 ? Math.max(1, Math.floor(own.length / clusters)) : 0;
+  return Array.from({ length: clusters }, (_, i) => own.slice(i * per, (i + 1) * per));
+}
+
 interface AddonDecision {
   readonly field: 'security' | 'runtimes' | 'csi';
-  readonly value: string | string[];
+  /** What the stack file gets; absent: the file says nothing (the stack's default is the same). */
+  readonly value?: string | string[];
   readonly shown: string;
   readonly rule: string;
 }
 
-/** What a site's add-on answers write into each of its clusters (only what differs from the stack's own defaults), with the rules. */
+/** What a site's add-on answers decide for each of its clusters, with the rules. */
 function addonDecisions(x: DraftAddonAnswers | undefined, hostsWithDisks: number): AddonDecision[] {
   if (!x) return [];
   const out: AddonDecision[] = [];
   const security = chooseSecurity(x.l7Policies);
-  if (security.value === 'strict') out.push({ field: 'security', value: security.value, shown: security.value, rule: security.rule });
+  out.push({ field: 'security', ...(security.value === 'strict' ? { value: security.value } : {}), shown: security.value, rule: security.rule });
   const runtimes = chooseRuntimes({ untrusted: x.untrusted, vmIsolation: x.vmIsolation });
-  if (runtimes.value.length > 0) out.push({ field: 'runtimes', value: [...runtimes.value], shown: runtimes.value.join(','), rule: runtimes.rule });
+  out.push({ field: 'runtimes', ...(runtimes.value.length > 0 ? { value: [...runtimes.value] } : {}), shown: runtimes.value.join(',') || 'runc', rule: runtimes.rule });
   if (x.sharedStorage) {
     const csi = chooseSharedStorage({ shared: true, hostsWithDisks: x.disks.length > 0 ? hostsWithDisks : 0 });
     out.push({ field: 'csi', value: csi.value, shown: csi.value, rule: csi.rule });
@@ -159,18 +166,12 @@ export function answerDecisions(a: DraftAnswers): Decision[] {
   const out: Decision[] = [];
   let index = 0;
   for (const s of [a, ...(a.more ?? [])]) {
-    const own = s.site === 'local' ? 0 : s.hosts.length;
-    const perCluster = s.clusters.length > 0 ? Math.max(1, Math.floor(own / s.clusters.length)) : 0;
-    s.clusters.forEach((_, i) => {
-      const mine = Math.max(0, Math.min(perCluster, own - i * perCluster));
-      for (const d of addonDecisions(s.addons, mine)) {
+    for (const mine of shareHosts(s.site === 'local' ? [] : s.hosts, s.clusters.length)) {
+      for (const d of addonDecisions(s.addons, mine.length)) {
         if (a.overrides[d.field] === undefined && s.siteOverrides?.[d.field] === undefined) out.push({ path: `clusters[${index}].${d.field}`, value: d.shown, rule: d.rule });
       }
-      if (s.addons && !s.addons.untrusted && !s.addons.vmIsolation) {
-        out.push({ path: `clusters[${index}].runtimes`, value: 'runc', rule: chooseRuntimes({ untrusted: false, vmIsolation: false }).rule });
-      }
       index++;
-    });
+    }
   }
   return out;
 }

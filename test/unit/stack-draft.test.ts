@@ -56,6 +56,7 @@ describe('infra init drafts: the add-on answers and a mixed estate', () => {
     expect(stack.clusters[0]).toMatchObject({ csi: 'local-path', cni: 'flannel', runtimes: [] });
     expect(lines).toContain('clusters[0].csi = local-path  (shared storage wanted, but only 2 hosts have spare disks and Rook-Ceph needs 3 to replicate → local persistent volumes (node-bound))');
     expect(lines).toContain('clusters[0].runtimes = runc  (no untrusted workloads → containerd with runc only)');
+    expect(lines).toContain('clusters[0].security = standard  (L3/L4 network policies are enough → standard security)');
   });
 
   it('a core site and an edge site in one stack: each cluster on its site, decided by its own rules; overrides stay per site', () => {
