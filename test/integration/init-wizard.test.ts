@@ -144,6 +144,26 @@ describe('infra init', () => {
     expect(shown).not.toMatch(/stack "mixed"|infra preview exited/); // the preview did not run
   });
 
+  it('answered yes, "Run infra preview now?" previews the stack just written', async () => {
+    spawnSync('tmux', ['kill-session', '-t', session]);
+    const path = `${dirname(process.execPath)}:${process.env['PATH'] ?? ''}`;
+    const cmd = `cd ${dir} && INFRA_HOME='${join(dir, 'home-p')}' PATH='${path}' '${INFRA_BIN}' init -f p.yaml --name p --site local --clusters a --nodes 1 --repo ''; echo "exit=$?"; sleep 60`;
+    expect(spawnSync('tmux', ['new-session', '-d', '-s', session, '-x', '160', '-y', '50', cmd]).status).toBe(0);
+    await until('? Deploy the example apps');
+    keys('Enter');
+    for (const field of ['distribution', 'datastore', 'cni', 'csi']) {
+      await until(`? ${field}:`);
+      keys('Enter');
+    }
+    await until('? Run infra preview now?');
+    keys('y', 'Enter');
+    await until(/exit=\d+/);
+    const shown = history();
+    expect(shown).toMatch(/stack "p" would change:\n(.*\n)*.*local:a/);
+    expect(screen()).toContain('exit=0');
+    expect(screen()).not.toContain('infra preview exited');
+  });
+
   it('with --yes, flags answer the add-on questions and add an edge site; they refuse a local site', async () => {
     const file = join(dir, 'flags.yaml');
     const r = await runInfra(
