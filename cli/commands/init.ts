@@ -4,7 +4,8 @@ import { dirname, isAbsolute, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { pathExists as exists } from '../../clusters/fs.ts';
 import type { Command } from 'commander';
-import { draftStack, explainDefaults, renderDraft, sourceNameOf, type DraftAnswers } from '../../stacks/draft.ts';
+import { spawn } from 'node:child_process';
+import { draftStack, explainDraft, renderDraft, sourceNameOf, type DraftAddonAnswers, type DraftAnswers, type DraftSiteAnswers } from '../../stacks/draft.ts';
 import { AbortError, UsageError } from '../../stacks/errors.ts';
 import { ENUMS } from '../../stacks/schema.ts';
 import { wholeNumber, wholeNumberProblem } from '../options.ts';
@@ -42,6 +43,13 @@ interface InitOpts {
   path?: string;
   webhook?: string;
   serveUrl?: string;
+  untrusted?: boolean;
+  vmIsolation?: boolean;
+  l7Policies?: boolean;
+  sharedStorage?: boolean;
+  disks?: string;
+  edgeHosts?: string;
+  edgeClusters?: string;
 }
 
 /** The GitOps answers: where the manifests are and how a push reaches infra. */
@@ -73,6 +81,13 @@ export function registerInit(program: Command): void {
     .option('--path <path>', 'folder of the manifests in --repo (default: its root)')
     .option('--webhook <provider>', `how a push reaches infra: ${WEBHOOK_PROVIDERS.join(', ')} (default none: polling)`)
     .option('--serve-url <url>', `infra serve as the Git server reaches it (default ${DEFAULT_SERVE_URL})`)
+    .option('--untrusted', 'untrusted workloads run there (kvm/ssh sites: gVisor RuntimeClass)')
+    .option('--vm-isolation', 'workloads need VM-grade isolation (kvm/ssh sites: Kata RuntimeClass)')
+    .option('--l7-policies', 'L7 network policies are needed (kvm/ssh sites: security strict → Cilium)')
+    .option('--shared-storage', 'shared storage is wanted (kvm/ssh sites: Rook-Ceph when 3+ hosts have spare disks)')
+    .option('--disks <list>', 'comma-separated spare block devices on every host of the site, e.g. /dev/vdb')
+    .option('--edge-hosts <list>', 'a second, edge site over SSH with these host addresses (mixed estate; needs a kvm or ssh --site)')
+    .option('--edge-clusters <list>', 'cluster names of the --edge-hosts site (default edge)')
     .action(async (opts: InitOpts) => {
       if (!opts.force && (await exists(opts.file))) throw new UsageError(`${opts.file} exists`, { hint: 'pass --force to overwrite it, or -f another file' });
       const interactive = !opts.yes;
@@ -88,10 +103,17 @@ export function registerInit(program: Command): void {
         : asked.draft;
       const examplesUrl = relative(dirname(resolve(opts.file)), PROJECT_ROOT) || '.';
       const schema = relative(dirname(resolve(opts.file)), `${PROJECT_ROOT}stacks/stack.schema.json`);
-      const textFor = (overrides: Record<string, string>) => renderDraft(draftStack({ ...answers, overrides, examplesUrl }), schema);
-      const overrides = interactive ? await stoppable(reviewDefaults((o) => explainDefaults(opts.file, textFor(o)).lines)) : {};
-      const text = textFor(overrides);
-      const { lines } = explainDefaults(opts.file, text);
+      const withOverrides = (perSite: readonly Record<string, string>[]): DraftAnswers => ({
+        ...answers,
+        examplesUrl,
+        siteOverrides: perSite[0] ?? {},
+        ...(answers.more ? { more: answers.more.map((m, i) => ({ ...m, siteOverrides: perSite[i + 1] ?? {} })) } : {}),
+      });
+      const textFor = (perSite: readonly Record<string, string>[]) => renderDraft(draftStack(withOverrides(perSite)), schema);
+      const groups = siteGroups(answers);
+      const perSite = interactive ? await stoppable(reviewDefaults((o) => explainDraft(opts.file, textFor(o), withOverrides(o)).lines, groups)) : groups.map(() => ({}));
+      const text = textFor(perSite);
+      const { lines } = explainDraft(opts.file, text, withOverrides(perSite));
       const secret = secretName ? await ensureSecret(join(stackDir, secretName)) : undefined;
       await writeFile(opts.file, text);
       const next = `infra preview -f ${opts.file} && infra up -f ${opts.file}`;
@@ -115,8 +137,37 @@ export function registerInit(program: Command): void {
       }
       const secretLine = secret ? `${secret.created ? 'wrote' : 'kept'} the webhook secret in ${secret.file} (mode 0600; the stack names it, infra serve reads it)\n` : '';
       const setupText = setup ? `${setup.lines.join('\n')}\n` : '';
-      process.stdout.write(`wrote ${opts.file}\n${lines.length ? `defaults chosen by rule:\n${lines.map((l) => `  ${l}`).join('\n')}\n` : ''}${secretLine}${setupText}next: ${next}\n`);
+      if (interactive) process.stdout.write(`--- ${opts.file} ---\n${text}---\n`);
+      process.stdout.write(`wrote ${opts.file}\n${lines.length ? `chosen by rule (defaults and your answers):\n${lines.map((l) => `  ${l}`).join('\n')}\n` : ''}${secretLine}${setupText}next: ${next}\n`);
+      if (interactive && (await stoppable(confirm('Run infra preview now?', false)))) await runPreview(opts.file);
     });
+}
+
+async function confirm(message: string, dflt: boolean): Promise<boolean> {
+  const { default: inquirer } = await import('inquirer');
+  const a = await inquirer.prompt([{ type: 'confirm', name: 'yes', message, default: dflt } as never]);
+  return a['yes'] === true;
+}
+
+/** `infra preview -f <file>` as its own process (this checkout's CLI), output straight to the terminal. */
+async function runPreview(file: string): Promise<void> {
+  const code = await new Promise<number | null>((done, fail) => {
+    const child = spawn(process.execPath, [join(PROJECT_ROOT, 'cli', 'bin', 'infra.js'), 'preview', '-f', file], { stdio: 'inherit' });
+    child.on('error', fail);
+    child.on('close', done);
+  });
+  if (code !== 0) process.stdout.write(`infra preview exited with ${code ?? 'a signal'}; the stack is written, fix and run: infra preview -f ${file}\n`);
+}
+
+/** The clusters of each site, by their index in the stack: the review asks per site. */
+function siteGroups(a: DraftAnswers): { from: number; to: number; label?: string }[] {
+  const sites = [a, ...(a.more ?? [])];
+  let from = 0;
+  return sites.map((s, i) => {
+    const g = { from, to: from + s.clusters.length, ...(sites.length > 1 ? { label: `${s.edge ? 'edge site' : `site ${i + 1}`}: ${s.clusters.join(', ')}` } : {}) };
+    from = g.to;
+    return g;
+  });
 }
 
 /** Ctrl-C at a prompt (the terminal is raw, so no SIGINT: inquirer raises ExitPromptError) is an interrupt: exit 130, nothing written. */
@@ -131,7 +182,11 @@ async function stoppable<T>(prompting: Promise<T>): Promise<T> {
 
 function fromFlags(o: InitOpts): DraftAnswers {
   const site = parseSite(o.site ?? 'local');
+  const addons = addonsFromFlags(o, site);
+  const edge = edgeSiteFromFlags(o, site);
   return {
+    ...(addons ? { addons } : {}),
+    ...(edge ? { more: [edge] } : {}),
     name: o.name ?? 'local',
     site,
     ...(o.uri ? { uri: o.uri } : site === 'kvm' ? { uri: 'qemu:///system' } : {}),
@@ -161,6 +216,12 @@ async function ask(o: InitOpts): Promise<{ draft: DraftAnswers; gitops: GitopsAn
   if (o.path) given['path'] = o.path;
   if (o.webhook) given['webhook'] = parseProvider(o.webhook);
   if (o.serveUrl) given['serveUrl'] = parseServeUrl(o.serveUrl);
+  if (o.untrusted) given['untrusted'] = true;
+  if (o.vmIsolation) given['vmIsolation'] = true;
+  if (o.l7Policies) given['l7Policies'] = true;
+  if (o.sharedStorage) given['sharedStorage'] = true;
+  if (o.disks !== undefined) given['disks'] = diskList(o.disks).join(',');
+  if (given['site'] === 'local') addonsFromFlags(o, 'local');
   type Partial = { site: string; repo?: string; webhook?: string };
   const a = await inquirer.prompt(
     [
@@ -170,15 +231,28 @@ async function ask(o: InitOpts): Promise<{ draft: DraftAnswers; gitops: GitopsAn
         { name: 'VMs on a KVM host (libvirt)', value: 'kvm' },
         { name: 'existing hosts over SSH', value: 'ssh' },
       ] },
-      { type: 'input', name: 'uri', message: 'libvirt URI', default: 'qemu:///system', when: (x: { site: string }) => x.site === 'kvm' },
-      { type: 'confirm', name: 'edge', message: 'Is it an edge site (small or ARM nodes, few of them)?', default: false, when: (x: { site: string }) => x.site !== 'local' },
-      { type: 'confirm', name: 'unreliableNetwork', message: 'Is the network to it unreliable?', default: false, when: (x: { site: string }) => x.site !== 'local' },
-      { type: 'input', name: 'hosts', message: 'Host addresses (comma-separated)', when: (x: { site: string }) => x.site === 'ssh' },
-      { type: 'input', name: 'hosts', message: 'How many VMs?', default: '3', validate: check(VMS), when: (x: { site: string }) => x.site === 'kvm' },
-      { type: 'input', name: 'hostMemoryGiB', message: 'Memory per node (GiB)', default: '8', validate: check(MEMORY_GIB), when: (x: { site: string }) => x.site !== 'local' },
-      { type: 'confirm', name: 'arm', message: 'ARM nodes?', default: false, when: (x: { site: string }) => x.site === 'ssh' },
-      { type: 'input', name: 'clusters', message: 'Cluster names (comma-separated)', default: 'core' },
+      ...siteQuestions({ edge: false, clusters: 'core' }),
       { type: 'input', name: 'nodes', message: 'Nodes per cluster', default: '2', validate: check(NODES), when: (x: { site: string }) => x.site === 'local' },
+    ] as never,
+    given,
+  );
+  const site = parseSite(String(a['site']));
+  const more: DraftSiteAnswers[] = [];
+  // A mixed estate: more sites after a kvm or ssh one (a local site keeps to this machine).
+  const edgeGiven = edgeSiteFromFlags(o, site);
+  while (site !== 'local' && ((edgeGiven && more.length === 0) || (await confirm(more.length === 0 ? 'Add another site (e.g. an edge site)?' : 'Add one more site?', false)))) {
+    const pre = edgeGiven && more.length === 0 ? { site: 'ssh', edge: true, hosts: edgeGiven.hosts.join(','), ...(o.edgeClusters ? { clusters: o.edgeClusters } : {}) } : {};
+    const m = await inquirer.prompt([
+      { type: 'select', name: 'site', message: 'Where does this site run?', choices: [
+        { name: 'existing hosts over SSH', value: 'ssh' },
+        { name: 'VMs on a KVM host (libvirt)', value: 'kvm' },
+      ] },
+      ...siteQuestions({ edge: true, clusters: more.length === 0 ? 'edge' : `edge-${more.length + 1}` }),
+    ] as never, pre);
+    more.push(siteAnswers(m));
+  }
+  const g = await inquirer.prompt(
+    [
       { type: 'input', name: 'repo', message: 'GitOps repository: a URL or a local path (empty: none)', default: '' },
       { type: 'input', name: 'branch', message: 'Branch to follow', default: 'main', when: (x: Partial) => !!x.repo },
       { type: 'input', name: 'path', message: 'Folder of the manifests in the repository', default: '.', when: (x: Partial) => !!x.repo },
@@ -186,15 +260,49 @@ async function ask(o: InitOpts): Promise<{ draft: DraftAnswers; gitops: GitopsAn
       { type: 'input', name: 'serveUrl', message: 'infra serve as the Git server reaches it (http(s)://host:port)', default: DEFAULT_SERVE_URL, validate: (v: string) => serveUrlProblem(v) ?? true, when: (x: Partial) => !!x.repo && x.webhook !== 'none' },
       { type: 'confirm', name: 'withExampleApps', message: 'Deploy the example apps of this repository?', default: true, when: (x: Partial) => x.site === 'local' && !x.repo },
     ] as never,
-    given,
+    { ...pick(given, ['repo', 'branch', 'path', 'webhook', 'serveUrl']), site },
   );
-  const site = parseSite(String(a['site']));
-  const repo = String(a['repo'] ?? '').trim();
+  const repo = String(g['repo'] ?? '').trim();
   const gitops: GitopsAnswers | undefined = repo
-    ? { repo, branch: String(a['branch'] ?? 'main'), path: String(a['path'] ?? '.'), webhook: parseProvider(String(a['webhook'] ?? 'none')), serveUrl: parseServeUrl(String(a['serveUrl'] ?? DEFAULT_SERVE_URL)) }
+    ? { repo, branch: String(g['branch'] ?? 'main'), path: String(g['path'] ?? '.'), webhook: parseProvider(String(g['webhook'] ?? 'none')), serveUrl: parseServeUrl(String(g['serveUrl'] ?? DEFAULT_SERVE_URL)) }
     : undefined;
   const draft: DraftAnswers = {
     name: String(a['name']),
+    ...siteAnswers(a),
+    nodes: Number(a['nodes'] ?? 2),
+    overrides: {},
+    withExampleApps: g['withExampleApps'] === true,
+    ...(more.length > 0 ? { more } : {}),
+  };
+  return { draft, gitops };
+}
+
+const pick = (o: Record<string, unknown>, keys: readonly string[]) => Object.fromEntries(Object.entries(o).filter(([k]) => keys.includes(k)));
+
+/** The questions of one site after its kind: where, its hosts, its clusters, and what decides their add-ons (kvm/ssh only). */
+function siteQuestions(d: { edge: boolean; clusters: string }): object[] {
+  type Site = { site: string; untrusted?: boolean; sharedStorage?: boolean };
+  const remote = (x: Site) => x.site !== 'local';
+  return [
+    { type: 'input', name: 'uri', message: 'libvirt URI', default: 'qemu:///system', when: (x: Site) => x.site === 'kvm' },
+    { type: 'confirm', name: 'edge', message: 'Is it an edge site (small or ARM nodes, few of them)?', default: d.edge, when: remote },
+    { type: 'confirm', name: 'unreliableNetwork', message: 'Is the network to it unreliable?', default: false, when: remote },
+    { type: 'input', name: 'hosts', message: 'Host addresses (comma-separated)', when: (x: Site) => x.site === 'ssh' },
+    { type: 'input', name: 'hosts', message: 'How many VMs?', default: '3', validate: check(VMS), when: (x: Site) => x.site === 'kvm' },
+    { type: 'input', name: 'hostMemoryGiB', message: 'Memory per node (GiB)', default: '8', validate: check(MEMORY_GIB), when: remote },
+    { type: 'confirm', name: 'arm', message: 'ARM nodes?', default: false, when: (x: Site) => x.site === 'ssh' },
+    { type: 'input', name: 'clusters', message: 'Cluster names (comma-separated)', default: d.clusters },
+    { type: 'confirm', name: 'untrusted', message: 'Will untrusted workloads run there (third-party code, tenants)?', default: false, when: remote },
+    { type: 'confirm', name: 'vmIsolation', message: 'Do they need VM-grade isolation (Kata: a VM per Pod, needs virtualisation on the nodes)?', default: false, when: (x: Site) => remote(x) && x.untrusted === true },
+    { type: 'confirm', name: 'l7Policies', message: 'Are L7 network policies needed (rules on HTTP paths and methods)?', default: false, when: remote },
+    { type: 'confirm', name: 'sharedStorage', message: 'Is shared storage wanted (volumes that follow a Pod to any node)?', default: false, when: remote },
+    { type: 'input', name: 'disks', message: 'Spare disks on every host (comma-separated devices, e.g. /dev/vdb; empty: none)', default: '', validate: (v: string) => diskProblem(v) ?? true, when: (x: Site) => remote(x) && x.sharedStorage === true },
+  ];
+}
+
+function siteAnswers(a: Record<string, unknown>): DraftSiteAnswers {
+  const site = parseSite(String(a['site']));
+  return {
     site,
     ...(a['uri'] ? { uri: String(a['uri']) } : {}),
     edge: a['edge'] === true,
@@ -203,11 +311,41 @@ async function ask(o: InitOpts): Promise<{ draft: DraftAnswers; gitops: GitopsAn
     ...(a['hostMemoryGiB'] ? { hostMemoryGiB: Number(a['hostMemoryGiB']) } : {}),
     arm: a['arm'] === true,
     clusters: String(a['clusters']).split(',').map((s) => s.trim()).filter(Boolean),
-    nodes: Number(a['nodes'] ?? 2),
-    overrides: {},
-    withExampleApps: a['withExampleApps'] === true,
+    ...(site === 'local'
+      ? {}
+      : { addons: { untrusted: a['untrusted'] === true, vmIsolation: a['vmIsolation'] === true, l7Policies: a['l7Policies'] === true, sharedStorage: a['sharedStorage'] === true, disks: diskList(a['disks'] === undefined ? undefined : String(a['disks'])) } }),
   };
-  return { draft, gitops };
+}
+
+/** `--edge-hosts`: a second site, at the edge, over SSH; its clusters' choices come from the stack's rules. */
+function edgeSiteFromFlags(o: InitOpts, site: SiteKind): DraftSiteAnswers | undefined {
+  if (!o.edgeHosts) {
+    if (o.edgeClusters) throw new UsageError('--edge-clusters goes with --edge-hosts', { hint: 'pass --edge-hosts 198.51.100.7,...' });
+    return undefined;
+  }
+  if (site === 'local') throw new UsageError('--edge-hosts adds a site next to a kvm or ssh one', { hint: 'pass --site ssh or --site kvm' });
+  return { site: 'ssh', edge: true, unreliableNetwork: false, hosts: hostList('ssh', o.edgeHosts), arm: false, clusters: (o.edgeClusters ?? 'edge').split(',').map((c) => c.trim()).filter(Boolean) };
+}
+
+/** The add-on flags; they answer questions only kvm and ssh sites have. */
+function addonsFromFlags(o: InitOpts, site: SiteKind): DraftAddonAnswers | undefined {
+  const any = o.untrusted || o.vmIsolation || o.l7Policies || o.sharedStorage || o.disks !== undefined;
+  if (site === 'local') {
+    if (any) throw new UsageError('--untrusted, --vm-isolation, --l7-policies, --shared-storage and --disks go with a kvm or ssh site', { hint: 'local clusters have fake (kwok) nodes: pass --site ssh or --site kvm' });
+    return undefined;
+  }
+  return { untrusted: o.untrusted === true, vmIsolation: o.vmIsolation === true, l7Policies: o.l7Policies === true, sharedStorage: o.sharedStorage === true, disks: diskList(o.disks) };
+}
+
+function diskProblem(v: string): string | undefined {
+  const bad = String(v).split(',').map((d) => d.trim()).filter(Boolean).find((d) => !/^\/dev\/[A-Za-z0-9/_.-]+$/.test(d));
+  return bad === undefined ? undefined : `"${bad}" is not a device path (e.g. /dev/vdb)`;
+}
+
+function diskList(v: string | undefined): string[] {
+  const problem = diskProblem(v ?? '');
+  if (problem) throw new UsageError(`--disks: ${problem}`);
+  return (v ?? '').split(',').map((d) => d.trim()).filter(Boolean);
 }
 
 function gitopsFromFlags(o: InitOpts): GitopsAnswers | undefined {
@@ -267,24 +405,29 @@ async function ensureSecret(file: string): Promise<{ file: string; created: bool
 }
 
 /**
- * For each default, in order: keep it (first choice, shown with its rule) or pick another
- * allowed value. Later defaults are worked out again after each answer, since they depend on
- * earlier ones (K3s instead of Kubernetes changes the datastore rule).
+ * For each site and each default, in order: keep it (first choice, shown with its rule) or pick
+ * another allowed value; the answer holds for the site's clusters. Later defaults are worked out
+ * again after each answer, since they depend on earlier ones (K3s instead of Kubernetes changes
+ * the datastore rule).
  */
-async function reviewDefaults(linesFor: (overrides: Record<string, string>) => string[]): Promise<Record<string, string>> {
+async function reviewDefaults(linesFor: (perSite: readonly Record<string, string>[]) => string[], groups: readonly { from: number; to: number; label?: string }[]): Promise<Record<string, string>[]> {
   const { default: inquirer } = await import('inquirer');
-  const overrides: Record<string, string> = {};
+  const perSite: Record<string, string>[] = groups.map(() => ({}));
   const allowed: Record<string, readonly string[]> = { distribution: ENUMS.distribution, datastore: ENUMS.datastore, cni: ENUMS.cni, csi: ENUMS.csi };
-  for (const wanted of Object.keys(allowed)) {
-    const line = linesFor(overrides).find((l) => new RegExp(`^clusters\\[\\d+\\]\\.${wanted} = `).test(l));
-    const m = line ? /^clusters\[\d+\]\.(\w+) = (\S+)\s+\((.*)\)$/.exec(line) : null;
-    if (!m) continue;
-    const [, field = '', value = '', rule = ''] = m;
-    const choices = [value, ...(allowed[field] ?? []).filter((v) => v !== value)];
-    const answer = await inquirer.prompt([{ type: 'select', name: 'v', message: `${field}: ${value} — ${rule}`, choices } as never]);
-    if (answer['v'] !== value) overrides[field] = String(answer['v']);
+  for (const [g, group] of groups.entries()) {
+    for (const wanted of Object.keys(allowed)) {
+      const m = linesFor(perSite)
+        .map((l) => /^clusters\[(\d+)\]\.(\w+) = (\S+)\s+\((.*)\)$/.exec(l))
+        .find((x) => x && x[2] === wanted && Number(x[1]) >= group.from && Number(x[1]) < group.to);
+      if (!m) continue;
+      const [, , field = '', value = '', rule = ''] = m;
+      const choices = [value, ...(allowed[field] ?? []).filter((v) => v !== value)];
+      const message = `${field}: ${value} — ${rule}${group.label ? ` [${group.label}]` : ''}`;
+      const answer = await inquirer.prompt([{ type: 'select', name: 'v', message, choices } as never]);
+      if (answer['v'] !== value) (perSite[g] as Record<string, string>)[field] = String(answer['v']);
+    }
   }
-  return overrides;
+  return perSite;
 }
 
 function parseSite(s: string): SiteKind {

@@ -23,6 +23,8 @@ afterAll(async () => {
 });
 
 const screen = () => spawnSync('tmux', ['capture-pane', '-t', session, '-p']).stdout.toString();
+/** Everything the terminal showed, scrolled off or not. */
+const history = () => spawnSync('tmux', ['capture-pane', '-t', session, '-p', '-S', '-']).stdout.toString();
 const keys = (...k: string[]) => spawnSync('tmux', ['send-keys', '-t', session, ...k]);
 async function until(text: string | RegExp): Promise<void> {
   const seen = await waitFor(async () => (typeof text === 'string' ? screen().includes(text) : text.test(screen())) || undefined, { timeoutMs: 20_000, intervalMs: 50 });
@@ -47,6 +49,10 @@ describe('infra init', () => {
     keys('Enter');
     await until('Cluster names');
     keys('Enter'); // core
+    for (const question of ['? Will untrusted workloads run', '? Are L7 network policies needed', '? Is shared storage wanted', '? Add another site']) {
+      await until(question);
+      keys('Enter'); // no
+    }
     await until('? GitOps repository');
     keys('Enter'); // none
     await until('distribution: kubernetes — a core site with capable nodes → Kubernetes');
@@ -64,6 +70,123 @@ describe('infra init', () => {
     expect(stack.clusters[0]).toMatchObject({ name: 'core', distribution: 'k3s', datastore: 'sqlite', hosts: ['host-1', 'host-2', 'host-3'] });
     expect(screen()).not.toMatch(/Where do the clusters run|Host addresses|Branch to follow/);
     expect(stack.gitops.sources).toEqual([]);
+  });
+
+  it('asks what decides the add-ons, adds an edge site, shows the YAML with each decision and its rule, and offers infra preview', async () => {
+    spawnSync('tmux', ['kill-session', '-t', session]);
+    const file = join(dir, 'mixed.yaml');
+    const path = `${dirname(process.execPath)}:${process.env['PATH'] ?? ''}`;
+    const cmd = `cd ${dir} && PATH='${path}' '${INFRA_BIN}' init -f mixed.yaml --site ssh --hosts 192.0.2.1,192.0.2.2,192.0.2.3; echo "exit=$?"; sleep 60`;
+    expect(spawnSync('tmux', ['new-session', '-d', '-s', session, '-x', '220', '-y', '50', cmd]).status).toBe(0);
+    const answer = async (question: string, ...k: string[]) => {
+      await until(question);
+      keys(...k, 'Enter');
+    };
+    await answer('? Stack name', 'mixed');
+    await answer('? Is it an edge site'); // no
+    await answer('? Is the network to it unreliable');
+    await answer('? Memory per node'); // 8
+    await answer('? ARM nodes');
+    await answer('? Cluster names'); // core
+    await answer('? Will untrusted workloads run', 'y');
+    await answer('? Do they need VM-grade isolation'); // no: gVisor
+    await answer('? Are L7 network policies needed', 'y');
+    await answer('? Is shared storage wanted', 'y');
+    await answer('? Spare disks on every host', '/dev/vdb');
+    await answer('? Add another site', 'y');
+    await answer('? Where does this site run?'); // ssh
+    await answer('? Is it an edge site'); // yes (the default for a second site)
+    await answer('? Is the network to it unreliable');
+    await answer('? Host addresses', '198.51.100.7');
+    await answer('? Memory per node');
+    await answer('? ARM nodes');
+    await answer('? Cluster names'); // edge
+    await answer('? Will untrusted workloads run');
+    await answer('? Are L7 network policies needed');
+    await answer('? Is shared storage wanted');
+    await answer('? Add one more site');
+    await answer('? GitOps repository');
+    await answer('? distribution: kubernetes — a core site with capable nodes → Kubernetes [site 1: core]');
+    await answer('? datastore: embedded-etcd');
+    await answer('? cni: cilium — strict security needs (L7 policies) → Cilium (eBPF) [site 1: core]');
+    await answer('? csi: rook-ceph — shared storage with 3 hosts with spare disks → Rook-Ceph');
+    await answer('? distribution: k3s — edge site → K3s (single binary, control plane under ~250 MB) [edge site: edge]');
+    await answer('? datastore: sqlite — K3s with a single server → SQLite [edge site: edge]');
+    await answer('? cni: flannel — fewer than 500 nodes → Flannel (VXLAN), the simple default [edge site: edge]');
+    await answer('? csi: local-path — single node, edge, or no spare disks → local persistent volumes (node-bound) [edge site: edge]');
+    await answer('? Run infra preview now?'); // default No
+    await until(/exit=\d+/);
+
+    const written = await readFile(file, 'utf8');
+    const stack = parseStack(file, written);
+    expect(stack.sites.map((s) => [s.name, s.kind, s.edge])).toEqual([['site', 'ssh', false], ['edge', 'ssh', true]]);
+    expect(stack.hosts.map((h) => [h.site, h.address, h.disks])).toEqual([
+      ['site', '192.0.2.1', ['/dev/vdb']],
+      ['site', '192.0.2.2', ['/dev/vdb']],
+      ['site', '192.0.2.3', ['/dev/vdb']],
+      ['edge', '198.51.100.7', []],
+    ]);
+    expect(stack.clusters.map((c) => [c.name, c.site, c.distribution, c.datastore, c.cni, c.csi, c.runtimes])).toEqual([
+      ['core', 'site', 'kubernetes', 'embedded-etcd', 'cilium', 'rook-ceph', ['gvisor']],
+      ['edge', 'edge', 'k3s', 'sqlite', 'flannel', 'local-path', []],
+    ]);
+    const shown = history();
+    // The YAML as written, line by line, under its heading; then each decision with its rule.
+    const shownLines = shown.split('\n').map((l) => l.trimEnd());
+    const at = shownLines.indexOf('--- mixed.yaml ---');
+    expect(at).toBeGreaterThanOrEqual(0);
+    expect(shownLines.slice(at + 1, at + 1 + written.trimEnd().split('\n').length)).toEqual(written.trimEnd().split('\n').map((l) => l.trimEnd()));
+    expect(shown).toContain('clusters[0].runtimes = gvisor  (untrusted workloads → gVisor (runsc: the kernel in user space))');
+    expect(shown).toContain('clusters[0].security = strict  (L7 network policies (HTTP paths, methods) → strict security, which Cilium enforces)');
+    expect(shown).toContain('clusters[1].runtimes = runc  (no untrusted workloads → containerd with runc only)');
+    expect(shown).toMatch(/Run infra preview now\? No/);
+    expect(screen()).toContain('exit=0');
+    expect(shown).not.toMatch(/stack "mixed"|infra preview exited/); // the preview did not run
+  });
+
+  it('answered yes, "Run infra preview now?" previews the stack just written', async () => {
+    spawnSync('tmux', ['kill-session', '-t', session]);
+    const path = `${dirname(process.execPath)}:${process.env['PATH'] ?? ''}`;
+    const cmd = `cd ${dir} && INFRA_HOME='${join(dir, 'home-p')}' PATH='${path}' '${INFRA_BIN}' init -f p.yaml --name p --site local --clusters a --nodes 1 --repo ''; echo "exit=$?"; sleep 60`;
+    expect(spawnSync('tmux', ['new-session', '-d', '-s', session, '-x', '160', '-y', '50', cmd]).status).toBe(0);
+    await until('? Deploy the example apps');
+    keys('Enter');
+    for (const field of ['distribution', 'datastore', 'cni', 'csi']) {
+      await until(`? ${field}:`);
+      keys('Enter');
+    }
+    await until('? Run infra preview now?');
+    keys('y', 'Enter');
+    await until(/exit=\d+/);
+    const shown = history();
+    expect(shown).toMatch(/stack "p" would change:\n(.*\n)*.*local:a/);
+    expect(screen()).toContain('exit=0');
+    expect(screen()).not.toContain('infra preview exited');
+  });
+
+  it('with --yes, flags answer the add-on questions and add an edge site; they refuse a local site', async () => {
+    const file = join(dir, 'flags.yaml');
+    const r = await runInfra(
+      ['init', '--yes', '-f', file, '--site', 'kvm', '--hosts', '3', '--untrusted', '--vm-isolation', '--l7-policies', '--shared-storage', '--disks', '/dev/vdb,/dev/vdc', '--edge-hosts', '198.51.100.7,198.51.100.8', '--edge-clusters', 'shop-1,shop-2'],
+      process.env,
+    );
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toContain('clusters[0].runtimes = kata  (untrusted workloads that need VM-grade isolation → Kata Containers (a lightweight VM per Pod))');
+    expect(r.stdout).not.toContain('Run infra preview now');
+    const stack = parseStack(file, await readFile(file, 'utf8'));
+    expect(stack.clusters.map((c) => [c.name, c.site, c.distribution, c.cni, c.csi, c.runtimes, c.hosts])).toEqual([
+      ['core', 'site', 'kubernetes', 'cilium', 'rook-ceph', ['kata'], ['host-1', 'host-2', 'host-3']],
+      ['shop-1', 'edge', 'k3s', 'flannel', 'local-path', [], ['host-4']],
+      ['shop-2', 'edge', 'k3s', 'flannel', 'local-path', [], ['host-5']],
+    ]);
+    expect(stack.hosts[0]?.disks).toEqual(['/dev/vdb', '/dev/vdc']);
+    const local = await runInfra(['init', '--yes', '-f', join(dir, 'refused.yaml'), '--untrusted'], process.env);
+    expect(local.code).toBe(2);
+    expect(local.stderr).toContain('--untrusted, --vm-isolation, --l7-policies, --shared-storage and --disks go with a kvm or ssh site');
+    const badDisk = await runInfra(['init', '--yes', '-f', join(dir, 'refused.yaml'), '--site', 'kvm', '--disks', 'vdb'], process.env);
+    expect(badDisk.code).toBe(2);
+    expect(badDisk.stderr).toContain('--disks: "vdb" is not a device path (e.g. /dev/vdb)');
+    expect(existsSync(join(dir, 'refused.yaml'))).toBe(false);
   });
 
   it('asks for the GitOps repository and the webhook provider, writes the source and a 0600 secret, prints the webhook setup', async () => {
