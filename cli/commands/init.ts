@@ -194,7 +194,7 @@ function fromFlags(o: InitOpts): DraftAnswers {
     unreliableNetwork: false,
     hosts: hostList(site, o.hosts),
     arm: false,
-    clusters: (o.clusters ?? 'core').split(',').map((s) => s.trim()).filter(Boolean),
+    clusters: commaList(o.clusters ?? 'core'),
     nodes: o.nodes ?? 2,
     overrides: {},
     withExampleApps: site === 'local',
@@ -310,7 +310,7 @@ function siteAnswers(a: Record<string, unknown>): DraftSiteAnswers {
     hosts: hostList(site, a['hosts'] === undefined ? undefined : String(a['hosts'])),
     ...(a['hostMemoryGiB'] ? { hostMemoryGiB: Number(a['hostMemoryGiB']) } : {}),
     arm: a['arm'] === true,
-    clusters: String(a['clusters']).split(',').map((s) => s.trim()).filter(Boolean),
+    clusters: commaList(String(a['clusters'])),
     ...(site === 'local'
       ? {}
       : { addons: { untrusted: a['untrusted'] === true, vmIsolation: a['vmIsolation'] === true, l7Policies: a['l7Policies'] === true, sharedStorage: a['sharedStorage'] === true, disks: diskList(a['disks'] === undefined ? undefined : String(a['disks'])) } }),
@@ -324,7 +324,7 @@ function edgeSiteFromFlags(o: InitOpts, site: SiteKind): DraftSiteAnswers | unde
     return undefined;
   }
   if (site === 'local') throw new UsageError('--edge-hosts adds a site next to a kvm or ssh one', { hint: 'pass --site ssh or --site kvm' });
-  return { site: 'ssh', edge: true, unreliableNetwork: false, hosts: hostList('ssh', o.edgeHosts), arm: false, clusters: (o.edgeClusters ?? 'edge').split(',').map((c) => c.trim()).filter(Boolean) };
+  return { site: 'ssh', edge: true, unreliableNetwork: false, hosts: hostList('ssh', o.edgeHosts), arm: false, clusters: commaList(o.edgeClusters ?? 'edge') };
 }
 
 /** The add-on flags; they answer questions only kvm and ssh sites have. */
@@ -338,14 +338,19 @@ function addonsFromFlags(o: InitOpts, site: SiteKind): DraftAddonAnswers | undef
 }
 
 function diskProblem(v: string): string | undefined {
-  const bad = String(v).split(',').map((d) => d.trim()).filter(Boolean).find((d) => !/^\/dev\/[A-Za-z0-9/_.-]+$/.test(d));
+  const bad = commaList(String(v)).find((d) => !/^\/dev\/[A-Za-z0-9/_.-]+$/.test(d));
   return bad === undefined ? undefined : `"${bad}" is not a device path (e.g. /dev/vdb)`;
+}
+
+/** `a, b,,c` → [a, b, c]: the comma-separated answers and flags of the wizard. */
+function commaList(text: string): string[] {
+  return text.split(',').map((s) => s.trim()).filter(Boolean);
 }
 
 function diskList(v: string | undefined): string[] {
   const problem = diskProblem(v ?? '');
   if (problem) throw new UsageError(`--disks: ${problem}`);
-  return (v ?? '').split(',').map((d) => d.trim()).filter(Boolean);
+  return commaList(v ?? '');
 }
 
 function gitopsFromFlags(o: InitOpts): GitopsAnswers | undefined {
@@ -442,7 +447,7 @@ function hostList(site: SiteKind, hosts: string | undefined): string[] {
     if (problem) throw new UsageError(`--hosts of a kvm site is a VM count: ${problem}`);
     return Array.from({ length: Number(hosts ?? '3') }, (_, i) => `vm-${i + 1}`);
   }
-  const list = (hosts ?? '').split(',').map((s) => s.trim()).filter(Boolean);
+  const list = commaList(hosts ?? '');
   if (list.length === 0) throw new UsageError('an ssh site needs host addresses', { hint: 'pass --hosts 192.0.2.10,192.0.2.11' });
   return list;
 }
