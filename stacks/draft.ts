@@ -183,8 +183,11 @@ export function renderDraft(doc: Record<string, unknown>, schemaPath = './stack.
 /** The stack as infra reads it, and one line per default it chose: `clusters[0].cni = flannel (rule)`. */
 export function explainDefaults(file: string, text: string): { stack: StackSpec; lines: string[] } {
   const stack = parseStack(file, text);
-  return { stack, lines: stack.decisions.map((d) => `${d.path} = ${d.value}  (${d.rule})`) };
+  return { stack, lines: stack.decisions.map(decisionLine) };
 }
+
+/** `clusters[0].cni = flannel  (rule)`: one choice as the wizard lists it. */
+const decisionLine = (d: Decision): string => `${d.path} = ${d.value}  (${d.rule})`;
 
 const FIELD_ORDER = ['distribution', 'datastore', 'cni', 'csi', 'security', 'runtimes'];
 
@@ -200,5 +203,5 @@ export function explainDraft(file: string, text: string, a: DraftAnswers): { sta
     const [a2 = 0, b2 = 0] = key(y);
     return a1 - a2 || b1 - b2;
   });
-  return { stack, lines: all.map((d) => `${d.path} = ${d.value}  (${d.rule})`) };
+  return { stack, lines: all.map(decisionLine) };
 }
