@@ -1,5 +1,6 @@
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCommand } from '../../clusters/host/command.ts';
 import { clusterLayout } from '../../clusters/local/layout.ts';
@@ -20,6 +21,8 @@ let hosts: TestHost[];
 let fx: BinariesStackFixture;
 const KUBECTL = join(cacheBinDir(), 'kubectl-v1.34.4', 'kubectl');
 const BROKEN = '/etc/systemd/system/kubelet.service.d/10-broken.conf';
+/** An apiserver away longer than the node-monitor grace period (50 s), as on a loaded machine. */
+const SLOW_APISERVER = '/etc/systemd/system/kube-apiserver.service.d/10-slow.conf';
 
 const kubectl = async (...args: string[]) => {
   const r = await runCommand(KUBECTL, [`--kubeconfig=${clusterLayout('lab', fx.env).kubeconfig}`, ...args]);
@@ -42,6 +45,32 @@ const nodeDiagnosis = async (h: TestHost): Promise<string> => {
   const journal = (unit: string, on: TestHost) => runOnHost(on, ['journalctl', '-u', unit, '-n', '25', '--no-pager', '-o', 'short-iso']).catch((e: Error) => e.message);
   return [`node ${h.name} conditions:\n${conditions}`, `lease renewTime: ${lease}`, `now: ${new Date().toISOString()}`, `kubelet on ${h.name}:\n${await journal('kubelet', h)}`, `kube-controller-manager:\n${await journal('kube-controller-manager', hosts[0]!)}`].join('\n');
 };
+/**
+ * Reads the nodes every 500 ms while `work` runs (reads that fail while the apiserver restarts
+ * are skipped): each reading in which a worker was cordoned while another node was not Ready.
+ * A roll must never drain while the nodes have not reported since a control-plane restart.
+ */
+async function cordonsWhileNotReady<T>(work: () => Promise<T>): Promise<{ result: T; violations: string[] }> {
+  let done = false;
+  const violations: string[] = [];
+  const watching = (async () => {
+    while (!done) {
+      const rows = (await nodes().catch(() => [])).map((l) => l.split(' '));
+      const notReady = rows.filter((r) => r[2] !== 'True');
+      for (const c of rows.filter((r) => r[3] === 'true')) {
+        const others = notReady.filter((r) => r[0] !== c[0]);
+        if (others.length > 0) violations.push(`${new Date().toISOString()} ${c[0]} cordoned while ${others.map((r) => `${r[0]} Ready=${r[2]}`).join(', ')}`);
+      }
+      await sleep(500);
+    }
+  })();
+  try {
+    return { result: await work(), violations };
+  } finally {
+    done = true;
+    await watching;
+  }
+}
 const apiserverVersion = async (): Promise<string> => (JSON.parse(await kubectl('get', '--raw=/version')) as { gitVersion: string }).gitVersion;
 const kubeletOnHost = async (h: TestHost): Promise<string> => (await runOnHost(h, ['/usr/local/bin/kubelet', '--version'])).trim();
 /** `up`, its wall time on stderr (BENCHMARKS.md reads it). */
@@ -83,9 +112,13 @@ describe('a version change of a binaries cluster on SSH hosts', () => {
     // Both kubelets would fail to start again, but only a restart shows it: the worker the roll
     // reaches first (the engine's order, not the stack's) fails, and the roll must stop there.
     for (const w of workers) await runOnHost(w, ['sh', '-c', `mkdir -p ${BROKEN.replace(/\/[^/]+$/, '')} && printf '[Service]\\nExecStartPre=/bin/false\\n' > ${BROKEN} && systemctl daemon-reload`]);
+    // The control plane's restart keeps its apiserver away for over 60 s: the node monitor marks the
+    // nodes Unknown, and the roll must wait until they report again before it drains a worker.
+    await runOnHost(hosts[0]!, ['sh', '-c', `mkdir -p ${SLOW_APISERVER.replace(/\/[^/]+$/, '')} && printf '[Service]\\nExecStartPre=/bin/sleep 60\\n' > ${SLOW_APISERVER} && systemctl daemon-reload`]);
     await stackAt('1.34.4');
-    const r = await up('roll to 1.34.4 stopped at the broken worker (control plane + 1 worker)');
+    const { result: r, violations } = await cordonsWhileNotReady(() => up('roll to 1.34.4 stopped at the broken worker (control plane + 1 worker)'));
     const out = `${r.stdout}\n${r.stderr}`;
+    expect(violations, out).toEqual([]);
     expect(r.code, out).not.toBe(0);
     const stoppedAt = /the roll of cluster lab stopped at (upg-[23])/.exec(out)?.[1];
     expect(stoppedAt, out).toBeDefined();
@@ -105,6 +138,7 @@ describe('a version change of a binaries cluster on SSH hosts', () => {
 
   it('after the fix the next up resumes: every node at 1.34.4, Ready and schedulable; the pods run', async () => {
     for (const w of hosts.slice(1)) await runOnHost(w, ['sh', '-c', `rm -f ${BROKEN} && systemctl daemon-reload`]);
+    await runOnHost(hosts[0]!, ['sh', '-c', `rm -f ${SLOW_APISERVER} && systemctl daemon-reload`]);
     const r = await up('resumed roll (2 workers)');
     expect(r.code, `${r.stdout}\n${r.stderr}`).toBe(0);
     expect(await nodes()).toEqual(['upg-2 v1.34.4 True', 'upg-3 v1.34.4 True']);

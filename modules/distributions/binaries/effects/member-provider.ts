@@ -15,6 +15,7 @@ import { clusterArtifacts } from './artifacts.ts';
 import { podNetworkOf } from '../node-addons.ts';
 import { connect, withHost, type HostAccess } from '../../../hosts/host-access.ts';
 import { stepHost } from './step-host.ts';
+import { keepingNodesReady } from './keep-nodes-ready.ts';
 
 /**
  * What the ControlPlaneMember and ClusterNode resources do, run inside Pulumi's dynamic-provider
@@ -69,6 +70,9 @@ async function bring(m: MemberInputs): Promise<MemberOutputs> {
   return { ...m, planDigest: planDigest(steps), inSync: true, mutations: run.mutations, outOfPlace: [] };
 }
 
+/** A control-plane member restarted in a roll: the nodes Ready before are Ready again before the roll goes on. */
+const bringControlPlane = (m: MemberInputs): Promise<MemberOutputs> => keepingNodesReady(m.host, apiHost(m), ADMIN, () => bring(m));
+
 async function waitNodeReady(m: MemberInputs, until: 'Ready' | 'registered'): Promise<void> {
   // Ready as reported by the kubelet at the cluster's version (after an upgrade, not the old one's last status);
   // registered: the kubelet at that version has its Node (a CNI add-on makes it Ready later).
@@ -100,7 +104,7 @@ function joinAndBring(m: MemberInputs): Promise<MemberOutputs> {
   return rollQueueOf(m.cluster).run(m.host, async () => {
     const plan = await planJoin(m);
     await startJoin(m, plan);
-    const outs = await bring(m);
+    const outs = await bringControlPlane(m);
     if (plan.decision.kind === 'join' || plan.decision.kind === 'resume') await finishJoin(m);
     return outs;
   }, stopped);
@@ -158,9 +162,10 @@ export async function update(_id: string, olds: MemberOutputs, news: MemberInput
     return { outs: await bring(news) };
   }
   return turn.run(async () => {
-    if (news.role === 'node') await cordonAndDrain(news);
+    if (news.role !== 'node') return { outs: await bringControlPlane(news) };
+    await cordonAndDrain(news);
     const outs = await bring(news);
-    if (news.role === 'node') await uncordon(news);
+    await uncordon(news);
     return { outs };
   }, stopped);
 }
