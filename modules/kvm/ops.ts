@@ -4,6 +4,7 @@ import { open, stat } from 'node:fs/promises';
 import { connect as tcpConnect } from 'node:net';
 import { setTimeout as delay } from 'node:timers/promises';
 import { KvmInputError, VmNotReadyError } from './errors.ts';
+import { memoryShortfall, parseNodeMemStats } from './host-memory.ts';
 import type { Libvirt } from './virsh.ts';
 
 /** Effects shared by the KVM resources (each one virsh call or a wait). */
@@ -120,4 +121,16 @@ function sshBanner(address: string, port: number): Promise<boolean> {
 /** A dir pool's path must exist before the pool is started (infra never makes directories on the libvirt host). */
 export function poolPathMissing(message: string, path: string, resource: string): KvmInputError {
   return new KvmInputError(`the pool directory ${path} does not exist: ${message}`, { where: resource, hint: `create ${path} on the libvirt host, or set the site's pool to an existing directory` });
+}
+
+/**
+ * Refuses a VM (or its growth) that the libvirt host has no memory for, before anything is defined.
+ * A host whose statistics cannot be read is not judged (libvirt will say what it can).
+ */
+export async function ensureMemoryFor(lv: Libvirt, needMiB: number, vm: string, resource: string): Promise<void> {
+  if (needMiB <= 0) return;
+  const stats = await lv.probe(['nodememstats']);
+  const host = stats.ok ? parseNodeMemStats(stats.stdout) : undefined;
+  const short = host && memoryShortfall(needMiB, host);
+  if (short) throw new KvmInputError(short, { where: resource, hint: `give ${vm} less memory (its memoryGiB in the stack), or free memory on the libvirt host` });
 }
