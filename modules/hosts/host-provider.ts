@@ -14,6 +14,11 @@ export interface SshHostInputs {
   readonly port: number;
   /** A pin given by the stack (`hostKey`), instead of trust on first use. */
   readonly pins: readonly HostKeyPin[];
+  /**
+   * What makes it this machine when infra made it (a VM's disk): another one is a new machine at
+   * the same address, with new host keys, so the host is replaced and its key pinned anew.
+   */
+  readonly machine?: string;
 }
 
 export interface SshHostOutputs extends SshHostInputs {
@@ -46,9 +51,11 @@ export async function read(id: string, props: SshHostOutputs): Promise<{ id: str
 
 export function diff(olds: SshHostOutputs, news: SshHostInputs): { changes: boolean; replaces: string[]; deleteBeforeReplace: boolean } {
   // Another address or port is another machine as far as its key goes: pin again.
-  const replaces = (['address', 'port'] as const).filter((k) => olds[k] !== news[k]);
+  const replaces: string[] = (['address', 'port'] as const).filter((k) => olds[k] !== news[k]);
+  // A state from before `machine` existed takes it on as an update, without trusting a new key.
+  if (olds.machine !== undefined && olds.machine !== news.machine) replaces.push('machine');
   const givenPinChanged = news.pins.length > 0 && JSON.stringify(news.pins) !== JSON.stringify(olds.pins);
-  return { changes: replaces.length > 0 || olds.user !== news.user || givenPinChanged, replaces: givenPinChanged ? [...replaces, 'pins'] : replaces, deleteBeforeReplace: true };
+  return { changes: replaces.length > 0 || olds.user !== news.user || olds.machine !== news.machine || givenPinChanged, replaces: givenPinChanged ? [...replaces, 'pins'] : replaces, deleteBeforeReplace: true };
 }
 
 export async function update(_id: string, olds: SshHostOutputs, news: SshHostInputs): Promise<{ outs: SshHostOutputs }> {

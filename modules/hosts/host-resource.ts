@@ -33,7 +33,7 @@ const provider: pulumi.dynamic.ResourceProvider = {
 export class SshHost extends pulumi.dynamic.Resource {
   declare readonly pins: pulumi.Output<HostKeyPin[]>;
   declare readonly reachable: pulumi.Output<boolean>;
-  constructor(name: string, args: { name: string; address: string; user: string; port: number; pins: HostKeyPin[] }, opts?: pulumi.CustomResourceOptions) {
+  constructor(name: string, args: { name: string; address: string; user: string; port: number; pins: HostKeyPin[]; machine?: pulumi.Input<string> }, opts?: pulumi.CustomResourceOptions) {
     super(provider, `host:${name}`, { ...args, reachable: undefined }, opts, 'infra', 'Host');
   }
 }
