@@ -1,9 +1,9 @@
 import { readFile } from 'node:fs/promises';
 import { notePreview } from '../engine/preview-note.ts';
 import { KvmInputError, LibvirtError, VmNotReadyError } from './errors.ts';
-import { deleteVolume, fileSha256, imageFormat, poolPathMissing, shutDown, uploadVolume, virtTypeAvailable, waitForLease, waitForSsh } from './ops.ts';
+import { deleteVolume, ensureMemoryFor, fileSha256, imageFormat, poolPathMissing, shutDown, uploadVolume, virtTypeAvailable, waitForLease, waitForSsh } from './ops.ts';
 import { seedFiles, seedHash, writeSeedIso, type SeedFiles, type SeedSpec } from './seed.ts';
-import { libvirt } from './virsh.ts';
+import { libvirtOf, type LibvirtConnection } from './virsh.ts';
 import { diskVolumeXml, domainXml, networkXml, ownerOf, poolXml, type DomainSpec, type NetworkSpec, type StaticLease } from './xml.ts';
 
 /**
@@ -17,14 +17,14 @@ function changed<T extends object>(olds: T, news: T, keys: readonly (keyof T)[])
 }
 
 // ---- StoragePool (dir) ----
-export interface PoolInputs {
+export interface PoolInputs extends LibvirtConnection {
   readonly uri: string;
   readonly name: string;
   readonly path: string;
 }
 
 export async function poolCreate(i: PoolInputs): Promise<{ id: string; outs: PoolInputs }> {
-  const lv = libvirt(i.uri);
+  const lv = libvirtOf(i);
   const res = `pool ${i.name}`;
   const existing = await lv.probe(['pool-dumpxml', i.name]);
   if (existing.ok) {
@@ -52,7 +52,7 @@ export function poolDiff(olds: PoolInputs, news: PoolInputs): Diff {
 }
 
 export async function poolDelete(_id: string, o: PoolInputs): Promise<void> {
-  const lv = libvirt(o.uri);
+  const lv = libvirtOf(o);
   // The directory and anything infra did not make stay; only the pool's definition goes.
   if ((await lv.probe(['pool-info', o.name])).ok) {
     await lv.probe(['pool-destroy', o.name]);
@@ -61,7 +61,7 @@ export async function poolDelete(_id: string, o: PoolInputs): Promise<void> {
 }
 
 // ---- BaseVolume (uploaded from a local file) ----
-export interface BaseVolumeInputs {
+export interface BaseVolumeInputs extends LibvirtConnection {
   readonly uri: string;
   readonly pool: string;
   readonly name: string;
@@ -79,7 +79,7 @@ export async function baseVolumeCheck(news: BaseVolumeInputs): Promise<BaseVolum
 }
 
 export async function baseVolumeCreate(i: BaseVolumeInputs & { sha256: string }): Promise<{ id: string; outs: BaseVolumeOutputs }> {
-  const lv = libvirt(i.uri);
+  const lv = libvirtOf(i);
   const res = `volume ${i.pool}/${i.name}`;
   if ((await lv.probe(['vol-info', '--pool', i.pool, i.name])).ok) throw new KvmInputError(`volume ${i.name} already exists in pool ${i.pool}`, { where: `${res} on ${i.uri}`, hint: 'infra does not overwrite volumes it did not make: remove it or rename the image' });
   const path = await uploadVolume(lv, i.pool, i.name, i.source, res);
@@ -92,11 +92,11 @@ export function baseVolumeDiff(olds: BaseVolumeOutputs, news: BaseVolumeInputs &
 }
 
 export async function baseVolumeDelete(_id: string, o: BaseVolumeOutputs): Promise<void> {
-  await deleteVolume(libvirt(o.uri), o.pool, o.name, `volume ${o.pool}/${o.name}`);
+  await deleteVolume(libvirtOf(o), o.pool, o.name, `volume ${o.pool}/${o.name}`);
 }
 
 // ---- Disk (qcow2 on a backing file, resizable) ----
-export interface DiskInputs {
+export interface DiskInputs extends LibvirtConnection {
   readonly uri: string;
   readonly pool: string;
   readonly name: string;
@@ -109,7 +109,7 @@ export interface DiskOutputs extends DiskInputs {
 }
 
 export async function diskCreate(i: DiskInputs): Promise<{ id: string; outs: DiskOutputs }> {
-  const lv = libvirt(i.uri);
+  const lv = libvirtOf(i);
   const res = `disk ${i.pool}/${i.name}`;
   if ((await lv.probe(['vol-info', '--pool', i.pool, i.name])).ok) throw new KvmInputError(`volume ${i.name} already exists in pool ${i.pool}`, { where: `${res} on ${i.uri}`, hint: 'infra does not overwrite volumes it did not make: remove it' });
   await lv.withXml('vol-create', diskVolumeXml(i), [i.pool], res);
@@ -125,16 +125,16 @@ export function diskDiff(olds: DiskOutputs, news: DiskInputs): Diff {
 }
 
 export async function diskUpdate(_id: string, olds: DiskOutputs, news: DiskInputs): Promise<{ outs: DiskOutputs }> {
-  if (news.capacityGiB > olds.capacityGiB) await libvirt(news.uri).run(['vol-resize', '--pool', news.pool, news.name, `${news.capacityGiB}G`], `disk ${news.pool}/${news.name}`);
+  if (news.capacityGiB > olds.capacityGiB) await libvirtOf(news).run(['vol-resize', '--pool', news.pool, news.name, `${news.capacityGiB}G`], `disk ${news.pool}/${news.name}`);
   return { outs: { ...news, path: olds.path } };
 }
 
 export async function diskDelete(_id: string, o: DiskOutputs): Promise<void> {
-  await deleteVolume(libvirt(o.uri), o.pool, o.name, `disk ${o.pool}/${o.name}`);
+  await deleteVolume(libvirtOf(o), o.pool, o.name, `disk ${o.pool}/${o.name}`);
 }
 
 // ---- CloudInitSeed (NoCloud ISO, content-addressed) ----
-export interface SeedInputs extends SeedSpec {
+export interface SeedInputs extends SeedSpec, LibvirtConnection {
   readonly uri: string;
   readonly pool: string;
   /** The VM's name; the volume is `<vm>-seed-<hash>.iso`. */
@@ -147,7 +147,7 @@ export interface SeedOutputs extends SeedInputs {
 }
 
 export async function seedCreate(i: SeedInputs): Promise<{ id: string; outs: SeedOutputs }> {
-  const lv = libvirt(i.uri);
+  const lv = libvirtOf(i);
   const files = seedFiles(i);
   const volume = `${i.vm}-seed-${seedHash(files)}.iso`;
   const res = `seed ${i.pool}/${volume}`;
@@ -167,11 +167,11 @@ export function seedDiff(olds: SeedOutputs, news: SeedInputs): Diff {
 }
 
 export async function seedDelete(_id: string, o: SeedOutputs): Promise<void> {
-  await deleteVolume(libvirt(o.uri), o.pool, o.volume, `seed ${o.pool}/${o.volume}`);
+  await deleteVolume(libvirtOf(o), o.pool, o.volume, `seed ${o.pool}/${o.volume}`);
 }
 
 // ---- Network (NAT, DHCP range, static leases) ----
-export interface NetworkInputs extends NetworkSpec {
+export interface NetworkInputs extends NetworkSpec, LibvirtConnection {
   readonly uri: string;
 }
 
@@ -181,7 +181,7 @@ export interface NetworkOutputs extends NetworkInputs {
 }
 
 export async function networkCreate(i: NetworkInputs): Promise<{ id: string; outs: NetworkOutputs }> {
-  const lv = libvirt(i.uri);
+  const lv = libvirtOf(i);
   const res = `network ${i.name}`;
   // libvirt 9.0 keeps no metadata on networks: a network of this name that is not in the
   // state (its UUID) is not infra's, and is left alone.
@@ -205,7 +205,7 @@ export function networkDiff(olds: NetworkInputs, news: NetworkInputs): Diff {
 
 /** Static leases change live (net-update), the network stays up. */
 export async function networkUpdate(_id: string, olds: NetworkOutputs, news: NetworkInputs): Promise<{ outs: NetworkOutputs }> {
-  const lv = libvirt(news.uri);
+  const lv = libvirtOf(news);
   const key = (l: StaticLease) => `${l.mac} ${l.name} ${l.ip}`;
   const oldKeys = new Set(olds.leases.map(key));
   const newKeys = new Set(news.leases.map(key));
@@ -216,7 +216,7 @@ export async function networkUpdate(_id: string, olds: NetworkOutputs, news: Net
 }
 
 export async function networkDelete(_id: string, o: NetworkOutputs): Promise<void> {
-  const lv = libvirt(o.uri);
+  const lv = libvirtOf(o);
   const r = await lv.probe(['net-uuid', o.name]);
   if (!r.ok || r.stdout.trim() !== o.uuid) return; // gone, or another network by now: never touched
   await lv.probe(['net-destroy', o.name]);
@@ -224,7 +224,7 @@ export async function networkDelete(_id: string, o: NetworkOutputs): Promise<voi
 }
 
 // ---- Domain (the VM) ----
-export interface DomainInputs extends DomainSpec {
+export interface DomainInputs extends DomainSpec, LibvirtConnection {
   readonly uri: string;
   readonly autostart: boolean;
   /** How long to wait for the DHCP lease and SSH after a start. */
@@ -239,7 +239,7 @@ export interface DomainOutputs extends DomainInputs {
 const REPLACE_KEYS = ['virtType', 'uri', 'name', 'diskPath', 'seedPath', 'network', 'mac', 'kernel', 'initrd', 'cmdline', 'owner', 'consoleLog'] as const;
 
 async function refuseForeign(i: DomainInputs, res: string): Promise<boolean> {
-  const lv = libvirt(i.uri);
+  const lv = libvirtOf(i);
   const r = await lv.probe(['dumpxml', i.name]);
   if (!r.ok) return false;
   const owner = ownerOf(r.stdout);
@@ -250,7 +250,7 @@ async function refuseForeign(i: DomainInputs, res: string): Promise<boolean> {
 }
 
 async function bootAndWait(i: DomainInputs, res: string, started: number): Promise<{ address: string; bootSeconds: number }> {
-  const lv = libvirt(i.uri);
+  const lv = libvirtOf(i);
   const timeoutMs = i.bootTimeoutSeconds * 1000;
   try {
     const address = await waitForLease(lv, i.network, i.mac, res, { timeoutMs });
@@ -279,7 +279,7 @@ function isLocalUri(uri: string): boolean {
 const SHUTDOWN_TIMEOUT_MS = 180_000;
 
 export async function domainCreate(i: DomainInputs): Promise<{ id: string; outs: DomainOutputs }> {
-  const lv = libvirt(i.uri);
+  const lv = libvirtOf(i);
   const res = `domain ${i.name}`;
   // Only a leftover of infra's own (an interrupted create) is replaced; anything else is refused.
   if (await refuseForeign(i, res)) {
@@ -287,6 +287,7 @@ export async function domainCreate(i: DomainInputs): Promise<{ id: string; outs:
     await lv.run(['undefine', i.name], res);
   }
   if (i.virtType === 'kvm' && !(await virtTypeAvailable(lv, 'kvm'))) throw new KvmInputError('the libvirt host has no KVM', { where: `${res} on ${i.uri}`, hint: 'set the site\'s accel: tcg (software emulation, slow)' });
+  await ensureMemoryFor(lv, i.memoryMiB, i.name, `${res} on ${i.uri}`);
   await lv.withXml('define', domainXml(i), [], res);
   await lv.run(['autostart', ...(i.autostart ? [] : ['--disable']), i.name], res);
   const started = Date.now();
@@ -330,12 +331,14 @@ export function domainUpdateNeedsRestart(olds: Pick<DomainInputs, 'vcpus' | 'mem
 }
 
 export async function domainUpdate(_id: string, olds: DomainOutputs, news: DomainInputs): Promise<{ outs: DomainOutputs }> {
-  const lv = libvirt(news.uri);
+  const lv = libvirtOf(news);
   const res = `domain ${news.name}`;
   const uuid = (await lv.run(['domuuid', news.name], res)).trim();
+  const running = /running/.test(await lv.run(['domstate', news.name], res));
+  // A running VM gives its old memory back when it restarts; a stopped one needs all of it.
+  await ensureMemoryFor(lv, running ? news.memoryMiB - olds.memoryMiB : news.memoryMiB, news.name, `${res} on ${news.uri}`);
   await lv.withXml('define', domainXml({ ...news, uuid }), [], res);
   await lv.run(['autostart', ...(news.autostart ? [] : ['--disable']), news.name], res);
-  const running = /running/.test(await lv.run(['domstate', news.name], res));
   let up = { address: olds.address, bootSeconds: olds.bootSeconds };
   if (running && domainUpdateNeedsRestart(olds, news)) {
     await shutDown(lv, news.name, res, { timeoutMs: SHUTDOWN_TIMEOUT_MS });
@@ -353,7 +356,7 @@ export async function domainUpdate(_id: string, olds: DomainOutputs, news: Domai
 }
 
 export async function domainDelete(_id: string, o: DomainOutputs): Promise<void> {
-  const lv = libvirt(o.uri);
+  const lv = libvirtOf(o);
   const r = await lv.probe(['dumpxml', o.name]);
   if (!r.ok || ownerOf(r.stdout) !== o.owner) return; // gone, or not ours any more: never touched
   await lv.probe(['destroy', o.name]);

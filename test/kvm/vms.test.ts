@@ -93,12 +93,38 @@ describe('kvm site: two VMs through libvirt', () => {
     expect(await virsh(kvm, ['dominfo', 'vm-a'])).toMatch(/Max memory:\s+2097152 KiB/);
   }, 1_200_000);
 
-  it('bad input fails in one line: unreachable URI, missing pool directory, a domain infra does not own (left untouched)', async () => {
+  it('another image replaces the VMs: new disks from it, the new host keys pinned, the old base volume gone', async () => {
+    // The same system in another file (a different qcow2 layout): another image as far as its content address goes.
+    const other = join(fx.dir, 'disk-other.qcow2');
+    const c = await runCommand('qemu-img', ['convert', '-O', 'qcow2', '-o', 'cluster_size=131072', image.disk, other]);
+    expect(c.code, c.stderr).toBe(0);
+    const otherImage = { ...image, disk: other };
+    await writeKvmStack(fx.stackFile, kvm, otherImage, [{ name: 'vm-a', memoryGiB: 2 }, { name: 'vm-b' }], { user: 'ops', pool: fx.pool, stack: 'vms' });
+    const preview = await runInfra(['preview', '-f', fx.stackFile], fx.env);
+    expect(preview.code, `${preview.stdout}\n${preview.stderr}`).toBe(0);
+    for (const line of ['KvmBaseVolume kvm-image:lab', 'KvmDisk kvm-disk:vm-a', 'KvmDomain kvm-vm:vm-a', 'Host host:vm-a', 'KvmDisk kvm-disk:vm-b', 'KvmDomain kvm-vm:vm-b', 'Host host:vm-b']) {
+      expect(preview.stdout.split('\n').some((l) => l.startsWith(`  +- ${line}`)), `${line} replaced in:\n${preview.stdout}`).toBe(true);
+    }
+    const up = await runInfra(['up', '-f', fx.stackFile, '--skip-apps'], fx.env);
+    expect(up.code, `${up.stdout}\n${up.stderr}`).toBe(0);
+    // A new disk: the file written on the old one is not there; cloud-init set the VM up again.
+    expect(await ssh(0, 'test -e ~/marker && echo kept || echo new')).toBe('new');
+    expect(await ssh(1, 'hostname')).toBe('vm-b');
+    const sha = (await runCommand('sha256sum', [other])).stdout.slice(0, 12);
+    const bases = (await virsh(kvm, ['vol-list', '--pool', 'infra-lab'])).split('\n').map((l) => l.trim().split(/\s+/)[0] ?? '').filter((v) => v.startsWith('lab-base-'));
+    expect(bases).toEqual([`lab-base-${sha}`]);
+    // And the next up finds everything as it is (the new keys pinned, not refused).
+    const again = await runInfra(['up', '-f', fx.stackFile, '--skip-apps'], fx.env);
+    expect(again.code, `${again.stdout}\n${again.stderr}`).toBe(0);
+    expect(again.stdout).not.toMatch(/\b(create|update|replace|delete)\b/);
+  }, 1_800_000);
+
+  it('bad input fails in one line: unreachable URI, missing pool directory, a domain infra does not own (left untouched), not enough memory', async () => {
     let n = 0;
-    const bad = async (stack: string, o: { uri?: string; pool?: string; vm?: string }) => {
+    const bad = async (stack: string, o: { uri?: string; pool?: string; vm?: string; memoryGiB?: number }) => {
       n++;
       const file = join(fx.dir, `${stack}.yaml`);
-      await writeKvmStack(file, kvm, image, [{ name: o.vm ?? `${stack}-vm` }], { user: 'ops', pool: o.pool ?? fx.pool, stack, site: stack, subnet: `10.${215 + n}.${kvm.slot}.0/24`, ...(o.uri ? { uri: o.uri } : {}) });
+      await writeKvmStack(file, kvm, image, [{ name: o.vm ?? `${stack}-vm`, ...(o.memoryGiB ? { memoryGiB: o.memoryGiB } : {}) }], { user: 'ops', pool: o.pool ?? fx.pool, stack, site: stack, subnet: `10.${215 + n}.${kvm.slot}.0/24`, ...(o.uri ? { uri: o.uri } : {}) });
       const env = { ...fx.env, INFRA_HOME: join(fx.dir, `home-${stack}`) };
       const r = await runInfra(['up', '-f', file, '--skip-apps'], env);
       expect(r.code, `${r.stdout}\n${r.stderr}`).not.toBe(0);
@@ -116,8 +142,14 @@ describe('kvm site: two VMs through libvirt', () => {
     const clash = await bad('clash', { vm: 'foreign', pool: join(fx.pool, '..', 'clash') });
     expect(clash.lines.join('\n')).toMatch(/^error: domain foreign on .*: a domain named foreign exists and was not made by infra; it is left untouched/m);
     expect(await virsh(kvm, ['dumpxml', 'foreign'])).toBe(before);
+    // 4 TiB: refused before the domain is defined, naming the VM and what the host has.
+    await mkdir(join(fx.pool, '..', 'bigmem'), { recursive: true });
+    const bigmem = await bad('bigmem', { memoryGiB: 4096, pool: join(fx.pool, '..', 'bigmem') });
+    expect(bigmem.lines.join('\n')).toMatch(/^error: domain bigmem-vm on .*: not enough memory on the libvirt host: 4194304 MiB more needed, \d+ MiB available \(of \d+ MiB\)/m);
+    expect(bigmem.lines.join('\n')).toMatch(/give bigmem-vm less memory/);
+    expect(await virsh(kvm, ['list', '--all', '--name'])).not.toContain('bigmem-vm');
     // What the failed ups did create is in their state, and destroy removes it.
-    for (const b of [nopool, clash]) {
+    for (const b of [nopool, clash, bigmem]) {
       const d = await runInfra(['destroy', '-f', b.file], b.env);
       expect(d.code, `${d.stdout}\n${d.stderr}`).toBe(0);
     }
