@@ -85,7 +85,7 @@ export function registerLocal(program: Command, ctx: RunContext): void {
   local
     .command('binaries')
     .option('--json', 'print the result as JSON')
-    .option('--all', 'also the add-on binaries built only on demand (local-path provisioner, runsc)')
+    .option('--all', 'also the add-on binaries built only on demand (runsc and its containerd shim)')
     .description('find or build every pinned tool: etcd, Kubernetes (and the other version ssh clusters may run), kwok, kustomize, helm, pulumi, flanneld')
     .action(async (opts: { json?: boolean; all?: boolean }) => {
       const out = createOutput(opts.json === true);

@@ -36,6 +36,12 @@ export interface AddonFacts {
   readonly csi: Csi;
   readonly runtimes: readonly Runtime[];
   readonly cilium: CiliumOptions;
+  /**
+   * Set when infra makes the nodes itself (`binaries` on hosts): the add-on images are the ones it
+   * built and imported into every node's containerd (nothing is pulled), and Pods reach the
+   * apiserver directly, since that distribution runs no kube-proxy for the `kubernetes` Service.
+   */
+  readonly infraNodes?: { readonly apiserverHost: string; readonly apiserverPort: number };
 }
 
 /** A problem in the stack an add-on cannot render from; `path` is a stack path (reported with its line). */

@@ -8,9 +8,15 @@ import type { AddonFacts } from './addon.ts';
 export const DEFAULT_POD_CIDR = '10.244.0.0/16';
 export const DEFAULT_SERVICE_CIDR = '10.96.0.0/16';
 
+/** The port of the apiserver on a `binaries` cluster's first control-plane host (topology.ts). */
+const BINARIES_APISERVER_PORT = 6443;
+
 export function clusterFacts(stack: Pick<StackSpec, 'hosts' | 'clusters'>, cluster: ClusterSpec): AddonFacts {
   const hosts = new Map(stack.hosts.map((h) => [h.name, h] as const));
   const index = stack.clusters.findIndex((c) => c.name === cluster.name);
+  const infraNodes = cluster.distribution === 'kubernetes' && (cluster.bootstrap ?? 'binaries') === 'binaries' && cluster.kubeconfig === undefined && cluster.hosts.length > 0;
+  // The first host of the cluster is its first control plane, the apiserver the kubelets use.
+  const first = hosts.get(cluster.hosts[0] ?? '');
   return {
     cluster: cluster.name,
     path: ['clusters', index < 0 ? 0 : index],
@@ -26,5 +32,6 @@ export function clusterFacts(stack: Pick<StackSpec, 'hosts' | 'clusters'>, clust
     csi: cluster.csi,
     runtimes: cluster.runtimes,
     cilium: { kubeProxyReplacement: cluster.cilium?.kubeProxyReplacement ?? true, routing: cluster.cilium?.routing ?? 'tunnel', ipam: cluster.cilium?.ipam ?? 'kubernetes' },
+    ...(infraNodes && first ? { infraNodes: { apiserverHost: first.address ?? first.name, apiserverPort: BINARIES_APISERVER_PORT } } : {}),
   };
 }

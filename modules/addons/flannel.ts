@@ -1,6 +1,7 @@
 import type { KubeObject } from '../../reconciler/types.ts';
 import { kwokLimits, type Addon, type AddonFacts, type AddonIssue } from './addon.ts';
-import { TOLERATE_ALL, clusterRole, clusterRoleBinding, configMap, labels, namespace, serviceAccount, stableJson } from './objects.ts';
+import { ADDON_IMAGES } from '../distributions/binaries/node-addons.ts';
+import { TOLERATE_ALL, apiserverEnv, clusterRole, clusterRoleBinding, configMap, labels, namespace, serviceAccount, stableJson } from './objects.ts';
 
 /**
  * Flannel: one flanneld per node (DaemonSet, host network) that leases each node a subnet of
@@ -17,6 +18,18 @@ export const FLANNEL_NAMESPACE = 'kube-flannel';
 export const FLANNEL_CNI_FILE = '/etc/cni/net.d/05-flannel.conflist';
 
 const NAME = 'flannel';
+
+/**
+ * On nodes infra made, flanneld runs from the image infra built (flanneld, the `flannel` CNI
+ * plugin, a static `cp`), which has no `iptables`: the node's own is mounted read-only
+ * ([volume, host path, path in the container]); flanneld needs privileges to run it.
+ */
+const NODE_IPTABLES: readonly (readonly [string, string, string])[] = [
+  ['host-usr', '/usr', '/usr'],
+  ['host-lib', '/usr/lib', '/lib'],
+  ['host-lib64', '/usr/lib64', '/lib64'],
+  ['host-alternatives', '/etc/alternatives', '/etc/alternatives'],
+];
 
 export function flannelNetConf(f: AddonFacts): Record<string, unknown> {
   return { Network: f.podCidr, EnableIPv4: true, Backend: { Type: 'vxlan', VNI: 1, Port: 8472 } };
@@ -48,6 +61,8 @@ export const flannel: Addon = {
     const ns = FLANNEL_NAMESPACE;
     const sel = { 'app.kubernetes.io/name': NAME };
     const hostPath = (name: string, path: string, type?: string) => ({ name, hostPath: { path, ...(type ? { type } : {}) } });
+    const own = f.infraNodes;
+    const image = own ? { image: ADDON_IMAGES.flannel, imagePullPolicy: 'Never' } : { image: FLANNEL_IMAGE };
     return [
       namespace(NAME, ns, { 'pod-security.kubernetes.io/enforce': 'privileged' }),
       serviceAccount(NAME, ns, 'flannel'),
@@ -74,9 +89,11 @@ export const flannel: Addon = {
               tolerations: TOLERATE_ALL,
               affinity: { nodeAffinity: { requiredDuringSchedulingIgnoredDuringExecution: { nodeSelectorTerms: [{ matchExpressions: [{ key: 'kubernetes.io/os', operator: 'In', values: ['linux'] }] }] } } },
               initContainers: [
+                // infra's image carries the `flannel` CNI plugin; the node's plugin directory gets it.
+                ...(own ? [{ name: 'install-cni-plugin', ...image, command: ['cp', '-f', '/flannel', '/opt/cni/bin/flannel'], volumeMounts: [{ name: 'cni-plugin', mountPath: '/opt/cni/bin' }] }] : []),
                 {
                   name: 'install-cni-config',
-                  image: FLANNEL_IMAGE,
+                  ...image,
                   command: ['cp', '-f', '/etc/kube-flannel/cni-conf.json', FLANNEL_CNI_FILE],
                   volumeMounts: [{ name: 'cni', mountPath: '/etc/cni/net.d' }, { name: 'flannel-cfg', mountPath: '/etc/kube-flannel/' }],
                 },
@@ -84,20 +101,22 @@ export const flannel: Addon = {
               containers: [
                 {
                   name: 'kube-flannel',
-                  image: FLANNEL_IMAGE,
+                  ...image,
                   command: ['/opt/bin/flanneld'],
                   args: ['--ip-masq', '--kube-subnet-mgr'],
                   env: [
                     { name: 'POD_NAME', valueFrom: { fieldRef: { fieldPath: 'metadata.name' } } },
                     { name: 'POD_NAMESPACE', valueFrom: { fieldRef: { fieldPath: 'metadata.namespace' } } },
                     { name: 'EVENT_QUEUE_DEPTH', value: '5000' },
+                    ...(own ? [...apiserverEnv(own), { name: 'PATH', value: '/opt/bin:/usr/sbin:/usr/bin:/sbin:/bin' }] : []),
                   ],
                   resources: { requests: { cpu: '100m', memory: '50Mi' } },
-                  securityContext: { privileged: false, capabilities: { add: ['NET_ADMIN', 'NET_RAW'] } },
+                  securityContext: own ? { privileged: true } : { privileged: false, capabilities: { add: ['NET_ADMIN', 'NET_RAW'] } },
                   volumeMounts: [
                     { name: 'run', mountPath: '/run/flannel' },
                     { name: 'flannel-cfg', mountPath: '/etc/kube-flannel/' },
                     { name: 'xtables-lock', mountPath: '/run/xtables.lock' },
+                    ...(own ? NODE_IPTABLES.map(([name, , path]) => ({ name, mountPath: path, readOnly: true })) : []),
                   ],
                 },
               ],
@@ -106,6 +125,7 @@ export const flannel: Addon = {
                 hostPath('cni', '/etc/cni/net.d'),
                 { name: 'flannel-cfg', configMap: { name: 'kube-flannel-cfg' } },
                 hostPath('xtables-lock', '/run/xtables.lock', 'FileOrCreate'),
+                ...(own ? [hostPath('cni-plugin', '/opt/cni/bin'), ...NODE_IPTABLES.map(([name, host]) => hostPath(name, host))] : []),
               ],
             },
           },

@@ -1,6 +1,7 @@
 import type { KubeObject } from '../../reconciler/types.ts';
 import { kwokLimits, type Addon, type AddonFacts } from './addon.ts';
-import { clusterRole, clusterRoleBinding, configMap, labels, namespace, role, roleBinding, serviceAccount, stableJson } from './objects.ts';
+import { ADDON_IMAGES } from '../distributions/binaries/node-addons.ts';
+import { apiserverEnv, clusterRole, clusterRoleBinding, configMap, labels, namespace, role, roleBinding, serviceAccount, stableJson } from './objects.ts';
 
 /**
  * local-path: a dynamic provisioner that makes each PersistentVolume a directory on the node
@@ -12,9 +13,17 @@ export const LOCAL_PATH_VERSION = 'v0.0.31';
 export const LOCAL_PATH_IMAGE = `docker.io/rancher/local-path-provisioner:${LOCAL_PATH_VERSION}`;
 /** The helper Pod runs `sh` with the setup/teardown scripts: any image with a POSIX shell, mkdir and rm. */
 export const LOCAL_PATH_HELPER_IMAGE = 'docker.io/library/busybox:1.37.0';
+
+/** The images on nodes infra made: the ones it built and imported (busybox from Debian's busybox-static), never pulled. */
+function localPathImages(f: AddonFacts): { provisioner: string; helper: string; pull: string } {
+  return f.infraNodes
+    ? { provisioner: ADDON_IMAGES['local-path'], helper: ADDON_IMAGES.busybox, pull: 'Never' }
+    : { provisioner: LOCAL_PATH_IMAGE, helper: LOCAL_PATH_HELPER_IMAGE, pull: 'IfNotPresent' };
+}
 export const LOCAL_PATH_NAMESPACE = 'local-path-storage';
 export const LOCAL_PATH_PROVISIONER = 'rancher.io/local-path';
 export const LOCAL_PATH_DIR = '/var/lib/infra/local-path';
+export const LOCAL_PATH_SERVICE_ACCOUNT = 'local-path-provisioner-service-account';
 
 const NAME = 'local-path';
 
@@ -34,12 +43,15 @@ export const localPath: Addon = {
   validate: () => [],
   render(f): KubeObject[] {
     const ns = LOCAL_PATH_NAMESPACE;
-    const account = 'local-path-provisioner';
+    // The provisioner creates its helper Pods under this account (its default name): another name
+    // leaves every claim Pending with "error looking up service account".
+    const account = LOCAL_PATH_SERVICE_ACCOUNT;
+    const images = localPathImages(f);
     const helperPod: KubeObject = {
       apiVersion: 'v1',
       kind: 'Pod',
       metadata: { name: 'helper-pod' },
-      spec: { priorityClassName: 'system-node-critical', tolerations: [{ key: 'node.kubernetes.io/disk-pressure', operator: 'Exists', effect: 'NoSchedule' }], containers: [{ name: 'helper-pod', image: LOCAL_PATH_HELPER_IMAGE, imagePullPolicy: 'IfNotPresent' }] },
+      spec: { priorityClassName: 'system-node-critical', tolerations: [{ key: 'node.kubernetes.io/disk-pressure', operator: 'Exists', effect: 'NoSchedule' }], containers: [{ name: 'helper-pod', image: images.helper, imagePullPolicy: images.pull }] },
     };
     return [
       namespace(NAME, ns, { 'pod-security.kubernetes.io/enforce': 'privileged' }),
@@ -74,12 +86,13 @@ export const localPath: Addon = {
               containers: [
                 {
                   name: 'local-path-provisioner',
-                  image: LOCAL_PATH_IMAGE,
-                  imagePullPolicy: 'IfNotPresent',
-                  command: ['local-path-provisioner', '--debug', 'start', '--config', '/etc/config/config.json', '--provisioner-name', LOCAL_PATH_PROVISIONER, '--helper-image', LOCAL_PATH_HELPER_IMAGE],
+                  image: images.provisioner,
+                  imagePullPolicy: images.pull,
+                  command: ['local-path-provisioner', '--debug', 'start', '--config', '/etc/config/config.json', '--provisioner-name', LOCAL_PATH_PROVISIONER, '--helper-image', images.helper],
                   env: [
                     { name: 'POD_NAMESPACE', valueFrom: { fieldRef: { fieldPath: 'metadata.namespace' } } },
                     { name: 'CONFIG_MOUNT_PATH', value: '/etc/config/' },
+                    ...(f.infraNodes ? apiserverEnv(f.infraNodes) : []),
                   ],
                   volumeMounts: [{ name: 'config-volume', mountPath: '/etc/config/' }],
                 },

@@ -66,3 +66,11 @@ export function stableJson(v: unknown): string {
   };
   return `${JSON.stringify(sort(v), null, 2)}\n`;
 }
+
+/** A Pod's way to the apiserver where no kube-proxy serves the `kubernetes` Service (in-cluster config reads these). */
+export function apiserverEnv(at: { readonly apiserverHost: string; readonly apiserverPort: number }): { name: string; value: string }[] {
+  return [
+    { name: 'KUBERNETES_SERVICE_HOST', value: at.apiserverHost },
+    { name: 'KUBERNETES_SERVICE_PORT', value: String(at.apiserverPort) },
+  ];
+}

@@ -4,17 +4,19 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCommand } from '../../clusters/host/command.ts';
 import { clusterLayout } from '../../clusters/local/layout.ts';
 import { cacheBinDir, resolveBinaries } from '../../clusters/tools/resolver.ts';
+import { FLANNEL_CNI_FILE } from '../../modules/addons/flannel.ts';
 import { ociArchive } from '../../modules/distributions/binaries/oci-archive.ts';
-import { flannelObjects } from '../harness/addon-nodes-objects.ts';
 import { binariesStack, type BinariesStackFixture } from '../harness/binaries-stack.ts';
 import { runInfra } from '../harness/cli.ts';
 import { runOnHost, startTestHosts, stopTestHosts, type TestHost } from '../harness/test-hosts.ts';
 
 /**
- * Add-ons for real on the SSH test hosts: a `binaries` cluster with `cni: flannel` (1 control
- * plane + 2 workers). infra imports the flannel image it built from the Go module proxy; the
- * nodes stay NotReady until flanneld's DaemonSet has put its CNI config on them; then two Pods
- * on two nodes talk over the VXLAN overlay. gVisor is left out: runsc is built only on demand
+ * Add-ons for real on the SSH test hosts: a `binaries` cluster with `cni: flannel`, `csi:
+ * local-path` and `addons: true` (1 control plane + 2 workers). infra imports the images it built
+ * (flannel and local-path from the Go module proxy, busybox from Debian's busybox-static); the
+ * nodes stay NotReady until `infra reconcile` has applied the add-ons as its own apps and
+ * flanneld's DaemonSet put its CNI config on them; then two Pods on two nodes talk over the VXLAN
+ * overlay, and a PVC binds to a directory on a node through local-path. gVisor is left out: runsc is built only on demand
  * (about 10 minutes cold) and a Pod under it does not start on these hosts (README: what runs
  * for real); its containerd handler is planned and unit-tested (test/unit/node-addons-plan.test.ts).
  */
@@ -57,25 +59,28 @@ async function importProbeImage(dir: string, targets: readonly TestHost[]): Prom
 
 beforeAll(async () => {
   hosts = await startTestHosts({ count: 3, prefix: 'fl' });
-  fx = await binariesStack(hosts, { cluster: 'net', controlPlanes: 1, user: 'alice', clusterFields: { cni: 'flannel', addons: true } });
+  fx = await binariesStack(hosts, { cluster: 'net', controlPlanes: 1, user: 'alice', clusterFields: { cni: 'flannel', csi: 'local-path', addons: true } });
 }, 600_000);
 
 afterAll(async () => {
   await stopTestHosts();
 });
 
-describe('Flannel on real nodes', () => {
-  it('nodes are NotReady after up, and Ready once the flannel DaemonSet put its CNI config on them', async () => {
+describe('Flannel and local-path on real nodes, applied by the reconciler', () => {
+  it('nodes are NotReady after up, and Ready once infra reconcile applied the flannel add-on and its DaemonSet put the CNI config on them', async () => {
     const up = await runInfra(['up', '-f', fx.stackFile, '--skip-apps'], fx.env);
     expect(up.code, `${up.stdout}\n${up.stderr}`).toBe(0);
     expect(await readyOf()).toEqual(['fl-2=False', 'fl-3=False']);
-    // infra imported the flannel image it built (hosts cannot pull).
-    for (const h of hosts.slice(1)) expect(await runOnHost(h, ['ctr', '-n', 'k8s.io', 'images', 'ls', '-q'])).toContain('infra.local/flannel:v0.27.4');
+    // infra imported the images it built (hosts cannot pull).
+    for (const h of hosts.slice(1)) {
+      const images = await runOnHost(h, ['ctr', '-n', 'k8s.io', 'images', 'ls', '-q']);
+      for (const ref of ['infra.local/flannel:v0.27.4', 'infra.local/local-path-provisioner:v0.0.30', 'infra.local/busybox:1.35.0']) expect(images).toContain(ref);
+    }
 
-    const manifest = join(fx.dir, 'flannel.json');
-    await writeFile(manifest, JSON.stringify({ apiVersion: 'v1', kind: 'List', items: flannelObjects({ podCidr: '10.244.0.0/16', apiserverHost: hosts[0]!.address }) }));
-    await kubectl('apply', '-f', manifest);
+    // The add-ons as apps infra owns, through the reconciler (rendered for nodes infra made: its images, the apiserver directly).
+    const rec = await runInfra(['reconcile', '-f', fx.stackFile], fx.env);
     try {
+      expect(rec.code, `${rec.stdout}\n${rec.stderr}`).toBe(0);
       await kubectl('rollout', 'status', '-n', 'kube-flannel', 'daemonset/kube-flannel-ds', '--timeout=240s');
       await kubectl('wait', '--for=condition=Ready', 'node', '--all', '--timeout=120s');
     } catch (err) {
@@ -84,7 +89,7 @@ describe('Flannel on real nodes', () => {
     expect(await readyOf()).toEqual(['fl-2=True', 'fl-3=True']);
     for (const h of hosts.slice(1)) {
       expect(await runOnHost(h, ['ip', '-d', 'link', 'show', 'flannel.1'])).toContain('vxlan');
-      expect(await runOnHost(h, ['cat', '/etc/cni/net.d/10-flannel.conflist'])).toContain('"flannel"');
+      expect(await runOnHost(h, ['cat', FLANNEL_CNI_FILE])).toContain('"flannel"');
       // flanneld got through its setup: it writes the node's lease for the CNI plugin last (bounded wait on the host).
       const lease = await runOnHost(h, ['sh', '-c', 'i=0; until [ -s /run/flannel/subnet.env ]; do i=$((i+1)); [ $i -ge 60 ] && exit 1; sleep 1; done; cat /run/flannel/subnet.env']).catch((e: Error) => explain(e, ['-n', 'kube-flannel']));
       expect(lease).toMatch(/FLANNEL_SUBNET=10\.244\.\d+\.1\/24/);
@@ -123,5 +128,43 @@ describe('Flannel on real nodes', () => {
     expect(serverIp).toMatch(/^10\.244\.\d+\.\d+$/);
     expect(clientIp.split('.').slice(0, 3)).not.toEqual(serverIp.split('.').slice(0, 3));
   }, 600_000);
-});
 
+  it('a PVC binds through local-path: a directory on the node the Pod runs on, removed with the claim', async () => {
+    const [, , b] = hosts as [TestHost, TestHost, TestHost];
+    try {
+      await kubectl('rollout', 'status', '-n', 'local-path-storage', 'deployment/local-path-provisioner', '--timeout=180s');
+    } catch (err) {
+      await explain(err, ['-n', 'local-path-storage']);
+    }
+    const objects = [
+      { apiVersion: 'v1', kind: 'PersistentVolumeClaim', metadata: { name: 'data', namespace: 'default' }, spec: { accessModes: ['ReadWriteOnce'], resources: { requests: { storage: '64Mi' } } } },
+      {
+        apiVersion: 'v1', kind: 'Pod', metadata: { name: 'writer', namespace: 'default', labels: { probe: 'pvc' } },
+        spec: {
+          // Scheduled, not placed by nodeName: a WaitForFirstConsumer claim binds where the scheduler puts its first Pod.
+          nodeSelector: { 'kubernetes.io/hostname': b.name }, restartPolicy: 'Never',
+          containers: [{ name: 'writer', image: 'infra.local/busybox:1.35.0', imagePullPolicy: 'Never', command: ['sh', '-c', 'echo kept > /data/greeting'], volumeMounts: [{ name: 'data', mountPath: '/data' }] }],
+          volumes: [{ name: 'data', persistentVolumeClaim: { claimName: 'data' } }],
+        },
+      },
+    ];
+    await writeFile(join(fx.dir, 'pvc.json'), JSON.stringify({ apiVersion: 'v1', kind: 'List', items: objects }));
+    await kubectl('apply', '-f', join(fx.dir, 'pvc.json'));
+    try {
+      await kubectl('wait', '--for=jsonpath={.status.phase}=Succeeded', 'pod/writer', '--timeout=180s');
+    } catch (err) {
+      const provisioner = await kubectl('logs', '-n', 'local-path-storage', 'deployment/local-path-provisioner', '--tail=30').catch((e: Error) => e.message);
+      await explain(new Error(`${(err as Error).message}\nprovisioner:\n${provisioner}`), ['-l', 'probe=pvc']);
+    }
+    expect((await kubectl('get', 'pvc', 'data', '-o', 'jsonpath={.status.phase}')).trim()).toBe('Bound');
+    const pv = (await kubectl('get', 'pvc', 'data', '-o', 'jsonpath={.spec.volumeName}')).trim();
+    const dir = (await kubectl('get', 'pv', pv, '-o', 'jsonpath={.spec.hostPath.path}{.spec.local.path}')).trim();
+    expect(dir.startsWith('/var/lib/infra/local-path/')).toBe(true);
+    expect((await runOnHost(b, ['cat', `${dir}/greeting`])).trim()).toBe('kept');
+    // Reclaim policy Delete: the teardown helper Pod removes the directory, then the PV goes.
+    await kubectl('delete', 'pod', 'writer', '--wait=true');
+    await kubectl('delete', 'pvc', 'data', '--wait=true');
+    await kubectl('wait', '--for=delete', `pv/${pv}`, '--timeout=120s');
+    expect((await runOnHost(b, ['sh', '-c', `test -e ${dir} && echo left || echo removed`])).trim()).toBe('removed');
+  }, 600_000);
+});

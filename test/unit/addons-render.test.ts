@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import type { AddonFacts } from '../../modules/addons/addon.ts';
 import { imagesOf } from '../../modules/addons/addon.ts';
 import { addonApps, renderStackAddons } from '../../modules/addons/apps.ts';
+import { clusterFacts } from '../../modules/addons/facts.ts';
 import { ciliumConfig, ciliumHelmValues } from '../../modules/addons/cilium.ts';
 import { overlaps } from '../../modules/addons/cidr.ts';
 import { flannel } from '../../modules/addons/flannel.ts';
@@ -31,6 +32,45 @@ const facts = (over: Partial<AddonFacts> = {}): AddonFacts => ({
   ...over,
 });
 const find = (objs: KubeObject[], kind: string, name?: string) => objs.find((o) => o.kind === kind && (name === undefined || o.metadata.name === name))!;
+
+describe('add-ons on nodes infra made (binaries on hosts)', () => {
+  const own = facts({ infraNodes: { apiserverHost: '192.0.2.1', apiserverPort: 6443 } });
+  const containers = (objs: KubeObject[], kind: string) => {
+    const spec = (find(objs, kind) as unknown as { spec: { template: { spec: { initContainers?: Record<string, unknown>[]; containers: Record<string, unknown>[] } } } }).spec.template.spec;
+    return [...(spec.initContainers ?? []), ...spec.containers];
+  };
+
+  it('flannel runs from the image infra built and imported, never pulled, with the CNI plugin installed from it and the apiserver reached directly', () => {
+    const objs = flannel.render(own);
+    expect(imagesOf(objs)).toEqual(['infra.local/flannel:v0.27.4']);
+    const all = containers(objs, 'DaemonSet');
+    expect(all.map((c) => [c['name'], c['imagePullPolicy']])).toEqual([['install-cni-plugin', 'Never'], ['install-cni-config', 'Never'], ['kube-flannel', 'Never']]);
+    expect(all[2]!['env']).toEqual(expect.arrayContaining([{ name: 'KUBERNETES_SERVICE_HOST', value: '192.0.2.1' }, { name: 'KUBERNETES_SERVICE_PORT', value: '6443' }]));
+  });
+
+  it('local-path: infra\'s provisioner image, busybox for its helper Pods, the apiserver reached directly', () => {
+    const objs = localPath.render(own);
+    expect(imagesOf(objs)).toEqual(['infra.local/local-path-provisioner:v0.0.30']);
+    const cfg = find(objs, 'ConfigMap') as KubeObject & { data: Record<string, string> };
+    expect(JSON.parse(cfg.data['helperPod.yaml']!).spec.containers[0]).toEqual({ name: 'helper-pod', image: 'infra.local/busybox:1.35.0', imagePullPolicy: 'Never' });
+    const [provisioner] = containers(objs, 'Deployment');
+    // The account the provisioner gives its helper Pods by default must exist.
+    expect(find(objs, 'ServiceAccount').metadata.name).toBe('local-path-provisioner-service-account');
+    expect(provisioner!['command']).toContain('infra.local/busybox:1.35.0');
+    expect(provisioner!['env']).toEqual(expect.arrayContaining([{ name: 'KUBERNETES_SERVICE_HOST', value: '192.0.2.1' }]));
+  });
+
+  it('a binaries cluster on hosts gets those facts from its first host; an existing or local one does not', () => {
+    const stack = parseStack('stack.yaml', [
+      'apiVersion: infra.dev/v1alpha1', 'kind: Stack', 'metadata: {name: s}',
+      'sites: [{name: dc, kind: ssh}]',
+      'hosts: [{name: h1, site: dc, address: 192.0.2.7}, {name: h2, site: dc, address: 192.0.2.8}]',
+      'clusters: [{name: core, site: dc, hosts: [h1, h2], addons: true}]', '',
+    ].join('\n'));
+    expect(clusterFacts(stack, stack.clusters[0]!).infraNodes).toEqual({ apiserverHost: '192.0.2.7', apiserverPort: 6443 });
+    expect(facts().infraNodes).toBeUndefined();
+  });
+});
 
 describe('add-on renderers', () => {
   it('flannel: VXLAN with the cluster\'s pod CIDR, a DaemonSet on every node, the RBAC it needs', () => {

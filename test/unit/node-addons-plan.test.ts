@@ -18,7 +18,7 @@ const art = (n: string) => ({ path: `/cache/${n}`, sha256: 'a'.repeat(64) });
 const artifacts: Artifacts = {
   binaries: Object.fromEntries(['kubelet', 'cni-bridge', 'cni-host-local', 'cni-loopback', 'cni-portmap', 'runsc', 'containerd-shim-runsc-v1'].map((b) => [b, art(b)])),
   pauseImage: art('pause.tar'),
-  addonImages: { flannel: art('flannel.tar'), 'local-path': art('local-path.tar') },
+  addonImages: { flannel: art('flannel.tar'), 'local-path': art('local-path.tar'), busybox: art('busybox.tar') },
 };
 
 let pki: ClusterPki;
@@ -56,10 +56,11 @@ describe('the Pod network follows the stack’s cni', () => {
     expect(ids.indexOf('image:flannel:import')).toBeLessThan(ids.indexOf('service:kubelet'));
   });
 
-  it('local-path and gVisor: the provisioner image, runsc and its shim, and a runsc handler in containerd', () => {
+  it('local-path and gVisor: the provisioner image and its helper (busybox), runsc and its shim, and a runsc handler in containerd', () => {
     const { files, steps } = plan(cluster('flannel', { csi: 'local-path', runtimes: ['gvisor'] }));
     const ids = steps.map((s) => s.id);
     expect(ids).toContain('image:local-path:import');
+    expect(ids).toContain('image:busybox:import');
     expect(ids).toContain('binary:runsc');
     expect(ids).toContain('binary:containerd-shim-runsc-v1');
     expect(steps.find((s) => s.id === 'service:containerd')?.rerunAfter).toContain('binary:runsc');

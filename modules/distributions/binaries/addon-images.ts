@@ -23,12 +23,18 @@ interface ImagePlan {
   /** Binary → path inside the image. */
   readonly binaries: readonly (readonly [BinaryName, string])[];
   readonly withCp: boolean;
+  /** Files of this machine → paths inside the image (a static binary from a Debian package). */
+  readonly machineFiles?: readonly (readonly [string, string])[];
+  /** The Debian package that has them, for the error when one is missing. */
+  readonly package?: string;
 }
 
 /** Paths as the upstream images have them, so manifests written from upstream's docs run unchanged. */
 export const IMAGE_PLANS: Readonly<Record<AddonImageName, ImagePlan>> = {
   flannel: { entrypoint: '/opt/bin/flanneld', binaries: [['flanneld', 'opt/bin/flanneld'], ['cni-flannel', 'flannel']], withCp: true },
   'local-path': { entrypoint: '/usr/bin/local-path-provisioner', binaries: [['local-path-provisioner', 'usr/bin/local-path-provisioner']], withCp: false },
+  // busybox picks its applet by the name it is run as: one static binary under each name the scripts use.
+  busybox: { entrypoint: '/bin/sh', binaries: [], withCp: false, machineFiles: [['/bin/busybox', 'bin/sh'], ['/bin/busybox', 'bin/mkdir'], ['/bin/busybox', 'bin/rm']], package: 'busybox-static' },
 };
 
 export function addonImageBinaries(names: readonly AddonImageName[]): BinaryName[] {
@@ -56,6 +62,7 @@ async function buildAddonImage(name: AddonImageName, options: { env?: NodeJS.Pro
   const files: TarEntry[] = [];
   for (const [binary, path] of plan.binaries) files.push({ name: path, content: await readFile(resolved[binary].path), mode: 0o755 });
   if (plan.withCp) files.push({ name: 'bin/cp', content: await staticCp(env, options.signal), mode: 0o755 });
+  for (const [from, path] of plan.machineFiles ?? []) files.push({ name: path, content: await machineFile(from, name, plan.package), mode: 0o755 });
   const hash = createHash('sha256').update(ADDON_IMAGES[name]);
   for (const f of files) hash.update(f.name).update(f.content);
   const dir = join(cacheDir(env), 'images', `${name}-${hash.digest('hex').slice(0, 16)}`);
@@ -67,6 +74,14 @@ async function buildAddonImage(name: AddonImageName, options: { env?: NodeJS.Pro
   await writeFile(partial, tarball);
   await rename(partial, archive);
   return archive;
+}
+
+async function machineFile(path: string, image: AddonImageName, pkg: string | undefined): Promise<Buffer> {
+  try {
+    return await readFile(path);
+  } catch (err) {
+    throw new HostStepError('localhost', `build the ${image} image`, `${path} is missing on this machine`, { cause: err, hint: `install ${pkg ?? 'the package that has it'} (Debian: apt-get install ${pkg ?? '...'})` });
+  }
 }
 
 async function staticCp(env: NodeJS.ProcessEnv, signal?: AbortSignal): Promise<Buffer> {

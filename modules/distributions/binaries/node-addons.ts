@@ -23,12 +23,14 @@ export interface NodeAddons {
   readonly gvisor: boolean;
 }
 
-export type AddonImageName = 'flannel' | 'local-path';
+export type AddonImageName = 'flannel' | 'local-path' | 'busybox';
 
 /** The references the add-on manifests use; the images are built here from the pinned binaries. */
 export const ADDON_IMAGES: Readonly<Record<AddonImageName, string>> = {
   flannel: 'infra.local/flannel:v0.27.4',
   'local-path': 'infra.local/local-path-provisioner:v0.0.30',
+  /** local-path's helper Pods run its setup/teardown scripts with `sh`, `mkdir` and `rm`. */
+  busybox: 'infra.local/busybox:1.35.0',
 };
 
 /** Where gVisor's binaries go on a node (on containerd's PATH: the shim is found by its name). */
@@ -39,7 +41,7 @@ export function nodeAddonsOf(cluster: Pick<ClusterSpec, 'cni' | 'csi' | 'runtime
   const addonNetwork = cluster.cni !== 'bridge' && cluster.addons === true;
   const images: AddonImageName[] = [];
   if (addonNetwork && cluster.cni === 'flannel') images.push('flannel');
-  if (cluster.csi === 'local-path') images.push('local-path');
+  if (cluster.csi === 'local-path') images.push('local-path', 'busybox');
   return { podNetwork: addonNetwork ? 'addon' : 'routes', images, gvisor: cluster.runtimes.includes('gvisor') };
 }
 
