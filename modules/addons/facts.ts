@@ -1,5 +1,6 @@
 import type { StackSpec } from '../../stacks/load.ts';
 import type { ClusterSpec, HostSpec } from '../../stacks/model.ts';
+import { APISERVER_PORT } from '../distributions/binaries/topology.ts';
 import type { AddonFacts } from './addon.ts';
 
 /** The facts of each cluster of a stack the add-ons render from (defaults filled, hosts resolved). */
@@ -7,9 +8,6 @@ import type { AddonFacts } from './addon.ts';
 /** The networks the `binaries` distribution configures (modules/distributions/binaries/topology.ts). */
 export const DEFAULT_POD_CIDR = '10.244.0.0/16';
 export const DEFAULT_SERVICE_CIDR = '10.96.0.0/16';
-
-/** The port of the apiserver on a `binaries` cluster's first control-plane host (topology.ts). */
-const BINARIES_APISERVER_PORT = 6443;
 
 export function clusterFacts(stack: Pick<StackSpec, 'hosts' | 'clusters'>, cluster: ClusterSpec): AddonFacts {
   const hosts = new Map(stack.hosts.map((h) => [h.name, h] as const));
@@ -32,6 +30,6 @@ export function clusterFacts(stack: Pick<StackSpec, 'hosts' | 'clusters'>, clust
     csi: cluster.csi,
     runtimes: cluster.runtimes,
     cilium: { kubeProxyReplacement: cluster.cilium?.kubeProxyReplacement ?? true, routing: cluster.cilium?.routing ?? 'tunnel', ipam: cluster.cilium?.ipam ?? 'kubernetes' },
-    ...(infraNodes && first ? { infraNodes: { apiserverHost: first.address ?? first.name, apiserverPort: BINARIES_APISERVER_PORT } } : {}),
+    ...(infraNodes && first ? { infraNodes: { apiserverHost: first.address ?? first.name, apiserverPort: APISERVER_PORT } } : {}),
   };
 }
