@@ -31,8 +31,8 @@ export function runtimeNodeLabel(runtime: Runtime): string {
   return `infra.dev/runtime-${runtime}`;
 }
 
-/** Labels every node of the cluster gets (kubelet --node-labels). */
-export function runtimeNodeLabels(f: AddonFacts): Record<string, string> {
+/** Labels a node with these runtimes' handlers carries (kubelet --node-labels, and through the apiserver for nodes registered before). */
+export function runtimeNodeLabels(f: Pick<AddonFacts, 'runtimes'>): Record<string, string> {
   return Object.fromEntries(sorted(f.runtimes).map((r) => [runtimeNodeLabel(r), 'true']));
 }
 

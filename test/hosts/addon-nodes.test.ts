@@ -18,7 +18,8 @@ import { runOnHost, startTestHosts, stopTestHosts, type TestHost } from '../harn
  * flanneld's DaemonSet put its CNI config on them; then two Pods on two nodes talk over the VXLAN
  * overlay, and a PVC binds to a directory on a node through local-path. gVisor is left out: runsc is built only on demand
  * (about 10 minutes cold) and a Pod under it does not start on these hosts (README: what runs
- * for real); its containerd handler is planned and unit-tested (test/unit/node-addons-plan.test.ts).
+ * for real); its containerd handler and node label are planned and unit-tested (test/unit/node-addons-plan.test.ts),
+ * the label step runs against a real apiserver in test/integration/node-runtime-labels.test.ts.
  */
 
 let hosts: TestHost[];

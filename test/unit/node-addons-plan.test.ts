@@ -1,7 +1,11 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { ensureClusterPki, type ClusterPki } from '../../modules/distributions/binaries/cluster-pki.ts';
 import { controlPlaneFiles, workerFiles } from '../../modules/distributions/binaries/host-files.ts';
+import { clusterFacts } from '../../modules/addons/facts.ts';
+import { runtimes, runtimeNodeLabel } from '../../modules/addons/runtimes.ts';
 import { ADDON_IMAGES, nodeAddonsOf } from '../../modules/distributions/binaries/node-addons.ts';
+import { nodeLabelStep } from '../../modules/distributions/binaries/node-labels.ts';
+import { runSteps, type StepHost } from '../../modules/distributions/binaries/run-steps.ts';
 import { workerSteps, type Artifacts } from '../../modules/distributions/binaries/steps.ts';
 import { planTopology } from '../../modules/distributions/binaries/topology.ts';
 import type { ClusterSpec, Cni, HostSpec } from '../../stacks/model.ts';
@@ -77,5 +81,51 @@ describe('the Pod network follows the stack’s cni', () => {
   it('keeps infra\'s bridge when infra does not install the add-ons (nothing else would bring the Pod network)', () => {
     expect(nodeAddonsOf(cluster('flannel', { addons: false }))).toEqual({ podNetwork: 'routes', images: [], gvisor: false });
     expect(nodeAddonsOf(cluster('cilium', { addons: undefined }))).toEqual({ podNetwork: 'routes', images: [], gvisor: false });
+  });
+});
+
+describe('nodes claim the runtimes whose handler they got (what the RuntimeClasses select)', () => {
+  const flagOf = (c: ClusterSpec) => /--node-labels=(\S+)/.exec(unit(plan(c).files, 'kubelet'))?.[1];
+
+  it('gVisor: the kubelet registers its Node with the label the gvisor RuntimeClass selects', () => {
+    expect(flagOf(cluster('flannel', { runtimes: ['gvisor'] }))).toBe(`${runtimeNodeLabel('gvisor')}=true`);
+    const c = cluster('flannel', { runtimes: ['gvisor'] });
+    const [gvisor] = runtimes.render(clusterFacts({ hosts: HOSTS, clusters: [c] }, c));
+    expect(gvisor).toMatchObject({ handler: 'runsc', scheduling: { nodeSelector: { 'infra.dev/runtime-gvisor': 'true' } } });
+  });
+
+  it('no label for kata (this distribution installs no kata handler) nor without sandbox runtimes: the kubelet unit stays as before', () => {
+    expect(flagOf(cluster('flannel', { runtimes: ['gvisor', 'kata'] }))).toBe('infra.dev/runtime-gvisor=true');
+    expect(flagOf(cluster('flannel', { runtimes: ['kata'] }))).toBeUndefined();
+    expect(unit(plan(cluster('bridge')).files, 'kubelet')).not.toContain('--node-labels');
+  });
+
+  it('a Node registered before gets the label through the apiserver; one whose runtime left loses it', () => {
+    const add = nodeLabelStep('kubectl', 'w1', nodeAddonsOf(cluster('bridge', { runtimes: ['gvisor'] })));
+    expect(add.check).toBe(`[ "$(kubectl get node w1 -o jsonpath='{.metadata.labels.infra\\.dev/runtime-gvisor}{";"}' 2>/dev/null)" = 'true;' ]`);
+    expect(add.apply).toEqual([{ kind: 'run', script: `kubectl patch node w1 --type=merge -p '{"metadata":{"labels":{"infra.dev/runtime-gvisor":"true"}}}' >/dev/null` }]);
+    const drop = nodeLabelStep('kubectl', 'w1', nodeAddonsOf(cluster('bridge', { runtimes: ['kata'] })));
+    expect(drop.check).toContain(`= ';' ]`);
+    expect(drop.apply).toEqual([{ kind: 'run', script: `kubectl patch node w1 --type=merge -p '{"metadata":{"labels":{"infra.dev/runtime-gvisor":null}}}' >/dev/null` }]);
+    expect(drop.title).toBe('label node w1 (infra.dev/runtime-gvisor-)');
+  });
+
+  it('labels only when the check finds the Node without them: a second run changes nothing', async () => {
+    let labelled = false;
+    const changes: string[] = [];
+    const host: StepHost = {
+      name: 'cp1',
+      check: async () => labelled,
+      change: async (_step, script) => {
+        changes.push(script);
+        labelled = true;
+      },
+      upload: async () => undefined,
+    };
+    const step = nodeLabelStep('kubectl', 'w1', nodeAddonsOf(cluster('bridge', { runtimes: ['gvisor'] })));
+    const readLocal = async () => Buffer.from('');
+    expect((await runSteps(host, [step], { readLocal })).mutations).toBe(1);
+    expect((await runSteps(host, [step], { readLocal })).mutations).toBe(0);
+    expect(changes).toHaveLength(1);
   });
 });

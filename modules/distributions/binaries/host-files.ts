@@ -2,7 +2,7 @@ import { renderKubeconfig } from '../../../clusters/local/kubeconfig-file.ts';
 import { certOf, type ClusterPki } from './cluster-pki.ts';
 import { CNI_BIN_DIR, CNI_CONF_DIR, ETCD_DATA_DIR, ETCD_JOIN_ENV, KUBELET_DIR, PAUSE_IMAGE, kubeconfigPath, pki } from './layout.ts';
 import { APISERVER_PORT, ETCD_CLIENT_PORT, ETCD_PEER_PORT, etcdInitialCluster, etcdServers, type BinariesTopology, type ClusterHost, type WorkerNode } from './topology.ts';
-import { podNetworkOf, runtimeHandlers } from './node-addons.ts';
+import { nodeLabelsOf, podNetworkOf, runtimeHandlers } from './node-addons.ts';
 import { systemdUnit } from './units.ts';
 
 /**
@@ -68,7 +68,7 @@ export function workerFiles(t: BinariesTopology, node: WorkerNode, p: ClusterPki
     { path: '/etc/containerd/config.toml', content: containerdConfig(options, runtimeHandlers(t.addons)), mode: 0o644, secret: false, service: 'containerd' },
     // With a CNI add-on its DaemonSet writes the CNI config: the node is NotReady until then.
     ...(podNetworkOf(t) === 'routes' ? [{ path: `${CNI_CONF_DIR}/10-infra-bridge.conflist`, content: cniConfig(node), mode: 0o644, secret: false, service: 'containerd' }] : []),
-    unitFile('kubelet', kubeletUnit(node)),
+    unitFile('kubelet', kubeletUnit(node, nodeLabelsOf(t.addons))),
   ];
 }
 
@@ -161,12 +161,17 @@ function schedulerUnit(): string {
   ], ['kube-apiserver.service']);
 }
 
-function kubeletUnit(node: WorkerNode): string {
+function kubeletUnit(node: WorkerNode, labels: Readonly<Record<string, string>>): string {
+  const pairs = Object.entries(labels).sort(([a], [b]) => a.localeCompare(b)).map(([k, v]) => `${k}=${v}`);
   return systemdUnit('kubelet', 'kubelet', [
     `--config=${KUBELET_DIR}/config.yaml`,
     `--kubeconfig=${kubeconfigPath('kubelet')}`,
     `--hostname-override=${node.name}`,
     `--node-ip=${node.address}`,
+    // What the RuntimeClasses select (a node without the runsc handler must not claim it). Read only
+    // when the kubelet registers its Node: a Node already there is labelled by node-labels.ts.
+    // No flag without labels, so the unit of a cluster without sandbox runtimes stays as it was.
+    ...(pairs.length > 0 ? [`--node-labels=${pairs.join(',')}`] : []),
     '--container-runtime-endpoint=unix:///run/containerd/containerd.sock',
     `--pod-infra-container-image=${PAUSE_IMAGE}`,
   ], ['containerd.service']);

@@ -1,4 +1,5 @@
-import type { ClusterSpec } from '../../../stacks/model.ts';
+import type { ClusterSpec, Runtime } from '../../../stacks/model.ts';
+import { runtimeNodeLabels } from '../../addons/runtimes.ts';
 import { BIN_DIR } from './layout.ts';
 
 /**
@@ -57,4 +58,24 @@ export function runtimeHandlers(addons: NodeAddons | undefined): string[] {
     '[plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runsc]',
     '  runtime_type = "io.containerd.runsc.v1"',
   ];
+}
+
+/**
+ * The sandbox runtimes this distribution installs a handler for. Kata it does not: a `kata`
+ * RuntimeClass finds no node of a `binaries` cluster, and no node claims to have it.
+ */
+const INSTALLABLE_RUNTIMES: readonly Runtime[] = ['gvisor'];
+
+function installedRuntimes(addons: NodeAddons | undefined): Runtime[] {
+  return addons?.gvisor ? ['gvisor'] : [];
+}
+
+/** The labels the runtimes' RuntimeClasses select (modules/addons/runtimes.ts), for the handlers installed. */
+export function nodeLabelsOf(addons: NodeAddons | undefined): Record<string, string> {
+  return runtimeNodeLabels({ runtimes: installedRuntimes(addons) });
+}
+
+/** Every label key this distribution owns on its nodes: set when wanted, removed when not (the handler went with it). */
+export function managedNodeLabelKeys(): string[] {
+  return Object.keys(runtimeNodeLabels({ runtimes: INSTALLABLE_RUNTIMES }));
 }

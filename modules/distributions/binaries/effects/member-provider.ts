@@ -13,6 +13,7 @@ import { runSteps } from '../run-steps.ts';
 import { notePreview } from '../../../engine/preview-note.ts';
 import { clusterArtifacts } from './artifacts.ts';
 import { podNetworkOf } from '../node-addons.ts';
+import { nodeLabelStep } from '../node-labels.ts';
 import { connect, withHost, type HostAccess } from '../../../hosts/host-access.ts';
 import { stepHost } from './step-host.ts';
 import { keepingNodesReady } from './keep-nodes-ready.ts';
@@ -64,16 +65,29 @@ async function bring(m: MemberInputs): Promise<MemberOutputs> {
   const artifacts = await artifactsOf(m);
   const steps = memberSteps(m, artifacts);
   const run = await withHost(accessOf(m, m.host), (h) => runSteps(stepHost(h), steps, { readLocal: (p) => readFile(p) }));
-  await journal(m.host, m.role, run.mutations);
-  // With a CNI add-on the node is Ready only once the add-on's DaemonSet runs there (after `up` applied it).
-  if (m.role === 'node') await waitNodeReady(m, podNetworkOf(m.topology) === 'routes' ? 'Ready' : 'registered');
-  return { ...m, planDigest: planDigest(steps), inSync: true, mutations: run.mutations, outOfPlace: [] };
+  const mutations = run.mutations + (m.role === 'node' ? await settleNode(m) : 0);
+  await journal(m.host, m.role, mutations);
+  return { ...m, planDigest: planDigest(steps), inSync: true, mutations, outOfPlace: [] };
+}
+
+/**
+ * Through the apiserver, once the node's kubelet runs: wait for its Node, then its runtime labels
+ * (node-labels.ts: a Node registered before the kubelet had them never gets them otherwise).
+ * Returns the mutations (0 when the labels were right).
+ */
+async function settleNode(m: MemberInputs): Promise<number> {
+  return withHost(apiHost(m), async (h) => {
+    // With a CNI add-on the node is Ready only once the add-on's DaemonSet runs there (after `up` applied it).
+    await waitNodeReady(h, m, podNetworkOf(m.topology) === 'routes' ? 'Ready' : 'registered');
+    const labelled = await runSteps(stepHost(h), [nodeLabelStep(ADMIN, m.host, m.topology.addons)], { readLocal: (p) => readFile(p) });
+    return labelled.mutations;
+  });
 }
 
 /** A control-plane member restarted in a roll: the nodes Ready before are Ready again before the roll goes on. */
 const bringControlPlane = (m: MemberInputs): Promise<MemberOutputs> => keepingNodesReady(m.host, apiHost(m), ADMIN, () => bring(m));
 
-async function waitNodeReady(m: MemberInputs, until: 'Ready' | 'registered'): Promise<void> {
+async function waitNodeReady(api: RemoteHost, m: MemberInputs, until: 'Ready' | 'registered'): Promise<void> {
   // Ready as reported by the kubelet at the cluster's version (after an upgrade, not the old one's last status);
   // registered: the kubelet at that version has its Node (a CNI add-on makes it Ready later).
   const want = `True v${m.topology.version}`;
@@ -82,7 +96,7 @@ async function waitNodeReady(m: MemberInputs, until: 'Ready' | 'registered'): Pr
     : `[ "$(${ADMIN} get node ${m.host} -o jsonpath='{.status.nodeInfo.kubeletVersion}' 2>/dev/null)" = 'v${m.topology.version}' ]`;
   const script = `i=0; until ${probe}; do i=$((i+1)); if [ $i -ge 180 ]; then ${ADMIN} get node ${m.host} -o wide >&2 || true; exit 1; fi; sleep 1; done`;
   try {
-    await withHost(apiHost(m), (h) => h.run({ script }, { sudo: true, quiet: true, step: `wait for node ${m.host} Ready` }));
+    await api.run({ script }, { sudo: true, quiet: true, step: `wait for node ${m.host} Ready` });
   } catch (err) {
     throw new HostStepError(m.host, 'wait for the node to be Ready', `node ${m.host} did not become Ready with kubelet v${m.topology.version} in 180 s`, { cause: err, hint: `see \`journalctl -u kubelet\` on ${m.host}` });
   }
