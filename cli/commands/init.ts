@@ -5,10 +5,11 @@ import { fileURLToPath } from 'node:url';
 import { pathExists as exists } from '../../clusters/fs.ts';
 import type { Command } from 'commander';
 import { spawn } from 'node:child_process';
-import { draftStack, explainDraft, renderDraft, sourceNameOf, type DraftAddonAnswers, type DraftAnswers, type DraftSiteAnswers } from '../../stacks/draft.ts';
+import { draftStack, explainDraft, renderDraft, sourceNameOf, type DraftAnswers, type DraftSiteAnswers } from '../../stacks/draft.ts';
 import { AbortError, UsageError } from '../../stacks/errors.ts';
 import { ENUMS } from '../../stacks/schema.ts';
 import { wholeNumber, wholeNumberProblem } from '../options.ts';
+import { MEMORY_GIB, addSiteFlags, checkSiteFlags, commaList, diskProblem, goWith, siteFlagAnswers, siteFlagsGiven } from '../init-site-flags.ts';
 import type { SiteKind } from '../../stacks/model.ts';
 import { DEFAULT_SERVE_URL, PROVIDER_TITLES, WEBHOOK_PROVIDERS, webhookSetup, type WebhookProvider, type WebhookSetup } from '../webhook-setup.ts';
 
@@ -21,7 +22,6 @@ import { DEFAULT_SERVE_URL, PROVIDER_TITLES, WEBHOOK_PROVIDERS, webhookSetup, ty
 /** Bounds of the wizard's numeric answers, for flags and prompts alike. */
 const NODES = { min: 0, max: 1000 } as const;
 const VMS = { min: 1, max: 100 } as const;
-const MEMORY_GIB = { min: 1, max: 4096 } as const;
 const check = (bounds: { min: number; max: number }) => (v: string) => wholeNumberProblem(String(v), bounds.min, bounds.max) ?? true;
 
 const PROJECT_ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -43,13 +43,9 @@ interface InitOpts {
   path?: string;
   webhook?: string;
   serveUrl?: string;
-  untrusted?: boolean;
-  vmIsolation?: boolean;
-  l7Policies?: boolean;
-  sharedStorage?: boolean;
-  disks?: string;
   edgeHosts?: string;
   edgeClusters?: string;
+  // And the answers of each site's questions (init-site-flags.ts: --untrusted, --edge-untrusted, ...).
 }
 
 /** The GitOps answers: where the manifests are and how a push reaches infra. */
@@ -62,7 +58,7 @@ interface GitopsAnswers {
 }
 
 export function registerInit(program: Command): void {
-  program
+  const command = program
     .command('init')
     .description('bootstrap wizard: write a stack file, showing which rule picked each default')
     .option('-f, --file <stack>', 'where to write the stack', 'stack.yaml')
@@ -80,14 +76,11 @@ export function registerInit(program: Command): void {
     .option('--branch <branch>', 'branch of --repo to follow (default main)')
     .option('--path <path>', 'folder of the manifests in --repo (default: its root)')
     .option('--webhook <provider>', `how a push reaches infra: ${WEBHOOK_PROVIDERS.join(', ')} (default none: polling)`)
-    .option('--serve-url <url>', `infra serve as the Git server reaches it (default ${DEFAULT_SERVE_URL})`)
-    .option('--untrusted', 'untrusted workloads run there (kvm/ssh sites: gVisor RuntimeClass)')
-    .option('--vm-isolation', 'workloads need VM-grade isolation (kvm/ssh sites: Kata RuntimeClass)')
-    .option('--l7-policies', 'L7 network policies are needed (kvm/ssh sites: security strict → Cilium)')
-    .option('--shared-storage', 'shared storage is wanted (kvm/ssh sites: Rook-Ceph when 3+ hosts have spare disks)')
-    .option('--disks <list>', 'comma-separated spare block devices on every host of the site, e.g. /dev/vdb')
+    .option('--serve-url <url>', `infra serve as the Git server reaches it (default ${DEFAULT_SERVE_URL})`);
+  addSiteFlags(command, '')
     .option('--edge-hosts <list>', 'a second, edge site over SSH with these host addresses (mixed estate; needs a kvm or ssh --site)')
-    .option('--edge-clusters <list>', 'cluster names of the --edge-hosts site (default edge)')
+    .option('--edge-clusters <list>', 'cluster names of the --edge-hosts site (default edge)');
+  addSiteFlags(command, 'edge-')
     .action(async (opts: InitOpts) => {
       if (!opts.force && (await exists(opts.file))) throw new UsageError(`${opts.file} exists`, { hint: 'pass --force to overwrite it, or -f another file' });
       const interactive = !opts.yes;
@@ -180,21 +173,16 @@ async function stoppable<T>(prompting: Promise<T>): Promise<T> {
   }
 }
 
+/** `--yes`: every answer from the flags, the rest the prompts' defaults (no for every yes/no question). */
 function fromFlags(o: InitOpts): DraftAnswers {
   const site = parseSite(o.site ?? 'local');
-  const addons = addonsFromFlags(o, site);
+  checkSiteFlags(o, '', site);
   const edge = edgeSiteFromFlags(o, site);
+  const uri = o.uri ?? (site === 'kvm' ? 'qemu:///system' : undefined);
   return {
-    ...(addons ? { addons } : {}),
-    ...(edge ? { more: [edge] } : {}),
+    ...siteAnswers({ site, ...(uri ? { uri } : {}), edge: o.edge === true, ...(o.hosts ? { hosts: o.hosts } : {}), clusters: o.clusters ?? 'core', ...siteFlagAnswers(o, '') }),
+    ...(edge ? { more: [siteAnswers({ clusters: 'edge', ...edge })] } : {}),
     name: o.name ?? 'local',
-    site,
-    ...(o.uri ? { uri: o.uri } : site === 'kvm' ? { uri: 'qemu:///system' } : {}),
-    edge: o.edge === true,
-    unreliableNetwork: false,
-    hosts: hostList(site, o.hosts),
-    arm: false,
-    clusters: commaList(o.clusters ?? 'core'),
     nodes: o.nodes ?? 2,
     overrides: {},
     withExampleApps: site === 'local',
@@ -216,12 +204,10 @@ async function ask(o: InitOpts): Promise<{ draft: DraftAnswers; gitops: GitopsAn
   if (o.path) given['path'] = o.path;
   if (o.webhook) given['webhook'] = parseProvider(o.webhook);
   if (o.serveUrl) given['serveUrl'] = parseServeUrl(o.serveUrl);
-  if (o.untrusted) given['untrusted'] = true;
-  if (o.vmIsolation) given['vmIsolation'] = true;
-  if (o.l7Policies) given['l7Policies'] = true;
-  if (o.sharedStorage) given['sharedStorage'] = true;
-  if (o.disks !== undefined) given['disks'] = diskList(o.disks).join(',');
-  if (given['site'] === 'local') addonsFromFlags(o, 'local');
+  Object.assign(given, siteFlagAnswers(o, ''));
+  // What the flags alone show wrong is refused before the first question.
+  if (o.site) checkSiteFlags(o, '', parseSite(o.site));
+  refuseEdgeFlagsAlone(o);
   type Partial = { site: string; repo?: string; webhook?: string };
   const a = await inquirer.prompt(
     [
@@ -237,11 +223,13 @@ async function ask(o: InitOpts): Promise<{ draft: DraftAnswers; gitops: GitopsAn
     given,
   );
   const site = parseSite(String(a['site']));
+  // The site chosen at the prompt: flags for questions it did not ask are refused, not dropped.
+  checkSiteFlags(o, '', site);
   const more: DraftSiteAnswers[] = [];
   // A mixed estate: more sites after a kvm or ssh one (a local site keeps to this machine).
   const edgeGiven = edgeSiteFromFlags(o, site);
   while (site !== 'local' && ((edgeGiven && more.length === 0) || (await confirm(more.length === 0 ? 'Add another site (e.g. an edge site)?' : 'Add one more site?', false)))) {
-    const pre = edgeGiven && more.length === 0 ? { site: 'ssh', edge: true, hosts: edgeGiven.hosts.join(','), ...(o.edgeClusters ? { clusters: o.edgeClusters } : {}) } : {};
+    const pre = edgeGiven && more.length === 0 ? edgeGiven : {};
     const m = await inquirer.prompt([
       { type: 'select', name: 'site', message: 'Where does this site run?', choices: [
         { name: 'existing hosts over SSH', value: 'ssh' },
@@ -317,34 +305,23 @@ function siteAnswers(a: Record<string, unknown>): DraftSiteAnswers {
   };
 }
 
-/** `--edge-hosts`: a second site, at the edge, over SSH; its clusters' choices come from the stack's rules. */
-function edgeSiteFromFlags(o: InitOpts, site: SiteKind): DraftSiteAnswers | undefined {
-  if (!o.edgeHosts) {
-    if (o.edgeClusters) throw new UsageError('--edge-clusters goes with --edge-hosts', { hint: 'pass --edge-hosts 198.51.100.7,...' });
-    return undefined;
-  }
+/**
+ * `--edge-hosts` and its flags: the answers of a second site, at the edge, over SSH (pre-answers
+ * at the wizard's "Add another site", the site itself with `--yes`); its clusters' choices come
+ * from the stack's rules. Its flags without `--edge-hosts` describe no site: refused.
+ */
+function edgeSiteFromFlags(o: InitOpts, site: SiteKind): Record<string, unknown> | undefined {
+  if (!o.edgeHosts) return refuseEdgeFlagsAlone(o);
   if (site === 'local') throw new UsageError('--edge-hosts adds a site next to a kvm or ssh one', { hint: 'pass --site ssh or --site kvm' });
-  return { site: 'ssh', edge: true, unreliableNetwork: false, hosts: hostList('ssh', o.edgeHosts), arm: false, clusters: commaList(o.edgeClusters ?? 'edge') };
+  hostList('ssh', o.edgeHosts); // an empty list is refused before the first question
+  checkSiteFlags(o, 'edge-', 'ssh');
+  return { site: 'ssh', edge: true, hosts: o.edgeHosts, ...(o.edgeClusters ? { clusters: o.edgeClusters } : {}), ...siteFlagAnswers(o, 'edge-') };
 }
 
-/** The add-on flags; they answer questions only kvm and ssh sites have. */
-function addonsFromFlags(o: InitOpts, site: SiteKind): DraftAddonAnswers | undefined {
-  const any = o.untrusted || o.vmIsolation || o.l7Policies || o.sharedStorage || o.disks !== undefined;
-  if (site === 'local') {
-    if (any) throw new UsageError('--untrusted, --vm-isolation, --l7-policies, --shared-storage and --disks go with a kvm or ssh site', { hint: 'local clusters have fake (kwok) nodes: pass --site ssh or --site kvm' });
-    return undefined;
-  }
-  return { untrusted: o.untrusted === true, vmIsolation: o.vmIsolation === true, l7Policies: o.l7Policies === true, sharedStorage: o.sharedStorage === true, disks: diskList(o.disks) };
-}
-
-function diskProblem(v: string): string | undefined {
-  const bad = commaList(String(v)).find((d) => !/^\/dev\/[A-Za-z0-9/_.-]+$/.test(d));
-  return bad === undefined ? undefined : `"${bad}" is not a device path (e.g. /dev/vdb)`;
-}
-
-/** `a, b,,c` → [a, b, c]: the comma-separated answers and flags of the wizard. */
-function commaList(text: string): string[] {
-  return text.split(',').map((s) => s.trim()).filter(Boolean);
+function refuseEdgeFlagsAlone(o: InitOpts): undefined {
+  const stray = [...(o.edgeClusters ? ['--edge-clusters'] : []), ...siteFlagsGiven(o, 'edge-')];
+  if (stray.length > 0 && !o.edgeHosts) throw new UsageError(goWith(stray, '--edge-hosts'), { hint: 'pass --edge-hosts 198.51.100.7,...' });
+  return undefined;
 }
 
 function diskList(v: string | undefined): string[] {

@@ -144,6 +144,96 @@ describe('infra init', () => {
     expect(shown).not.toMatch(/stack "mixed"|infra preview exited/); // the preview did not run
   });
 
+  it('a mixed estate whose edge site answers yes: the same answers as flags, or as pre-answers, write byte-identical files', async () => {
+    const path = `${dirname(process.execPath)}:${process.env['PATH'] ?? ''}`;
+    const first = ['--name', 'estate', '--site', 'ssh', '--hosts', '192.0.2.1,192.0.2.2,192.0.2.3', '--clusters', 'core'];
+    const edge = ['--edge-hosts', '198.51.100.7,198.51.100.8', '--edge-clusters', 'shop'];
+    const answer = async (question: string | RegExp, ...k: string[]) => {
+      await until(question);
+      keys(...k, 'Enter');
+    };
+    /** The defaults of both sites kept, then no preview. */
+    const keepDefaults = async () => {
+      for (const label of ['site 1: core', 'edge site: shop']) {
+        for (const field of ['distribution', 'datastore', 'cni', 'csi']) await answer(new RegExp(`\\? ${field}: .*\\[${label}\\]`));
+      }
+      await answer('? Run infra preview now?');
+      await until(/exit=\d+/);
+      expect(screen()).toContain('exit=0');
+    };
+    const wizard = (file: string, flags: readonly string[]) => {
+      spawnSync('tmux', ['kill-session', '-t', session]);
+      const cmd = `cd ${dir} && PATH='${path}' '${INFRA_BIN}' init -f ${file} ${flags.join(' ')}; echo "exit=$?"; sleep 60`;
+      expect(spawnSync('tmux', ['new-session', '-d', '-s', session, '-x', '220', '-y', '50', cmd]).status).toBe(0);
+    };
+
+    // Every answer at a prompt (the first site's hosts from flags).
+    wizard('estate-asked.yaml', first);
+    await answer('? Is it an edge site'); // no
+    await answer('? Is the network to it unreliable');
+    await answer('? Memory per node'); // 8
+    await answer('? ARM nodes');
+    await answer('? Will untrusted workloads run', 'y');
+    await answer('? Do they need VM-grade isolation'); // no: gVisor
+    await answer('? Are L7 network policies needed');
+    await answer('? Is shared storage wanted', 'y');
+    await answer('? Spare disks on every host', '/dev/vdb');
+    await answer('? Add another site', 'y');
+    await answer('? Where does this site run?'); // ssh
+    await answer('? Is it an edge site'); // yes
+    await answer('? Is the network to it unreliable', 'y');
+    await answer('? Host addresses', '198.51.100.7,198.51.100.8');
+    await answer('? Memory per node', '4');
+    await answer('? ARM nodes', 'y');
+    await answer('? Cluster names', 'shop');
+    await answer('? Will untrusted workloads run', 'y');
+    await answer('? Do they need VM-grade isolation'); // no (Kata on ARM is refused)
+    await answer('? Are L7 network policies needed', 'y');
+    await answer('? Is shared storage wanted', 'y');
+    await answer('? Spare disks on every host', '/dev/sdb');
+    await answer('? Add one more site');
+    await answer('? GitOps repository');
+    await keepDefaults();
+    const asked = await readFile(join(dir, 'estate-asked.yaml'), 'utf8');
+    const stack = parseStack('estate-asked.yaml', asked);
+    expect(stack.sites.map((x) => [x.name, x.edge, x.network])).toEqual([['site', false, 'reliable'], ['edge', true, 'unreliable']]);
+    expect(stack.hosts.map((h) => [h.site, h.memoryGiB, h.arch, h.disks])).toEqual([
+      ...Array(3).fill(['site', 8, 'amd64', ['/dev/vdb']]),
+      ['edge', 4, 'arm64', ['/dev/sdb']],
+      ['edge', 4, 'arm64', ['/dev/sdb']],
+    ]);
+    expect(stack.clusters.map((c) => [c.name, c.distribution, c.cni, c.csi, c.runtimes])).toEqual([
+      ['core', 'kubernetes', 'flannel', 'rook-ceph', ['gvisor']],
+      ['shop', 'k3s', 'cilium', 'local-path', ['gvisor']],
+    ]);
+
+    // The same answers as flags: the same bytes.
+    const answers = ['--memory', '8', '--untrusted', '--shared-storage', '--disks', '/dev/vdb'];
+    const edgeAnswers = ['--edge-unreliable-network', '--edge-memory', '4', '--edge-arm', '--edge-untrusted', '--edge-l7-policies', '--edge-shared-storage', '--edge-disks', '/dev/sdb'];
+    const r = await runInfra(['init', '--yes', '-f', join(dir, 'estate-flags.yaml'), ...first, ...answers, ...edge, ...edgeAnswers], process.env);
+    expect(r.code, r.stderr).toBe(0);
+    expect(await readFile(join(dir, 'estate-flags.yaml'), 'utf8')).toBe(asked);
+
+    // And as pre-answers: the wizard asks only what they left open.
+    wizard('estate-pre.yaml', [...first, ...answers, ...edge, ...edgeAnswers]);
+    await answer('? Is it an edge site');
+    await answer('? Is the network to it unreliable');
+    await answer('? ARM nodes');
+    await answer('? Do they need VM-grade isolation');
+    await answer('? Are L7 network policies needed');
+    await answer('? Do they need VM-grade isolation'); // the edge site's: the only question it has left
+    await answer('? Add one more site');
+    await answer('? GitOps repository');
+    await keepDefaults();
+    expect(await readFile(join(dir, 'estate-pre.yaml'), 'utf8')).toBe(asked);
+    expect(history()).not.toMatch(/Will untrusted workloads run|Memory per node|Host addresses|Cluster names|Spare disks|Add another site/);
+
+    const alone = await runInfra(['init', '--yes', '-f', join(dir, 'estate-refused.yaml'), ...first, '--edge-untrusted', '--edge-disks', '/dev/sdb'], process.env);
+    expect(alone.code).toBe(2);
+    expect(alone.stderr).toContain('--edge-untrusted and --edge-disks go with --edge-hosts');
+    expect(existsSync(join(dir, 'estate-refused.yaml'))).toBe(false);
+  });
+
   it('answered yes, "Run infra preview now?" previews the stack just written', async () => {
     spawnSync('tmux', ['kill-session', '-t', session]);
     const path = `${dirname(process.execPath)}:${process.env['PATH'] ?? ''}`;
@@ -182,7 +272,7 @@ describe('infra init', () => {
     expect(stack.hosts[0]?.disks).toEqual(['/dev/vdb', '/dev/vdc']);
     const local = await runInfra(['init', '--yes', '-f', join(dir, 'refused.yaml'), '--untrusted'], process.env);
     expect(local.code).toBe(2);
-    expect(local.stderr).toContain('--untrusted, --vm-isolation, --l7-policies, --shared-storage and --disks go with a kvm or ssh site');
+    expect(local.stderr).toContain('--untrusted goes with a kvm or ssh site');
     const badDisk = await runInfra(['init', '--yes', '-f', join(dir, 'refused.yaml'), '--site', 'kvm', '--disks', 'vdb'], process.env);
     expect(badDisk.code).toBe(2);
     expect(badDisk.stderr).toContain('--disks: "vdb" is not a device path (e.g. /dev/vdb)');
