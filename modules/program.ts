@@ -4,6 +4,7 @@ import { binariesClusterResources } from './distributions/binaries/stack-cluster
 import { kubeadmClusterResources } from './distributions/kubeadm/resources.ts';
 import { SshHost } from './hosts/host-resource.ts';
 import { hostKeyPins } from './hosts/stack-host-key.ts';
+import { hostsOverSsh } from '../stacks/site-hosts.ts';
 import { kvmSiteResources } from './kvm/stack-kvm.ts';
 import { LocalCluster } from './local/local-cluster.ts';
 import { PlannedCluster, PlannedHost } from './planned/planned.ts';
@@ -17,6 +18,7 @@ export function stackProgram(stack: StackSpec): () => Promise<Record<string, unk
     const hosts = new Map<string, pulumi.Resource>();
     const sshHosts = new Map<string, SshHost>();
     const sshSites = new Set(stack.sites.filter((s) => s.kind === 'ssh').map((s) => s.name));
+    const clusterSites = new Set(stack.sites.filter(hostsOverSsh).map((s) => s.name));
     // VMs on kvm sites become SSH hosts once they answer: the same clusters can go on them.
     for (const site of stack.sites.filter((s) => s.kind === 'kvm' && s.kvm)) {
       const vms = await kvmSiteResources(site, stack.hosts.filter((h) => h.site === site.name), stack.name);
@@ -43,7 +45,8 @@ export function stackProgram(stack: StackSpec): () => Promise<Record<string, unk
         clusters[c.name] = { server: lc.server, kubeconfigPath: lc.kubeconfigPath, running: lc.running };
         continue;
       }
-      if (c.distribution === 'kubernetes' && c.site && sshSites.has(c.site)) {
+      // On SSH hosts and on the VMs of kvm sites alike: the VMs' addresses are their static leases.
+      if (c.distribution === 'kubernetes' && c.site && clusterSites.has(c.site)) {
         clusters[c.name] = c.bootstrap === 'kubeadm' ? kubeadmClusterResources(c, stack.hosts, sshHosts) : binariesClusterResources(c, stack.hosts, sshHosts);
         continue;
       }

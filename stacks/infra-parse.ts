@@ -3,6 +3,7 @@ import { NAME } from './gitops-parse.ts';
 import type { PathSegment } from './issues.ts';
 import type { ClusterSpec, Decision, HostSpec, KvmSiteSpec, Runtime, SiteSpec } from './model.ts';
 import type { FieldReader } from './reader.ts';
+import { MAX_VMS_PER_SITE, vmAddress } from './site-hosts.ts';
 import { CIDR_PATTERN, CLUSTER, ENUMS, HOST, SITE, fieldNames } from './schema.ts';
 import { KUBERNETES_DEFAULT_VERSION, KUBERNETES_SUPPORTED_VERSIONS } from './versions.ts';
 
@@ -54,6 +55,7 @@ function readKvmSite(r: FieldReader, p: PathSegment[]): KvmSiteSpec | undefined 
 
 export function readHosts(r: FieldReader, sites: ReadonlyMap<string, SiteSpec>): HostSpec[] {
   const out: HostSpec[] = [];
+  const vmsPerSite = new Map<string, number>();
   (r.list(['hosts']) ?? []).forEach((_, i) => {
     const p = ['hosts', i];
     r.knownKeys(p, fieldNames(HOST));
@@ -61,8 +63,9 @@ export function readHosts(r: FieldReader, sites: ReadonlyMap<string, SiteSpec>):
     const siteName = r.string([...p, 'site'], { required: true });
     const site = siteName ? sites.get(siteName) : undefined;
     if (siteName && !site) r.source.report([...p, 'site'], `no site named "${siteName}"`);
-    const address = r.string([...p, 'address']);
-    if (site?.kind === 'ssh' && !address) r.source.report([...p, 'address'], 'a host of an ssh site needs its address');
+    const given = r.string([...p, 'address']);
+    if (site?.kind === 'ssh' && !given) r.source.report([...p, 'address'], 'a host of an ssh site needs its address');
+    const address = site?.kvm && siteName ? vmLease(r, p, site.kvm.subnet, given, vmsPerSite, siteName) : given;
     if (site?.kind === 'local') r.source.report([...p, 'site'], 'a local site has no hosts (it is this machine)');
     const disks = (r.list([...p, 'disks']) ?? []).map((_, j) => r.string([...p, 'disks', j], { required: true, pattern: /^\/dev\/\S+$/, patternText: 'a device path like /dev/vdb' })).filter((d): d is string => !!d);
     const hostKey = r.string([...p, 'hostKey']);
@@ -84,6 +87,18 @@ export function readHosts(r: FieldReader, sites: ReadonlyMap<string, SiteSpec>):
     }
   });
   return out;
+}
+
+/** A VM infra makes: its address is its static lease, in the order of its site's hosts (stacks/site-hosts.ts). */
+function vmLease(r: FieldReader, p: PathSegment[], subnet: string, given: string | undefined, count: Map<string, number>, site: string): string | undefined {
+  const index = count.get(site) ?? 0;
+  count.set(site, index + 1);
+  if (given) r.source.report([...p, 'address'], `a VM of kvm site ${site} gets its address from the site's subnet (${vmAddress(subnet, Math.min(index, MAX_VMS_PER_SITE - 1))} for this one): remove address`);
+  if (index >= MAX_VMS_PER_SITE) {
+    r.source.report([...p, 'site'], `kvm site ${site} has room for ${MAX_VMS_PER_SITE} VMs: put this host on another kvm site`);
+    return undefined;
+  }
+  return vmAddress(subnet, index);
 }
 
 export function readClusters(r: FieldReader, sites: ReadonlyMap<string, SiteSpec>, hosts: ReadonlyMap<string, HostSpec>, decisions: Decision[]): ClusterSpec[] {

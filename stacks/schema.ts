@@ -67,7 +67,7 @@ export const SITE = obj('A place clusters run: this machine, a KVM host through 
 export const HOST = obj('A machine: an existing SSH host, or a VM to create on a kvm site.', {
   name: name('Host name.'),
   site: name('The site it belongs to.'),
-  address: { type: 'string', description: 'IP address or DNS name (ssh sites).' },
+  address: { type: 'string', description: 'IP address or DNS name (ssh sites). The VMs of a kvm site get theirs from its subnet: .10 upward in the order of its hosts.' },
   user: { type: 'string', description: 'SSH user (default root).' },
   port: { type: 'integer', description: 'SSH port (default 22).', minimum: 1, maximum: 65535 },
   hostKey: { type: 'string', description: 'The SSH host key (as in known_hosts) it must present.' },

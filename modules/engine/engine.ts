@@ -9,6 +9,7 @@ import { InfraError } from '../../stacks/errors.ts';
 import { carriedError } from './provider-error.ts';
 import { stackProgram } from '../program.ts';
 import { engineEnv } from './engine-env.ts';
+import { KEPT_CLUSTERS_ENV, keptClustersValue } from './kept-clusters.ts';
 import { planOrder, type ResourceChange } from './plan-order.ts';
 import { removeStaleLocks } from './stale-locks.ts';
 
@@ -109,7 +110,7 @@ export class StackEngine {
   }
 
   async up(): Promise<OperationResult> {
-    return this.change('up', (onEvent) => this.stack.up({ refresh: true, onEvent, ...this.signal() }));
+    return this.keeping(this.spec.clusters.map((c) => c.name), () => this.change('up', (onEvent) => this.stack.up({ refresh: true, onEvent, ...this.signal() })));
   }
 
   async refresh(): Promise<OperationResult> {
@@ -117,7 +118,18 @@ export class StackEngine {
   }
 
   async destroy(): Promise<OperationResult> {
-    return this.change('destroy', (onEvent) => this.stack.destroy({ onEvent, ...this.signal() }));
+    return this.keeping([], () => this.change('destroy', (onEvent) => this.stack.destroy({ onEvent, ...this.signal() })));
+  }
+
+  /** Runs `op` with the providers told which clusters stay (kept-clusters.ts): the members of the others retire with them. */
+  private async keeping<T>(clusters: readonly string[], op: () => Promise<T>): Promise<T> {
+    const env = this.stack.workspace.envVars;
+    env[KEPT_CLUSTERS_ENV] = keptClustersValue(clusters);
+    try {
+      return await op();
+    } finally {
+      delete env[KEPT_CLUSTERS_ENV];
+    }
   }
 
   /** Runs an operation that changes state: finish what an interrupted run left, report progress, count our changes. */

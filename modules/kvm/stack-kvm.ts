@@ -7,6 +7,7 @@ import { sshConfigPath } from '../hosts/host-access.ts';
 import { SshHost } from '../hosts/host-resource.ts';
 import type { HostKeyPin } from '../hosts/host-key-policy.ts';
 import { resolveTarget } from '../hosts/ssh-config.ts';
+import { vmAddress } from '../../stacks/site-hosts.ts';
 import { KvmInputError } from './errors.ts';
 import { fileSha256 } from './ops.ts';
 import { KvmBaseVolume, KvmCloudInitSeed, KvmDisk, KvmDomain, KvmNetwork, KvmPool } from './resources.ts';
@@ -15,7 +16,7 @@ import { macFor } from './xml.ts';
 
 /**
  * The resources of one kvm site: its pool (dir), the base image uploaded once, one NAT network
- * (DHCP .100-.199, a static lease per VM at .10+i), and per host a disk on the base image, a
+ * (DHCP .100-.199, a static lease per VM at .10+i: stacks/site-hosts.ts), and per host a disk on the base image, a
  * cloud-init seed, the domain, and the SshHost that pins its key once SSH answers. Every host of
  * the site becomes an SSH host like those of an ssh site.
  */
@@ -39,7 +40,8 @@ export async function kvmSiteResources(site: SiteSpec, hosts: readonly HostSpec[
   const pool = new KvmPool(site.name, { ...conn, name: `infra-${site.name}`, path: kvm.pool }, { dependsOn: after });
   const base = new KvmBaseVolume(site.name, { ...conn, pool: `infra-${site.name}`, name: `${site.name}-base-${sha.slice(0, 12)}`, source: kvm.image, sha256: sha }, { dependsOn: [pool] });
   const prefix = kvm.subnet.replace(/\.0\/24$/, '');
-  const vms = hosts.map((h, i) => ({ h, ip: `${prefix}.${10 + i}`, mac: macFor(`${site.name}/${h.name}`) }));
+  // The stack gave each VM its static lease (stacks/site-hosts.ts); the clusters on them use it too.
+  const vms = hosts.map((h, i) => ({ h, ip: h.address ?? vmAddress(kvm.subnet, i), mac: macFor(`${site.name}/${h.name}`) }));
   const netName = `infra-${site.name}`;
   const network = new KvmNetwork(site.name, {
     ...conn,

@@ -45,7 +45,8 @@ export async function kvmStack(run: KvmSlotLayout, image: KvmImage, vms: readonl
   };
 }
 
-export async function writeKvmStack(path: string, run: KvmSlotLayout, image: KvmImage, vms: readonly KvmVm[], o: { user: string; pool: string; stack: string; uri?: string; site?: string; subnet?: string }): Promise<void> {
+/** `cluster`: a `kubernetes` cluster (the `binaries` distribution) on the site's VMs, with these fields. */
+export async function writeKvmStack(path: string, run: KvmSlotLayout, image: KvmImage, vms: readonly KvmVm[], o: { user: string; pool: string; stack: string; uri?: string; site?: string; subnet?: string; cluster?: Record<string, unknown> }): Promise<void> {
   const site = o.site ?? 'lab';
   const text = stringify({
     apiVersion: 'infra.dev/v1alpha1',
@@ -53,6 +54,7 @@ export async function writeKvmStack(path: string, run: KvmSlotLayout, image: Kvm
     metadata: { name: o.stack },
     sites: [{ name: site, kind: 'kvm', uri: o.uri ?? run.uri, pool: o.pool, subnet: o.subnet ?? `${run.vmSubnetPrefix}.0/24`, image: image.disk, accel: 'tcg', kernel: image.kernel, initrd: image.initrd, cmdline: image.cmdline }],
     hosts: vms.map((v) => ({ name: v.name, site, user: o.user, cpus: 1, memoryGiB: v.memoryGiB ?? 1 })),
+    ...(o.cluster ? { clusters: [{ site, distribution: 'kubernetes', hosts: vms.map((v) => v.name), ...o.cluster }] } : {}),
   });
   await writeFile(path, text);
 }

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Builds the small bootable Debian image of the KVM tests once, into
 # ~/.cache/infra/images/<name>/ (outside the checkout): debootstrap root filesystem with systemd,
-# openssh-server, cloud-init (NoCloud only) and the cloud kernel, made into an ext4 filesystem
+# openssh-server, cloud-init (NoCloud only), the cloud kernel and what a kubelet node of the
+# `binaries` distribution needs from the system (containerd, runc, iptables, conntrack, socat), made into an ext4 filesystem
 # image (mkfs.ext4 -d, no partition table) converted to qcow2, plus the packaged kernel and
 # initrd beside it for direct kernel boot (root=/dev/vda). The name carries the suite and a hash
 # of this script. Atomic (temp dir + rename) and locked (flock) like test/hosts/build-rootfs.sh.
@@ -15,6 +16,7 @@ mirror="${INFRA_DEBIAN_MIRROR:-http://deb.debian.org/debian}"
 packages=(
   systemd systemd-sysv dbus udev openssh-server sudo
   ifupdown isc-dhcp-client iproute2 procps kmod util-linux mount e2fsprogs ca-certificates
+  containerd runc iptables conntrack socat
 )
 later=(cloud-init linux-image-cloud-amd64 initramfs-tools)
 
@@ -65,6 +67,8 @@ printf 'auto lo\niface lo inet loopback\n\nsource /etc/network/interfaces.d/*\n'
 # Services a tiny VM does not need, and that cost boot time under software emulation.
 chroot "$root" systemctl mask systemd-timesyncd.service apt-daily.timer apt-daily-upgrade.timer \
   e2scrub_all.timer e2scrub_reap.service fstrim.timer getty@tty1.service >/dev/null 2>&1 || true
+# containerd starts when a cluster puts a node there (the distribution enables it), not at every boot.
+chroot "$root" systemctl disable containerd.service >/dev/null 2>&1
 chroot "$root" apt-get clean
 rm -rf "$root"/var/lib/apt/lists/*
 kernel=$(ls "$root"/boot/vmlinuz-* | sort -V | tail -1)

@@ -3,6 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCommand } from '../../clusters/host/command.ts';
+import { clusterLayout } from '../../clusters/local/layout.ts';
+import { cacheBinDir } from '../../clusters/tools/resolver.ts';
 import { seedFiles } from '../../modules/kvm/seed.ts';
 import { macFor } from '../../modules/kvm/xml.ts';
 import { runInfra } from '../harness/cli.ts';
@@ -18,6 +20,8 @@ import { kvmStack, writeKvmStack, type KvmStackFixture } from '../harness/kvm-st
 let kvm: KvmRun;
 let image: KvmImage;
 let fx: KvmStackFixture;
+/** The image of the last test that changed it (another image replaces the VMs). */
+let otherImage: KvmImage;
 const VMS = ['vm-a', 'vm-b'];
 
 const addressOf = (i: number) => `${kvm.vmSubnetPrefix}.${10 + i}`;
@@ -98,7 +102,7 @@ describe('kvm site: two VMs through libvirt', () => {
     const other = join(fx.dir, 'disk-other.qcow2');
     const c = await runCommand('qemu-img', ['convert', '-O', 'qcow2', '-o', 'cluster_size=131072', image.disk, other]);
     expect(c.code, c.stderr).toBe(0);
-    const otherImage = { ...image, disk: other };
+    otherImage = { ...image, disk: other };
     await writeKvmStack(fx.stackFile, kvm, otherImage, [{ name: 'vm-a', memoryGiB: 2 }, { name: 'vm-b' }], { user: 'ops', pool: fx.pool, stack: 'vms' });
     const preview = await runInfra(['preview', '-f', fx.stackFile], fx.env);
     expect(preview.code, `${preview.stdout}\n${preview.stderr}`).toBe(0);
@@ -117,6 +121,35 @@ describe('kvm site: two VMs through libvirt', () => {
     const again = await runInfra(['up', '-f', fx.stackFile, '--skip-apps'], fx.env);
     expect(again.code, `${again.stdout}\n${again.stderr}`).toBe(0);
     expect(again.stdout).not.toMatch(/\b(create|update|replace|delete)\b/);
+  }, 1_800_000);
+
+  it('a binaries cluster on the VMs: vm-a the control plane, vm-b a node that turns Ready and runs a Pod under runc', async () => {
+    const cluster = { name: 'vmc', controlPlanes: 1, cni: 'bridge', csi: 'none' };
+    await writeKvmStack(fx.stackFile, kvm, otherImage, [{ name: 'vm-a', memoryGiB: 2 }, { name: 'vm-b' }], { user: 'ops', pool: fx.pool, stack: 'vms', cluster });
+    const started = Date.now();
+    const up = await runInfra(['up', '-f', fx.stackFile, '--skip-apps'], fx.env);
+    expect(up.code, `${up.stdout}\n${up.stderr}`).toBe(0);
+    process.stderr.write(`[kvm] binaries cluster on 2 VMs (software emulation) up to a Ready node: ${((Date.now() - started) / 1000).toFixed(1)} s\n`);
+    // Only the cluster was added: the VMs and their hosts are as they were.
+    expect(up.stdout).not.toMatch(/\b(update|replace|delete)\b/);
+    const kubectl = async (...args: string[]) => {
+      const r = await runCommand(join(cacheBinDir(), 'kubectl-v1.34.4', 'kubectl'), [`--kubeconfig=${clusterLayout('vmc', fx.env).kubeconfig}`, ...args]);
+      if (r.code !== 0) throw new Error(`kubectl ${args.join(' ')}: ${r.stderr}`);
+      return r.stdout;
+    };
+    const nodes = await kubectl('get', 'nodes', '-o', 'jsonpath={range .items[*]}{.metadata.name}={.status.conditions[?(@.type=="Ready")].status}{"\\n"}{end}');
+    expect(nodes.trim().split('\n')).toEqual(['vm-b=True']);
+    // The VMs have no registry: the pause image infra imported into the node's containerd.
+    await kubectl('run', 'sleeper', '--image=infra.local/pause:1', '--image-pull-policy=Never', '--restart=Never');
+    try {
+      await kubectl('wait', 'pod/sleeper', '--for=jsonpath={.status.phase}=Running', '--timeout=300s');
+    } catch (err) {
+      const pod = await kubectl('describe', 'pod', 'sleeper').catch((e: Error) => e.message);
+      const journal = await ssh(1, 'sudo journalctl -u kubelet -u containerd --no-pager -n 25 | cut -c1-300').catch((e: Error) => e.message);
+      throw new Error(`${(err as Error).message}\n${pod.split('\n').slice(-20).join('\n')}\n${journal}`);
+    }
+    // A real process in vm-b, under runc.
+    expect(Number(await ssh(1, 'pgrep -c -x pause || true'))).toBeGreaterThanOrEqual(2);
   }, 1_800_000);
 
   it('bad input fails in one line: unreachable URI, missing pool directory, a domain infra does not own (left untouched), not enough memory', async () => {

@@ -10,6 +10,7 @@ import { decideMemberRemoval } from '../removal-plan.ts';
 import { etcdctl, etcdMembers } from './etcd-members.ts';
 import { finishJoin, planJoin, startJoin } from './etcd-join.ts';
 import { runSteps } from '../run-steps.ts';
+import { clusterRetired } from '../../../engine/kept-clusters.ts';
 import { notePreview } from '../../../engine/preview-note.ts';
 import { clusterArtifacts } from './artifacts.ts';
 import { podNetworkOf } from '../node-addons.ts';
@@ -194,10 +195,16 @@ async function uncordon(m: MemberInputs): Promise<void> {
   await withHost(apiHost(m), (h) => h.run({ script: `${ADMIN} uncordon ${m.host}` }, { sudo: true, mutating: true, step: `uncordon ${m.host}` }));
 }
 
-/** A host leaves: drained and its Node deleted, then its etcd member removed, then its services stopped. */
+/**
+ * A host leaves: drained and its Node deleted, then its etcd member removed, then its services
+ * stopped. When the whole cluster goes (`infra destroy`, or the cluster left the stack) there is
+ * no cluster to leave: its services stop and its data stays on the host.
+ */
 export async function remove(_id: string, olds: MemberOutputs): Promise<void> {
-  if (olds.role === 'node') await leaveAsNode(olds);
-  else await leaveAsControlPlane(olds);
+  if (!clusterRetired(olds.cluster)) {
+    if (olds.role === 'node') await leaveAsNode(olds);
+    else await leaveAsControlPlane(olds);
+  }
   await stopServices(olds);
 }
 
@@ -213,7 +220,7 @@ async function leaveAsControlPlane(m: MemberOutputs): Promise<void> {
   if (!via) {
     throw new QuorumRefusedError(`${m.host} is the last etcd member of cluster ${m.cluster}: removing it would delete the cluster's data`, {
       where: `host ${m.host}`,
-      hint: 'keep at least one control-plane host in the stack; to retire the cluster, remove the cluster itself (its hosts keep their data)',
+      hint: 'keep at least one control-plane host in the stack; to retire the cluster, remove the cluster itself from the stack or run infra destroy (its hosts keep their data)',
     });
   }
   await withHost(accessOf(m, via.name), async (h) => {

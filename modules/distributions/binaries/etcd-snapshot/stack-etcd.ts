@@ -3,6 +3,7 @@ import { resolveBinary } from '../../../../clusters/tools/resolver.ts';
 import type { Progress } from '../../../../clusters/tools/heartbeat.ts';
 import { UsageError } from '../../../../stacks/errors.ts';
 import type { StackSpec } from '../../../../stacks/load.ts';
+import { hostsOverSsh } from '../../../../stacks/site-hosts.ts';
 import { connect } from '../../../hosts/host-access.ts';
 import type { RemoteHost } from '../../../hosts/index.ts';
 import { hostKeyPins } from '../../../hosts/stack-host-key.ts';
@@ -10,7 +11,7 @@ import { planTopology, type BinariesTopology } from '../topology.ts';
 import { restoreOverSsh, snapshotOverSsh, type RemoteRestoreResult, type RemoteSnapshotResult } from './remote-etcd.ts';
 
 /**
- * `infra etcd snapshot|restore` for a `kubernetes` cluster on an ssh site of a stack: its
+ * `infra etcd snapshot|restore` for a `kubernetes` cluster on an ssh site (or the VMs of a kvm site) of a stack: its
  * control-plane hosts, reached like `ssh` would (the ssh config, known_hosts, or the stack's
  * `hostKey`; keys pinned only in the Pulumi state are not read here, so a host must be known
  * to one of those).
@@ -25,8 +26,8 @@ export interface StackEtcdOptions {
 /** The topology of `name` when it is a cluster infra runs on SSH hosts, else undefined. */
 export function sshClusterTopology(stack: StackSpec, name: string): BinariesTopology | undefined {
   const cluster = stack.clusters.find((c) => c.name === name);
-  const sshSites = new Set(stack.sites.filter((s) => s.kind === 'ssh').map((s) => s.name));
-  if (!cluster || cluster.kubeconfig || cluster.local || cluster.distribution !== 'kubernetes' || !cluster.site || !sshSites.has(cluster.site)) return undefined;
+  const sites = new Set(stack.sites.filter(hostsOverSsh).map((s) => s.name));
+  if (!cluster || cluster.kubeconfig || cluster.local || cluster.distribution !== 'kubernetes' || !cluster.site || !sites.has(cluster.site)) return undefined;
   return planTopology(cluster, stack.hosts);
 }
 
@@ -51,7 +52,7 @@ async function tools(options: StackEtcdOptions) {
 function topologyOf(stack: StackSpec, name: string, stackFile: string): BinariesTopology {
   const t = sshClusterTopology(stack, name);
   if (!t) {
-    throw new UsageError(`"${name}" is neither a local cluster nor a kubernetes cluster on an ssh site of ${stackFile}`, {
+    throw new UsageError(`"${name}" is neither a local cluster nor a kubernetes cluster on the hosts of an ssh or kvm site of ${stackFile}`, {
       hint: 'name an `infra local` cluster, or pass the stack that defines the cluster with -f',
     });
   }
