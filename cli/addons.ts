@@ -2,7 +2,7 @@ import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { infraHome } from '../clusters/host/paths.ts';
 import { ADDON_APP_PREFIX, renderStackAddons, stackAddonApps } from '../modules/addons/apps.ts';
-import { addonChangesText, diffAddonSets, entriesOf, type AddonSetEntry } from '../modules/addons/preview.ts';
+import { addonChangesText, appliedAfter, diffAddonSets, entriesOf, type AddonSetEntry } from '../modules/addons/preview.ts';
 import { assertAddonsValid } from '../modules/addons/validate.ts';
 import type { BuiltinApp } from '../reconciler/builtin-apps.ts';
 import type { AppStatus } from '../reconciler/types.ts';
@@ -13,8 +13,9 @@ import type { StackSpec } from '../stacks/load.ts';
  * reconciler as apps infra owns, the set last applied kept in INFRA_HOME for `infra preview`.
  */
 
-export async function stackAddons(stack: StackSpec): Promise<BuiltinApp[]> {
-  assertAddonsValid(stack, await readFile(stack.file, 'utf8'));
+/** `text`: the stack file's text when it is not (or no longer) on disk as `stack.file` (a stack from Git). */
+export async function stackAddons(stack: StackSpec, text?: string): Promise<BuiltinApp[]> {
+  assertAddonsValid(stack, text ?? (await readFile(stack.file, 'utf8')));
   return stackAddonApps(stack);
 }
 
@@ -22,14 +23,26 @@ function stateFile(stack: StackSpec, env: NodeJS.ProcessEnv = process.env): stri
   return join(infraHome(env), 'addons', `${stack.name}.json`);
 }
 
-/** After a round that applied the add-ons: what `infra preview` compares the next stack with. */
-export async function saveAppliedAddons(stack: StackSpec, statuses: readonly AppStatus[]): Promise<void> {
-  const applied = new Set(statuses.filter((s) => s.app.startsWith(ADDON_APP_PREFIX) && s.sync === 'Synced').map((s) => `${s.app}\u0000${s.cluster}`));
-  const entries = entriesOf(renderStackAddons(stack)).filter((e) => applied.has(`${ADDON_APP_PREFIX}${e.addon}\u0000${e.cluster}`));
-  const file = stateFile(stack);
-  await mkdir(join(file, '..'), { recursive: true, mode: 0o700 });
-  await writeFile(`${file}.tmp`, `${JSON.stringify(entries, null, 2)}\n`, { mode: 0o600 });
-  await rename(`${file}.tmp`, file);
+/** Writes of the record one after the other: `infra serve` ends rounds concurrently. */
+let writing: Promise<void> = Promise.resolve();
+
+/**
+ * After a round that reconciled add-ons: what `infra preview` compares the next stack with.
+ * `whole`: the round held every app of the stack (removals included), not one app's (`--app`, a
+ * job of `infra serve`), which changes only the add-ons it held.
+ */
+export function saveAppliedAddons(stack: StackSpec, statuses: readonly AppStatus[], whole = true): Promise<void> {
+  const round = statuses.filter((s) => s.app.startsWith(ADDON_APP_PREFIX)).map((s) => ({ addon: s.app.slice(ADDON_APP_PREFIX.length), cluster: s.cluster, synced: s.sync === 'Synced' }));
+  const write = async () => {
+    const entries = appliedAfter(await appliedAddons(stack), entriesOf(renderStackAddons(stack)), round, whole);
+    const file = stateFile(stack);
+    await mkdir(join(file, '..'), { recursive: true, mode: 0o700 });
+    await writeFile(`${file}.tmp`, `${JSON.stringify(entries, null, 2)}\n`, { mode: 0o600 });
+    await rename(`${file}.tmp`, file);
+  };
+  const next = writing.then(write);
+  writing = next.catch(() => undefined);
+  return next;
 }
 
 async function appliedAddons(stack: StackSpec): Promise<AddonSetEntry[]> {

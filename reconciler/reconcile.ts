@@ -21,6 +21,7 @@ import { connect } from './targets.ts';
 import type { AppStatus, KubeObject, Manifest, Revision, StatusError } from './types.ts';
 import { mapLimit } from './pool.ts';
 import { isBuiltinName, withBuiltins, type BuiltinApp } from './builtin-apps.ts';
+import { dependencyBlocker, outsideDependencies } from './dependencies.ts';
 
 /**
  * One reconcile round over a stack's apps: fetch each source once, render each app once,
@@ -49,8 +50,8 @@ export interface ReconcileRequest {
   readonly onRendered?: (app: string, objects: readonly KubeObject[]) => void;
   /**
    * Apps infra renders itself (cluster add-ons), applied before the stack's apps. Absent (a
-   * caller that does not render them, e.g. `infra serve` today): their records are left alone,
-   * never pruned as departed; an empty list means the stack has none (departed ones are pruned).
+   * caller that does not render them, e.g. a test's round): their records are left alone, never
+   * pruned as departed; an empty list means the stack has none (departed ones are pruned).
    */
   readonly builtins?: readonly BuiltinApp[];
 }
@@ -84,8 +85,10 @@ export async function reconcileRound(req: ReconcileRequest, mode: Mode): Promise
   const fetcher = new SourceFetcher(req.cacheRoot);
   const targets = new Map(req.stack.clusters.map((c) => [c.name, connectOrFail(req, c)] as const));
   try {
-    const apps = await expandApps(req, fetcher);
+    const every = await expandApps(req, fetcher);
+    const apps = selectApps(every, req.apps);
     const names = new Set(apps.map((a) => a.name));
+    const outside = outsideDependencies(every, apps);
     for (const t of targets.values()) if (!(t instanceof Error)) t.round.scope(names);
     const order = dependencyWaves(apps).flat();
     const finished = new Map(order.map((a) => [a.name, deferred<ReadonlyMap<string, SyncResult>>()] as const));
@@ -97,7 +100,7 @@ export async function reconcileRound(req: ReconcileRequest, mode: Mode): Promise
           const dep = finished.get(d);
           if (dep) deps.set(d, await dep.promise);
         }
-        const results = await reconcileApp(req, app, fetcher, targets, mode, deps);
+        const results = await reconcileApp(req, app, fetcher, targets, mode, deps, outside);
         done?.resolve(new Map(results.map((r) => [r.cluster, r])));
         return results;
       } catch (err) {
@@ -139,7 +142,7 @@ export async function removeDepartedApps(req: ReconcileRequest & { readonly owne
   const fetcher = new SourceFetcher(req.cacheRoot);
   const targets = req.stack.clusters.map((c) => connectOrFail(req, c)).filter((t): t is ClusterTarget => !(t instanceof Error));
   try {
-    const apps = await expandApps({ ...req, apps: [] }, fetcher);
+    const apps = await expandApps(req, fetcher);
     const placed = new Map<string, Set<string>>();
     for (const app of apps) for (const c of keptTargets(app, req.stack.clusters)) placed.set(c.name, (placed.get(c.name) ?? new Set()).add(app.name));
     const results = await removeDeparted(targets, { stack: req.stack.name, orphan: new Set(req.stack.gitops.orphan), placed, ...keepBuiltins(req), writes: true, owner: req.owner, ...(req.signal ? { signal: req.signal } : {}) });
@@ -188,6 +191,7 @@ async function closeJournals(req: ReconcileRequest, targets: Iterable<ClusterTar
   );
 }
 
+/** Every app of the stack, app-of-apps folders expanded, after the builtin apps (`req.apps` is not applied here). */
 async function expandApps(req: ReconcileRequest, fetcher: SourceFetcher): Promise<AppSpec[]> {
   const out: AppSpec[] = [];
   for (const app of req.stack.gitops.apps) {
@@ -198,14 +202,18 @@ async function expandApps(req: ReconcileRequest, fetcher: SourceFetcher): Promis
     const revision = await fetcher.fetch(sourceOf(req, app), req.signal);
     out.push(...(await expandAppsFolder(app, revision)));
   }
-  const all = req.builtins && req.builtins.length > 0 ? withBuiltins(req.builtins, out) : out;
-  const wanted = req.apps && req.apps.length > 0 ? new Set(req.apps) : undefined;
+  return req.builtins && req.builtins.length > 0 ? withBuiltins(req.builtins, out) : out;
+}
+
+/** The apps a round asked for (`names` empty or absent: all of them). */
+function selectApps(all: readonly AppSpec[], names: readonly string[] | undefined): AppSpec[] {
+  const wanted = names && names.length > 0 ? new Set(names) : undefined;
   if (wanted) {
     const known = new Set(all.map((a) => a.name));
     const missing = [...wanted].filter((n) => !known.has(n));
     if (missing.length > 0) throw new UnknownAppError(`no app named ${missing.map((m) => `"${m}"`).join(', ')}`, { hint: `apps: ${[...known].join(', ')}` });
   }
-  return wanted ? all.filter((a) => wanted.has(a.name)) : all;
+  return wanted ? all.filter((a) => wanted.has(a.name)) : [...all];
 }
 
 class UnknownAppError extends InfraError {
@@ -242,6 +250,7 @@ async function reconcileApp(
   connections: ReadonlyMap<string, ClusterTarget | InfraError>,
   mode: Mode,
   done: ReadonlyMap<string, ReadonlyMap<string, SyncResult>>,
+  outside: ReadonlyMap<string, AppSpec>,
 ): Promise<SyncResult[]> {
   const writes = mode === 'sync';
   const placedSpecs = applyTargets(app, req.stack.clusters, req.placement);
@@ -300,6 +309,9 @@ async function reconcileApp(
     return r !== undefined && r.kind !== 'planned' && (r.status.sync === 'Failed' || r.status.health !== 'Healthy');
   });
   const prepare = async (t: ClusterTarget) => {
+    // Checked on every attempt: a retry may find the dependency's own round done meanwhile.
+    const waitsFor = await outsideBlocker(app, outside, t, req);
+    if (waitsFor) throw new ClusterError(waitsFor);
     let manifests: Manifest[];
     try {
       manifests = await manifestsFor(t);
@@ -343,6 +355,20 @@ async function reconcileApp(
     }),
   );
   return [...results, ...unconnected];
+}
+
+/**
+ * The first dependency outside the round that holds `app` back on `t`: one placed there whose
+ * record does not say Synced and Healthy (reconciler/dependencies.ts).
+ */
+async function outsideBlocker(app: AppSpec, outside: ReadonlyMap<string, AppSpec>, t: ClusterTarget, req: ReconcileRequest): Promise<StatusError | undefined> {
+  for (const d of app.dependsOn) {
+    const dep = outside.get(d);
+    if (!dep || !applyTargets(dep, req.stack.clusters, req.placement).some((c) => c.name === t.spec.name)) continue;
+    const why = dependencyBlocker(d, await t.round.record(d, req.signal));
+    if (why) return why;
+  }
+  return undefined;
 }
 
 /**

@@ -37,7 +37,7 @@ export function registerGitops(program: Command, ctx: RunContext): void {
       const stack = await loadStackFile(await stackFileFrom(opts));
       const builtins = await stackAddons(stack);
       const statuses = await reconcile({ stack, apps, builtins, cacheRoot: cacheDir(), retryForMs: opts.retryFor, progress: out.progress, signal: ctx.signal });
-      if (builtins.length > 0) await saveAppliedAddons(stack, statuses);
+      if (builtins.length > 0) await saveAppliedAddons(stack, statuses, !apps || apps.length === 0);
       out.result(statuses, () => statusTable(statuses));
       // Unhealthy is a failure too: a round that leaves a Deployment without replicas must not exit 0.
       if (statuses.some((s) => s.sync === 'Failed' || s.health === 'Degraded' || s.health === 'Progressing')) process.exitCode = 1;

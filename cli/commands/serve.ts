@@ -20,6 +20,7 @@ import { UsageError } from '../../stacks/errors.ts';
 import { loadStackFile } from '../../stacks/load.ts';
 import { durationMs, wholeNumber } from '../options.ts';
 import type { RunContext } from '../run-context.ts';
+import { saveAppliedAddons, stackAddons } from '../addons.ts';
 import { stackFileFrom } from '../stack-file.ts';
 import { failoverOptions, needsHealth, serveFailover, type FailoverWiring } from './serve-failover.ts';
 import { leaseOptions, serveLeases, type LeaseOpts } from './serve-leases.ts';
@@ -63,6 +64,8 @@ export function registerServe(program: Command, ctx: RunContext): void {
       const stack = await loadStackFile(await stackFileFrom(opts));
       const at = opts.stackFrom ? parseStackLocation(opts.stackFrom) : undefined;
       const stackFrom = at ? { at, source: stackSourceOf(stack, at) } : undefined;
+      // Add-on problems (path and line) stop the start (exit 2), as in `infra reconcile`.
+      const addons = { initial: await stackAddons(stack), of: stackAddons, applied: saveAppliedAddons };
       const metrics = new ServeMetrics();
       // Secrets are read once, here: a missing one stops the start (exit 2) before anything listens.
       const hooked = await watchedSources(stack.gitops.sources);
@@ -70,7 +73,8 @@ export function registerServe(program: Command, ctx: RunContext): void {
       if (opts.uiAuthFile && !opts.ui) throw new UsageError('--ui-auth-file is given without --ui', { hint: 'add --ui to serve the dashboard' });
       const uiAuth = opts.uiAuthFile ? await loadAuthFile(opts.uiAuthFile) : undefined;
       const state = uiAuth ? new DashboardState() : undefined;
-      const leases = serveLeases(opts, metrics, log, () => loop.stack.gitops.apps.map((a) => a.name));
+      // The add-on apps too: each hashed to a shard like any app, so exactly one replica applies it.
+      const leases = serveLeases(opts, metrics, log, () => loop.appNames());
       // Apps with a failover policy: placement decided from cluster health (reconciler/failover/); the dashboard shows that health.
       const failover: FailoverWiring | undefined = needsHealth(stack, state !== undefined)
         ? serveFailover({
@@ -86,7 +90,7 @@ export function registerServe(program: Command, ctx: RunContext): void {
             ...(state ? { onHealth: (cluster: string, h: ClusterHealth) => state.setClusterHealth(cluster, healthAnswer(h)) } : {}),
           })
         : undefined;
-      const loop: ServeLoop = new ServeLoop({ stack, ...(stackFrom ? { stackFrom } : {}), cacheRoot: cacheDir(), metrics, log, concurrency: opts.concurrency, retryForMs: opts.retryFor, ...(leases ? { ownership: leases.ownership, relay: (t) => leases.relay(t) } : {}), ...(failover ? { placement: failover.controller } : {}), ...(state ? { observer: state, suspended: (app: string) => state.isSuspended(app) } : {}) });
+      const loop: ServeLoop = new ServeLoop({ stack, ...(stackFrom ? { stackFrom } : {}), addons, cacheRoot: cacheDir(), metrics, log, concurrency: opts.concurrency, retryForMs: opts.retryFor, ...(leases ? { ownership: leases.ownership, relay: (t) => leases.relay(t) } : {}), ...(failover ? { placement: failover.controller } : {}), ...(state ? { observer: state, suspended: (app: string) => state.isSuspended(app) } : {}) });
       const dashboard = uiAuth && state ? await startDashboard(state, loop, uiAuth, log, opts.tlsCert !== undefined, failover, opts.probeInterval) : undefined;
       const server = await startHttpServer({
         host: opts.listen.host,

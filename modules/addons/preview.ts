@@ -44,3 +44,32 @@ export function addonChangesText(changes: readonly AddonChange[]): string {
   const sym = { add: '+', change: '~', remove: '-' } as const;
   return ['add-ons:', ...changes.map((c) => `  ${sym[c.change]} ${c.addon} on ${c.cluster}${c.detail ? ` (${c.detail})` : ''}`)].join('\n');
 }
+
+/** One add-on on one cluster in a round: whether the round synced it (else it failed there). */
+export interface AddonOutcome {
+  readonly addon: string;
+  readonly cluster: string;
+  readonly synced: boolean;
+}
+
+/**
+ * The add-ons applied after a round, from those applied before it and the stack's renders: one the
+ * round synced is its new render; one it failed keeps what was applied before (a failed sync leaves
+ * the previous revision in the cluster); one it did not hold is unchanged, unless the round was the
+ * whole stack's, which prunes the add-ons that left the stack.
+ */
+export function appliedAfter(before: readonly AddonSetEntry[], wanted: readonly AddonSetEntry[], round: readonly AddonOutcome[], whole: boolean): AddonSetEntry[] {
+  const key = (e: { addon: string; cluster: string }) => `${e.cluster}\u0000${e.addon}`;
+  const synced = new Map(round.map((o) => [key(o), o.synced] as const));
+  const old = new Map(before.map((e) => [key(e), e] as const));
+  const wantedKeys = new Set(wanted.map(key));
+  const out: AddonSetEntry[] = [];
+  for (const e of wanted) {
+    const s = synced.get(key(e));
+    const prev = old.get(key(e));
+    if (s === true) out.push(e);
+    else if (prev) out.push(prev);
+  }
+  if (!whole) for (const e of before) if (!wantedKeys.has(key(e))) out.push(e);
+  return out;
+}

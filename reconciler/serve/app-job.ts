@@ -2,6 +2,7 @@ import type { AppSpec, GitSourceSpec } from '../../stacks/gitops.ts';
 import type { StackSpec } from '../../stacks/load.ts';
 import { expandAppsFolder } from '../app-of-apps.ts';
 import type { Backoff } from '../backoff.ts';
+import type { BuiltinApp } from '../builtin-apps.ts';
 import { reconcile, removeDepartedApps } from '../reconcile.ts';
 import { GitSource } from '../source/git-source.ts';
 import type { PlacementView } from '../failover/targets.ts';
@@ -34,6 +35,11 @@ export interface JobContext {
   readonly observer?: RoundObserver;
   /** Where apps with `placement` go now (the failover controller's stored decisions). */
   readonly placement?: PlacementView & { rendered?(app: string, objects: readonly KubeObject[]): void };
+  /**
+   * The stack's add-ons as apps infra owns (rendered by the caller: reconciler/ cannot import
+   * modules/). Absent: a serve that does not render them, which leaves their records alone.
+   */
+  readonly builtins?: readonly BuiltinApp[];
 }
 
 /** Watches rounds (the dashboard): apps about to be reconciled, and what each round reported. */
@@ -89,6 +95,7 @@ export async function runReconcile(ctx: JobContext, labels: readonly string[], a
       stack: ctx.stack,
       ...(apps ? { apps } : {}),
       cacheRoot: ctx.cacheRoot,
+      ...(ctx.builtins ? { builtins: ctx.builtins } : {}),
       ...(ctx.env ? { env: ctx.env } : {}),
       retryForMs: ctx.retryForMs,
       backoff: ctx.clusterBackoff,
@@ -113,6 +120,7 @@ export async function runRemovals(ctx: JobContext, owner: (app: string) => { rea
   const statuses = await removeDepartedApps({
     stack: ctx.stack,
     cacheRoot: ctx.cacheRoot,
+    ...(ctx.builtins ? { builtins: ctx.builtins } : {}),
     ...(ctx.env ? { env: ctx.env } : {}),
     retryForMs: ctx.retryForMs,
     backoff: ctx.clusterBackoff,
@@ -129,9 +137,15 @@ export async function runRemovals(ctx: JobContext, owner: (app: string) => { rea
   return statuses;
 }
 
-/** Whether the apps `names` (of one job) need another attempt: a failure a later attempt can fix. */
+/**
+ * Whether the apps `names` (of one job) need another attempt: a failure a later attempt can fix.
+ * One job's apps (`names` given) also wait for dependencies that other jobs apply (an add-on, an
+ * app of another source or shard): the retry finds them ready once their own job is done. A
+ * whole-stack round does not: its dependencies were in it, and their own failure is what is retried.
+ */
 export function outcomeOf(statuses: readonly AppStatus[], names?: ReadonlySet<string>): JobOutcome {
-  const retry = statuses.find((s) => (!names || names.has(s.app)) && s.sync === 'Failed' && s.error && RETRIED.has(s.error.reason));
+  const retried = (reason: string) => RETRIED.has(reason) || (names !== undefined && reason === 'DependencyNotReady');
+  const retry = statuses.find((s) => (!names || names.has(s.app)) && s.sync === 'Failed' && s.error && retried(s.error.reason));
   return retry ? { kind: 'retry', why: `${retry.app} on ${retry.cluster}: ${retry.error?.reason}: ${retry.error?.message}` } : { kind: 'done' };
 }
 

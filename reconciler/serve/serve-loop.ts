@@ -3,6 +3,7 @@ import type { StackSpec } from '../../stacks/load.ts';
 import type { AppStatus, KubeObject } from '../types.ts';
 import { InfraError } from '../../stacks/errors.ts';
 import { DEFAULT_BACKOFF, type Backoff } from '../backoff.ts';
+import type { BuiltinApp } from '../builtin-apps.ts';
 import { GitSource } from '../source/git-source.ts';
 import { appNamesOf, commitAvailable, drainingBackoff, outcomeOf, runReconcile, runRemovals, type JobContext, type RoundObserver } from './app-job.ts';
 import type { PlacementView } from '../failover/targets.ts';
@@ -51,13 +52,30 @@ export interface ServeLoopOptions {
   readonly suspended?: (app: string) => boolean;
   /** Where apps with `placement` go now (reconciler/failover/). */
   readonly placement?: PlacementView & { rendered?(app: string, objects: readonly KubeObject[]): void };
+  /** The stack's add-ons, reconciled as apps infra owns before the stack's apps; absent: their records are left alone. */
+  readonly addons?: ServeAddons;
+}
 
+/**
+ * The stack's add-ons (cluster add-ons as apps infra owns), rendered by the caller: reconciler/
+ * cannot import modules/ (docs/ARCHITECTURE.md). Each is an app of the queue like the stack's
+ * (its own jobs, status, metrics, shard), and the stack's apps depend on it.
+ */
+export interface ServeAddons {
+  /** Those of the stack serve starts with (checked by the caller before anything listens). */
+  readonly initial: readonly BuiltinApp[];
+  /** Those of a stack reloaded from Git (`text` is its file, for the path and line of a problem); an InfraError keeps the old stack. */
+  of(stack: StackSpec, text: string): Promise<readonly BuiltinApp[]>;
+  /** After a round that reconciled some of them (`whole`: every app of the stack, removals included). */
+  applied?(stack: StackSpec, statuses: readonly AppStatus[], whole: boolean): Promise<void>;
 }
 
 /** The queue key of the whole-stack job (a stack reload, the first round); app names cannot contain spaces. */
 const STACK_KEY = ' stack';
 /** The queue key of the removal of departed apps of the shards this replica holds (sharded replicas only). */
 const REMOVALS_KEY = ' removals';
+/** The batch of the add-on apps (they have no source): the jobs queued together run in one round. */
+const ADDONS_BATCH = ' add-ons';
 
 export class ServeLoop {
   private readonly opts: ServeLoopOptions;
@@ -68,6 +86,8 @@ export class ServeLoop {
   /** Newest commit seen per source URL+ref (polls trigger only on a change). */
   private readonly seen = new Map<string, string>();
   private current: StackSpec;
+  /** The add-ons of `current` (undefined: not rendered by the caller). */
+  private builtins: readonly BuiltinApp[] | undefined;
   private stackText: string | undefined;
   private timers: SourceTimers | undefined;
   private firstRoundDone = false;
@@ -80,6 +100,8 @@ export class ServeLoop {
   constructor(opts: ServeLoopOptions) {
     this.opts = opts;
     this.current = opts.stack;
+    // A stack from Git: none until it is loaded (the bootstrap stack's are not the real ones).
+    this.builtins = opts.stackFrom ? undefined : opts.addons?.initial;
     this.ownership = opts.ownership ?? OWNS_EVERYTHING;
     this.clock = opts.clock ?? { ...DEFAULT_BACKOFF, maxMs: 60_000 };
     this.queue = new WorkQueue({
@@ -87,7 +109,7 @@ export class ServeLoop {
       backoff: this.clock,
       concurrency: opts.concurrency ?? 4,
       // The apps of one source start together: one fetch and one round for a push, however many apps.
-      batchOf: (key) => (key === STACK_KEY ? undefined : this.current.gitops.apps.find((a) => a.name === key)?.source),
+      batchOf: (key) => (key === STACK_KEY ? undefined : this.isBuiltin(key) ? ADDONS_BATCH : this.current.gitops.apps.find((a) => a.name === key)?.source),
       onStart: (job, waitMs) => opts.metrics.queueWait.observe(waitMs / 1000),
       onDepth: (n) => opts.metrics.queueDepth.set(n),
       onRetry: (job, delayMs, why) => {
@@ -106,6 +128,23 @@ export class ServeLoop {
   /** The stack being served (the newest valid one). */
   get stack(): StackSpec {
     return this.current;
+  }
+
+  /** Every app served, each a key of the queue and hashed to a shard: the add-ons, then the stack's apps. */
+  appNames(): string[] {
+    return this.served().map((a) => a.name);
+  }
+
+  private served(): AppSpec[] {
+    return [...(this.builtins ?? []).map((b) => b.spec), ...this.current.gitops.apps];
+  }
+
+  private appSpec(name: string): AppSpec | undefined {
+    return this.served().find((a) => a.name === name);
+  }
+
+  private isBuiltin(name: string): boolean {
+    return this.builtins?.some((b) => b.spec.name === name) ?? false;
   }
 
   readiness(): Readiness {
@@ -146,7 +185,7 @@ export class ServeLoop {
 
   /** Queues one app (the dashboard's sync now); false when it is not in the stack, not owned here, or serve stops. */
   queueApp(app: string, reason: string): boolean {
-    if (this.stopping || !this.current.gitops.apps.some((a) => a.name === app) || !this.ownership.owns(app)) return false;
+    if (this.stopping || !this.appSpec(app) || !this.ownership.owns(app)) return false;
     this.queue.add(app, { reason });
     return true;
   }
@@ -198,6 +237,14 @@ export class ServeLoop {
       drift: (s) => {
         for (const a of this.current.gitops.apps) if (a.source === s.name && this.ownership.owns(a.name)) this.queue.add(a.name, { reason: 'drift' });
       },
+      // The add-ons have no source: their own drift clock.
+      ...(this.builtins && this.builtins.length > 0
+        ? {
+            builtinDrift: () => {
+              for (const b of this.builtins ?? []) if (this.ownership.owns(b.spec.name)) this.queue.add(b.spec.name, { reason: 'drift' });
+            },
+          }
+        : {}),
     });
   }
 
@@ -237,7 +284,7 @@ export class ServeLoop {
       lastApplied: this.lastApplied,
       ...(this.opts.observer ? { observer: this.opts.observer } : {}),
       ...(this.opts.placement ? { placement: this.opts.placement } : {}),
-
+      ...(this.builtins ? { builtins: this.builtins } : {}),
     };
   }
 
@@ -250,7 +297,7 @@ export class ServeLoop {
     // Apps whose lease ends together go together: losing one shard must not abort another's apps.
     const bySignal = new Map<AbortSignal | undefined, { job: Job; app: AppSpec }[]>();
     for (const job of jobs) {
-      const app = this.current.gitops.apps.find((a) => a.name === job.key);
+      const app = this.appSpec(job.key);
       // Not ours, or left the stack meanwhile (the stack job prunes it).
       if (!app || !this.ownership.owns(app.name) || this.opts.suspended?.(app.name)) continue;
       const signal = this.ownership.signal(app.name);
@@ -275,6 +322,7 @@ export class ServeLoop {
       // A drift re-check alone is not news: its cells do not flash Progressing.
       this.opts.observer?.started(group.filter(({ job }) => names.has(job.key) && job.reasons.some((r) => r !== 'drift')).map(({ job }) => job.key));
       const statuses = await runReconcile(ctx, [...names.keys()], all, signal);
+      await this.addonsApplied(ctx, statuses, false);
       for (const { job, app } of group) {
         const own = names.get(app.name);
         if (!own) continue;
@@ -309,9 +357,12 @@ export class ServeLoop {
         this.opts.metrics.stackLoads.inc({ result: 'loaded' });
         // A push that left the stack file alone: its apps' own jobs do the work.
         if (loaded.text === this.stackText && this.firstRoundDone) return { kind: 'done' };
+        // Add-ons that cannot work (path and line) make the stack broken like a schema error.
+        const builtins = this.opts.addons ? await this.opts.addons.of(loaded.stack, loaded.text) : undefined;
         this.opts.log.info(`stack ${from.at.path} loaded`, { source: from.source.name, revision: loaded.commit });
         this.stackText = loaded.text;
         this.current = loaded.stack;
+        this.builtins = builtins;
         const added = this.sources().filter((s) => !this.seen.has(sourceKey(s)));
         for (const s of added) this.unfetched.add(s.name);
         await Promise.all(added.map((s) => this.poll(s, undefined, true)));
@@ -328,13 +379,28 @@ export class ServeLoop {
     return this.fullRound(job);
   }
 
+  /**
+   * Tells the caller what a round did to the add-ons (the record `infra preview` compares with);
+   * a failure to keep that record is said, and changes nothing in the clusters.
+   */
+  private async addonsApplied(ctx: JobContext, statuses: readonly AppStatus[], whole: boolean): Promise<void> {
+    const applied = this.opts.addons?.applied;
+    // As the CLI: only a stack with add-ons keeps the record.
+    if (!applied || !ctx.builtins || ctx.builtins.length === 0 || (!whole && !statuses.some((s) => this.isBuiltin(s.app)))) return;
+    try {
+      await applied(ctx.stack, statuses, whole);
+    } catch (err) {
+      this.opts.log.warn(`the record of the applied add-ons was not written (infra preview compares with the previous one): ${(err as Error).message}`);
+    }
+  }
+
   /** Prunes the apps that left the stack whose shard this replica holds, each fenced by its shard's signal (SIGTERM lets it finish, like an apply). */
   private async runRemovals(): Promise<JobOutcome> {
     return outcomeOf(await runRemovals(this.jobContext(), (app) => (this.ownership.owns(app) ? { signal: this.ownership.signal(app) } : undefined)));
   }
 
   private async fullRound(job: Job): Promise<JobOutcome> {
-    const apps = this.current.gitops.apps;
+    const apps = this.served();
     const owned = apps.filter((a) => this.ownership.owns(a.name) && !this.opts.suspended?.(a.name));
     try {
       if (owned.length === apps.length && this.ownership.ownsRemovals()) {
@@ -344,11 +410,13 @@ export class ServeLoop {
         const signals = [...new Set(apps.map((a) => this.ownership.signal(a.name)).filter((x): x is AbortSignal => x !== undefined))];
         const fence = signals.length > 0 ? AbortSignal.any(signals) : undefined;
         let statuses: AppStatus[] | undefined;
+        const ctx = this.jobContext();
         try {
-          statuses = await runReconcile(this.jobContext(), ['(stack)'], undefined, fence);
+          statuses = await runReconcile(ctx, ['(stack)'], undefined, fence);
         } catch (err) {
           if (!fence?.aborted || this.stopping) throw err;
         }
+        if (statuses) await this.addonsApplied(ctx, statuses, !fence?.aborted);
         if (statuses && !fence?.aborted) return outcomeOf(statuses);
         if (this.stopping) return { kind: 'done' };
         // A shard was handed over mid-round (a replica joined): the apps still ours go on one by one,

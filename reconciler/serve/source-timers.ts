@@ -15,6 +15,8 @@ export type Clock = Pick<Backoff, 'now' | 'sleep' | 'random'>;
 export interface SourceTimerHandlers {
   readonly poll: (source: GitSourceSpec, signal: AbortSignal) => Promise<void>;
   readonly drift: (source: GitSourceSpec) => void;
+  /** The drift re-check of the apps without a source (the add-ons infra renders), every DEFAULT_DRIFT_MS. */
+  readonly builtinDrift?: () => void;
 }
 
 export function jittered(ms: number, random: () => number): number {
@@ -32,6 +34,8 @@ export class SourceTimers {
       this.loops.push(every(() => jittered(s.intervalMs ?? DEFAULT_POLL_MS, clock.random), clock, signal, () => handlers.poll(s, signal)));
       this.loops.push(every(() => jittered(s.driftIntervalMs ?? DEFAULT_DRIFT_MS, clock.random), clock, signal, async () => handlers.drift(s)));
     }
+    const builtinDrift = handlers.builtinDrift;
+    if (builtinDrift) this.loops.push(every(() => jittered(DEFAULT_DRIFT_MS, clock.random), clock, signal, async () => builtinDrift()));
   }
 
   async stop(): Promise<void> {
