@@ -62,7 +62,7 @@ export interface ServeLoopOptions {
  * (its own jobs, status, metrics, shard), and the stack's apps depend on it.
  */
 export interface ServeAddons {
-  /** Those of the stack serve starts with (checked by the caller before anything listens). */
+  /** Those of the stack serve starts with (checked by the caller before anything listens); with `stackFrom`, none until the stack in Git is loaded. */
   readonly initial: readonly BuiltinApp[];
   /** Those of a stack reloaded from Git (`text` is its file, for the path and line of a problem); an InfraError keeps the old stack. */
   of(stack: StackSpec, text: string): Promise<readonly BuiltinApp[]>;

@@ -5,13 +5,13 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AddonFacts } from '../../modules/addons/addon.ts';
 import { addonApps } from '../../modules/addons/apps.ts';
 import { ADDONS } from '../../modules/addons/registry.ts';
-import { builtinAppSpec, type BuiltinApp } from '../../reconciler/builtin-apps.ts';
 import { CLI_TEST_TIMEOUT_MS, runInfra } from '../harness/cli.ts';
 import { testClusters } from '../harness/environment.ts';
 import type { TestCluster } from '../harness/environment-spec.ts';
 import { GitFixture } from '../harness/git-fixture.ts';
 import { byCluster, readObject, reconcileOnce } from '../harness/reconcile-helpers.ts';
 import { stackFor } from '../harness/stack-fixture.ts';
+import { stuckAddon } from '../harness/stuck-addon.ts';
 
 /**
  * Every add-on renders, passes the strict server-side dry-run (Rook-Ceph's CRDs before its CRs),
@@ -141,26 +141,14 @@ describe('add-ons on local clusters (kwok nodes)', () => {
     const pv = await runInfra(['preview', '-f', file], env);
     expect(pv.stdout).toContain(['add-ons:', `  ~ runtimes on ${first.name} (rendered objects differ)`, `  ~ runtimes on ${second.name} (rendered objects differ)`].join('\n'));
 
-    // A round that does not render add-ons (as `infra serve` today) leaves them alone instead of pruning them as departed.
+    // A round that does not render add-ons (no builtin list) leaves them alone instead of pruning them as departed.
     const plain = await reconcileOnce(stackFor(repo.dir, [{ name: 'web', path: 'web', namespace: 'default', targets: { clusters: [first.name] } }]));
     expect(plain.filter((s) => s.app.startsWith('addon-'))).toEqual([]);
     expect(await readObject(first, 'apps/v1', 'DaemonSet', 'kube-flannel-ds', 'kube-flannel')).toBeDefined();
   });
 
   it('the stack\'s apps wait for the add-ons of their cluster: an add-on that does not become Healthy holds them back there only', { timeout: 120_000 }, async () => {
-    const stuck: BuiltinApp = {
-      spec: { ...builtinAppSpec('addon-stuck', [first.name]), timeoutMs: 2_000 },
-      revision: 'stuck-1',
-      manifests: () => [{
-        origin: { file: 'addon stuck' },
-        object: {
-          apiVersion: 'apps/v1',
-          kind: 'Deployment',
-          metadata: { name: 'stuck', namespace: 'default' },
-          spec: { replicas: 1, selector: { matchLabels: { app: 'stuck' } }, template: { metadata: { labels: { app: 'stuck' } }, spec: { nodeSelector: { 'no-such-node': 'x' }, containers: [{ name: 'c', image: 'stuck:1' }] } } },
-        },
-      }],
-    };
+    const stuck = stuckAddon(first.name, 'stuck');
     const stack = stackFor(repo.dir, [{ name: 'web', path: 'web', namespace: 'default', targets: { clusters: [first.name, second.name] } }]);
     const statuses = await reconcileOnce(stack, { builtins: [stuck] });
     expect(byCluster(statuses, 'addon-stuck').get(first.name)?.health).toBe('Progressing');

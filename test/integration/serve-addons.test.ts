@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { waitFor } from '../../clusters/wait.ts';
 import type { AddonFacts } from '../../modules/addons/addon.ts';
 import { addonApps } from '../../modules/addons/apps.ts';
-import { builtinAppSpec, type BuiltinApp } from '../../reconciler/builtin-apps.ts';
+import type { BuiltinApp } from '../../reconciler/builtin-apps.ts';
 import { KubeClient } from '../../clusters/kube-client.ts';
 import { LeaseOwnership } from '../../reconciler/leases/lease-ownership.ts';
 import { LeaseStore } from '../../reconciler/leases/lease-store.ts';
@@ -26,6 +26,7 @@ import { GitFixture } from '../harness/git-fixture.ts';
 import { readObject } from '../harness/reconcile-helpers.ts';
 import { ServeProcess } from '../harness/serve-process.ts';
 import { stackFor } from '../harness/stack-fixture.ts';
+import { stuckAddon } from '../harness/stuck-addon.ts';
 
 /**
  * `infra serve` applies the stack's add-ons as apps infra owns, before the stack's apps: as a
@@ -171,17 +172,7 @@ describe('infra serve with add-ons', () => {
 
   it('one job per app: the add-on is its own job, the user app\'s job waits for it on its cluster only; the removals job prunes only the add-on that left the stack', { timeout: 180_000 }, async () => {
     // An add-on that never becomes Healthy (nothing can schedule its Pod) holds web back on its cluster.
-    const stuck: BuiltinApp = {
-      spec: { ...builtinAppSpec('addon-stuck', [first.name]), timeoutMs: 2_000 },
-      revision: 'stuck-1',
-      manifests: () => [{
-        origin: { file: 'addon stuck' },
-        object: {
-          apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name: 'serve-addons-stuck', namespace: 'default' },
-          spec: { replicas: 1, selector: { matchLabels: { app: 'stuck' } }, template: { metadata: { labels: { app: 'stuck' } }, spec: { nodeSelector: { 'no-such-node': 'x' }, containers: [{ name: 'c', image: 'stuck:1' }] } } },
-        },
-      }],
-    };
+    const stuck = stuckAddon(first.name, 'serve-addons-stuck');
     const lines: string[] = [];
     const metrics = new ServeMetrics({ processMetrics: false });
     const loop = loopWith([...addonApps([facts]), stuck], lines, metrics);
