@@ -57,20 +57,31 @@ interface Seen {
   readonly status?: AppStatus;
 }
 
-/** ConfigMap writes on `cluster` named `names`, in the order the apiserver made them (one watch). */
+/** ConfigMap writes on `cluster` named `names`, in the order the apiserver made them (one watch, seen to be open before this returns). */
 async function watchConfigMaps(cluster: TestCluster, names: readonly string[]): Promise<{ seen: Seen[]; stop: () => void }> {
   const seen: Seen[] = [];
+  const sentinel = `serve-addons-watch-${process.pid}`;
+  let open = false;
   const req = await new Watch(clients(cluster).kc).watch(
     '/api/v1/configmaps',
     {},
     (type: string, obj: { metadata: { name: string }; data?: Record<string, string> }) => {
+      if (obj.metadata.name === sentinel) open = true;
       if ((type !== 'ADDED' && type !== 'MODIFIED') || !names.includes(obj.metadata.name)) return;
       const status = obj.data?.['status'];
       seen.push({ name: obj.metadata.name, ...(status ? { status: JSON.parse(status) as AppStatus } : {}) });
     },
     () => undefined,
   );
-  return { seen, stop: () => req.abort() };
+  await clients(cluster).core.createNamespacedConfigMap({ namespace: 'default', body: { metadata: { name: sentinel } } });
+  expect(await waitFor(async () => (open ? true : undefined), { timeoutMs: 10_000, intervalMs: 20 }), 'the watch is open').toBe(true);
+  return {
+    seen,
+    stop: () => {
+      req.abort();
+      void deleteIfPresent(cluster, `/api/v1/namespaces/default/configmaps/${sentinel}`);
+    },
+  };
 }
 
 async function metricsText(base: string): Promise<string> {
