@@ -1,5 +1,3 @@
-import { mkdir, writeFile } from 'node:fs/promises';
-import { cpus, totalmem } from 'node:os';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { benchFailover } from './failover-bench.ts';
@@ -10,10 +8,11 @@ import { benchReconcile } from './reconcile-bench.ts';
 import { benchScale } from './scale-bench.ts';
 import { benchServe } from './serve-bench.ts';
 import { benchStack } from './stack-bench.ts';
+import { machine, writeBenchResults } from './results.ts';
 
 /**
- * `npm run bench [local|reconcile|scale|stack|serve|serve-idle|health|failover|dashboard] [options]`: runs the benchmarks
- * (all but `scale`, `serve`, `health`, `failover` and `dashboard` when none is named; `serve-idle` is serve's idle part alone) and writes bench-results/<date>.json.
+ * `npm run bench [local|reconcile|scale|stack|serve|serve-idle|health|failover|dashboard|kvm] [options]`: runs the benchmarks
+ * (all but `scale`, `serve`, `health`, `failover`, `dashboard` and `kvm` when none is named; `serve-idle` is serve's idle part alone) and writes bench-results/<date>.json.
  *
  *   --apps N            apps per cluster in `reconcile` (default 1000; env BENCH_APPS)
  *   --one-cluster       `reconcile` measures only the one-cluster round (env BENCH_ONE_CLUSTER=1)
@@ -25,6 +24,7 @@ import { benchStack } from './stack-bench.ts';
  *   --failovers N       `failover`: kill → Healthy elsewhere runs (default 5)
  *   --dashboard-apps N  `dashboard`: apps of the served stack (default 1000), on 3 clusters
  *   --event-seconds N   `dashboard`: how long the idle event stream is read (default 60)
+ *   --vm-rounds N       `kvm`: rounds of up / by hand for 1 and 3 VMs (default 1; needs root, minutes per round)
  *   --baseline DIR      a previous checkout of this repository whose CLI runs in the same rounds
  *                       (env BENCH_BASELINE), for an A/B under the same load
  */
@@ -43,6 +43,7 @@ const { values, positionals } = parseArgs({
     failovers: { type: 'string' },
     'dashboard-apps': { type: 'string' },
     'event-seconds': { type: 'string' },
+    'vm-rounds': { type: 'string' },
   },
 });
 const count = (text: string, what: string): number => {
@@ -57,9 +58,8 @@ const which = new Set(positionals);
 const all = which.size === 0;
 const baselineDir = values.baseline ?? process.env['BENCH_BASELINE'];
 const baseline = baselineDir ? resolve(baselineDir) : undefined;
-const machine = `${cpus().length} x ${cpus()[0]?.model ?? 'cpu'}, ${Math.round(totalmem() / 2 ** 30)} GiB`;
 const started = new Date().toISOString();
-const result: Record<string, unknown> = { date: started, machine, node: process.version, ...(baseline ? { baseline } : {}) };
+const result: Record<string, unknown> = { date: started, machine: machine(), node: process.version, ...(baseline ? { baseline } : {}) };
 if (all || which.has('local')) result['localClusters'] = await benchLocalClusters();
 if (all || which.has('reconcile')) {
   result['reconcile'] = await benchReconcile({
@@ -81,8 +81,11 @@ if (which.has('health')) result['health'] = await benchHealth();
 if (which.has('dashboard')) {
   result['dashboard'] = await benchDashboard({ apps: count(values['dashboard-apps'] ?? '1000', '--dashboard-apps'), runs: 5, eventSeconds: count(values['event-seconds'] ?? '60', '--event-seconds') });
 }
+if (which.has('kvm')) {
+  // Loaded only when named: it brings the KVM module (and Pulumi) into this process.
+  const { benchKvm, kvmBenchProgress, stopOnSignals } = await import('./kvm-bench.ts');
+  result['kvm'] = await benchKvm({ rounds: count(values['vm-rounds'] ?? '1', '--vm-rounds'), signal: stopOnSignals(), progress: kvmBenchProgress });
+}
 
-await mkdir('bench-results', { recursive: true });
-const file = `bench-results/${started.slice(0, 19).replace(/:/g, '-')}.json`;
-await writeFile(file, `${JSON.stringify(result, null, 2)}\n`);
+const file = await writeBenchResults(started, result);
 process.stdout.write(`${JSON.stringify(result, null, 2)}\nwritten to ${file}\n`);

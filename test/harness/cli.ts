@@ -19,9 +19,10 @@ export interface CliResult {
   readonly stderr: string;
 }
 
-export function runInfra(args: readonly string[], env: NodeJS.ProcessEnv): Promise<CliResult> {
+/** Resolves with the exit code and output; with `signal`, an abort stops the CLI (SIGTERM) and rejects. */
+export function runInfra(args: readonly string[], env: NodeJS.ProcessEnv, options: { signal?: AbortSignal } = {}): Promise<CliResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [INFRA_BIN, ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [INFRA_BIN, ...args], { env, stdio: ['ignore', 'pipe', 'pipe'], ...(options.signal ? { signal: options.signal } : {}) });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (b: Buffer) => (stdout += b.toString()));
