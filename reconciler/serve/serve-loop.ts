@@ -90,6 +90,8 @@ export class ServeLoop {
   private builtins: readonly BuiltinApp[] | undefined;
   private stackText: string | undefined;
   private timers: SourceTimers | undefined;
+  /** Set when start() queues the first round: work asked for before then is that round's. */
+  private started = false;
   private firstRoundDone = false;
   private readonly unfetched = new Set<string>();
   private stopping = false;
@@ -118,7 +120,11 @@ export class ServeLoop {
       },
       onError: (job, err) => opts.log.error(`reconcile failed: ${err instanceof InfraError ? err.oneLine() : err instanceof Error ? (err.stack ?? err.message) : String(err)}`, { app: this.label(job.key) }),
     });
-    this.ownership.onGained?.((app) => this.queue.add(app, { reason: 'ownership' }));
+    // Shards taken before start() (a replica takes its share first) are covered by the first round,
+    // which runs after the sources are fetched and the stored placements loaded: nothing runs before it.
+    this.ownership.onGained?.((app) => {
+      if (this.started && !this.stopping) this.queue.add(app, { reason: 'ownership' });
+    });
     // A shard taken over may hold apps that left the stack meanwhile: the new holder prunes them.
     this.ownership.onShardsGained?.(() => {
       if (this.firstRoundDone && !this.stopping) this.queue.add(REMOVALS_KEY, { reason: 'ownership' }, { exclusive: true });
@@ -160,6 +166,7 @@ export class ServeLoop {
     for (const s of sources) this.unfetched.add(s.name);
     await Promise.all(sources.map((s) => this.poll(s, undefined, true)));
     if (this.stopping) return; // stopped while fetching: no first round, no timers
+    this.started = true;
     this.queue.add(STACK_KEY, { reason: 'start' }, { exclusive: true });
     this.restartTimers();
   }
@@ -192,7 +199,7 @@ export class ServeLoop {
 
   /** Queues a reconcile of one owned app (the failover controller moved it). */
   enqueue(app: string, reason: string): void {
-    if (!this.stopping && this.ownership.owns(app)) this.queue.add(app, { reason });
+    if (this.started && !this.stopping && this.ownership.owns(app)) this.queue.add(app, { reason });
   }
 
   /** Stops taking work, lets running reconciles finish, then releases the leases. */
