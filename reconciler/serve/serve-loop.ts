@@ -92,6 +92,8 @@ export class ServeLoop {
   private timers: SourceTimers | undefined;
   /** Set when start() queues the first round: work asked for before then is that round's. */
   private started = false;
+  /** Pushes announced before start(). */
+  private readonly early: Trigger[] = [];
   private firstRoundDone = false;
   private readonly unfetched = new Set<string>();
   private stopping = false;
@@ -168,6 +170,8 @@ export class ServeLoop {
     if (this.stopping) return; // stopped while fetching: no first round, no timers
     this.started = true;
     this.queue.add(STACK_KEY, { reason: 'start' }, { exclusive: true });
+    // Pushes announced meanwhile: one may have landed after the fetch above.
+    for (const t of this.early.splice(0)) this.queueTrigger(t, this.current.gitops.apps.filter((a) => a.source === t.source).map((a) => a.name));
     this.restartTimers();
   }
 
@@ -183,16 +187,25 @@ export class ServeLoop {
     const spec = this.sources().find((s) => s.name === t.source);
     // The poll that will see this commit has nothing left to trigger.
     if (spec && t.revision) this.seen.set(sourceKey(spec), t.revision);
-    if (this.opts.stackFrom?.at.source === t.source) this.queue.add(STACK_KEY, { reason: t.reason, ...(t.revision ? { revision: t.revision } : {}) }, { exclusive: true });
-    for (const app of apps) if (this.ownership.owns(app)) this.queue.add(app, { reason: t.reason, ...(t.revision ? { revision: t.revision } : {}) });
+    // Before start(): queued after the first round (the sources are not fetched, the placements not loaded yet).
+    if (this.started) this.queueTrigger(t, apps);
+    else this.early.push(t);
     // A push from outside (not a poll, not one shared by another replica) is shared with the replicas.
     if (!t.relayed && t.reason !== 'poll' && (apps.length > 0 || this.opts.stackFrom?.at.source === t.source)) this.opts.relay?.(t);
     return apps;
   }
 
+  private queueTrigger(t: Trigger, apps: readonly string[]): void {
+    if (this.opts.stackFrom?.at.source === t.source) this.queue.add(STACK_KEY, { reason: t.reason, ...(t.revision ? { revision: t.revision } : {}) }, { exclusive: true });
+    for (const app of apps) if (this.ownership.owns(app)) this.queue.add(app, { reason: t.reason, ...(t.revision ? { revision: t.revision } : {}) });
+  }
+
   /** Queues one app (the dashboard's sync now); false when it is not in the stack, not owned here, or serve stops. */
   queueApp(app: string, reason: string): boolean {
-    if (this.stopping || !this.appSpec(app) || !this.ownership.owns(app)) return false;
+    if (this.stopping || !this.appSpec(app)) return false;
+    // Before start(): the first round is about to reconcile it (here, or at the holder of its shard).
+    if (!this.started) return true;
+    if (!this.ownership.owns(app)) return false;
     this.queue.add(app, { reason });
     return true;
   }

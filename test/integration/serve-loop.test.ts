@@ -186,4 +186,23 @@ describe('serve loop', () => {
       await loop.stop();
     }
   });
+
+  it('a push announced before start() runs nothing until then, and is queued after the first round', async () => {
+    const metrics = new ServeMetrics({ processMetrics: false });
+    const loop = newLoop(metrics);
+    try {
+      const sha = await repo.commit({ 'app/cm.yaml': cm('before-start') });
+      expect(loop.trigger({ source: 'repo', revision: sha, reason: 'webhook' })).toEqual(['burst']);
+      // idle() waits for anything queued: a job of the push would have run by now.
+      await loop.idle();
+      expect(await runsOf(metrics, 'burst'), 'nothing runs before start (sources not fetched, placements not loaded)').toBe(0);
+      expect(loop.readiness().ready).toBe(false);
+      await loop.start();
+      await loop.idle();
+      expect(await valuesOnClusters()).toEqual(clusters.map(() => 'before-start'));
+      expect(await runsOf(metrics, 'burst'), 'the push, after the first (whole-stack) round').toBe(1);
+    } finally {
+      await loop.stop();
+    }
+  });
 });
