@@ -92,8 +92,8 @@ export class ServeLoop {
   private timers: SourceTimers | undefined;
   /** Set when start() queues the first round: work asked for before then is that round's. */
   private started = false;
-  /** Pushes announced before start(). */
-  private readonly early: Trigger[] = [];
+  /** What was asked before start() (pushes, the dashboard's sync now and resume), queued after the first round. */
+  private readonly early: (() => void)[] = [];
   private firstRoundDone = false;
   private readonly unfetched = new Set<string>();
   private stopping = false;
@@ -170,8 +170,8 @@ export class ServeLoop {
     if (this.stopping) return; // stopped while fetching: no first round, no timers
     this.started = true;
     this.queue.add(STACK_KEY, { reason: 'start' }, { exclusive: true });
-    // Pushes announced meanwhile: one may have landed after the fetch above.
-    for (const t of this.early.splice(0)) this.queueTrigger(t, this.current.gitops.apps.filter((a) => a.source === t.source).map((a) => a.name));
+    // Asked for meanwhile (a push may have landed after the fetch above): after the first round.
+    for (const queue of this.early.splice(0)) queue();
     this.restartTimers();
   }
 
@@ -189,7 +189,7 @@ export class ServeLoop {
     if (spec && t.revision) this.seen.set(sourceKey(spec), t.revision);
     // Before start(): queued after the first round (the sources are not fetched, the placements not loaded yet).
     if (this.started) this.queueTrigger(t, apps);
-    else this.early.push(t);
+    else this.early.push(() => this.queueTrigger(t, this.current.gitops.apps.filter((a) => a.source === t.source).map((a) => a.name)));
     // A push from outside (not a poll, not one shared by another replica) is shared with the replicas.
     if (!t.relayed && t.reason !== 'poll' && (apps.length > 0 || this.opts.stackFrom?.at.source === t.source)) this.opts.relay?.(t);
     return apps;
@@ -203,8 +203,13 @@ export class ServeLoop {
   /** Queues one app (the dashboard's sync now); false when it is not in the stack, not owned here, or serve stops. */
   queueApp(app: string, reason: string): boolean {
     if (this.stopping || !this.appSpec(app)) return false;
-    // Before start(): the first round is about to reconcile it (here, or at the holder of its shard).
-    if (!this.started) return true;
+    // Before start() (the dashboard listens first): queued after the first round, if owned then.
+    if (!this.started) {
+      this.early.push(() => {
+        if (this.ownership.owns(app)) this.queue.add(app, { reason });
+      });
+      return true;
+    }
     if (!this.ownership.owns(app)) return false;
     this.queue.add(app, { reason });
     return true;

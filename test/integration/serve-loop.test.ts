@@ -187,12 +187,13 @@ describe('serve loop', () => {
     }
   });
 
-  it('a push announced before start() runs nothing until then, and is queued after the first round', async () => {
+  it('a push and a sync now asked before start() run nothing until then, and are queued after the first round', async () => {
     const metrics = new ServeMetrics({ processMetrics: false });
     const loop = newLoop(metrics);
     try {
       const sha = await repo.commit({ 'app/cm.yaml': cm('before-start') });
       expect(loop.trigger({ source: 'repo', revision: sha, reason: 'webhook' })).toEqual(['burst']);
+      expect(loop.queueApp('burst', 'ui'), 'the dashboard is told it is queued').toBe(true);
       // idle() waits for anything queued: a job of the push would have run by now.
       await loop.idle();
       expect(await runsOf(metrics, 'burst'), 'nothing runs before start (sources not fetched, placements not loaded)').toBe(0);
@@ -200,7 +201,8 @@ describe('serve loop', () => {
       await loop.start();
       await loop.idle();
       expect(await valuesOnClusters()).toEqual(clusters.map(() => 'before-start'));
-      expect(await runsOf(metrics, 'burst'), 'the push, after the first (whole-stack) round').toBe(1);
+      expect(await runsOf(metrics, 'burst'), 'the push and the sync now, one job after the first (whole-stack) round').toBe(1);
+      expect(lines.map((l) => JSON.parse(l) as Record<string, unknown>).filter((l) => l['app'] === 'burst' && l['msg'] === 'reconciling (webhook, ui)')).toHaveLength(1);
     } finally {
       await loop.stop();
     }
